@@ -1,0 +1,1 @@
+"""Domain logic and adapters for the Chalice app in ``app.py``."""

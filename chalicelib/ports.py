@@ -1,0 +1,53 @@
+"""The small interfaces the domain talks to. AWS and local implementations live in
+``chalicelib/aws`` and ``chalicelib/local``; :mod:`chalicelib.wiring` picks one per stage."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Protocol, Sequence
+
+
+class BlobStore(Protocol):
+    """Objects by bucket and key (S3 in AWS, files under ``.local/blobs`` locally)."""
+
+    def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/octet-stream") -> None: ...
+
+    def get(self, bucket: str, key: str) -> bytes:
+        """Raise :class:`BlobNotFound` when the object is absent."""
+        ...
+
+    def delete(self, bucket: str, key: str) -> None: ...
+
+    def exists(self, bucket: str, key: str) -> bool: ...
+
+    def presigned_put(self, bucket: str, key: str, content_type: str, expires_in: int = 900) -> dict[str, Any]:
+        """``{"url", "method": "PUT", "headers"}`` a client can upload the bytes with."""
+        ...
+
+    def presigned_get(self, bucket: str, key: str, expires_in: int = 900) -> str: ...
+
+
+class BlobNotFound(KeyError):
+    """The object does not exist."""
+
+
+class EventBus(Protocol):
+    """EventBridge ``PutEvents`` on one bus."""
+
+    def put_event(self, source: str, detail_type: str, detail: Mapping[str, Any]) -> str:
+        """Publish one event and return its id; raise on failure (nothing is dropped silently)."""
+        ...
+
+
+class Invoker(Protocol):
+    """Invoke a Lambda function by name or ARN."""
+
+    def invoke_async(self, function: str, payload: Mapping[str, Any]) -> None:
+        """InvocationType=Event: queued for a background run; returns at once."""
+        ...
+
+    def invoke(self, function: str, payload: Mapping[str, Any]) -> Any:
+        """InvocationType=RequestResponse: run and return the parsed result."""
+        ...
+
+
+EventEntries = Sequence[Mapping[str, Any]]

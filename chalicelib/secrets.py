@@ -1,0 +1,98 @@
+"""Secrets from SSM Parameter Store SecureStrings, cached in memory with a TTL.
+
+``get_secret("ANTHROPIC_API_KEY")`` reads ``{SSM_PREFIX}/ANTHROPIC_API_KEY`` (decrypted) when
+SSM_PREFIX is set (the default outside the local stage is ``/collections``), and falls back to
+the environment variable of the same name, then to its aliases (seed 000 calls the Anthropic key
+CLAUDE_API_KEY). Values are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+#: Environment-variable aliases, tried after the canonical name.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "ANTHROPIC_API_KEY": ("CLAUDE_API_KEY",),
+}
+
+_cache: dict[str, tuple[float, str | None]] = {}
+_lock = threading.Lock()
+_client_factory: Callable[[], Any] | None = None
+
+
+def set_ssm_client_factory(factory: Callable[[], Any] | None) -> None:
+    """Inject how the SSM client is built (tests pass a moto-backed client)."""
+    global _client_factory
+    _client_factory = factory
+    clear_cache()
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def _ssm_client() -> Any:
+    if _client_factory is not None:
+        return _client_factory()
+    import boto3
+
+    from chalicelib.settings import get_settings
+
+    return boto3.client("ssm", region_name=get_settings().aws_region)
+
+
+def _from_ssm(prefix: str, name: str) -> str | None:
+    parameter = f"{prefix}/{name}"
+    try:
+        response = _ssm_client().get_parameter(Name=parameter, WithDecryption=True)
+    except Exception as exc:  # noqa: BLE001 - any SSM failure falls back to the environment
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+        if code != "ParameterNotFound":
+            log.warning("SSM parameter %s unavailable (%s); using the environment", parameter, code)
+        return None
+    return response["Parameter"]["Value"]
+
+
+def _from_env(name: str) -> str | None:
+    for candidate in (name, *ALIASES.get(name, ())):
+        value = os.environ.get(candidate)
+        if value:
+            return value
+    return None
+
+
+def get_secret(name: str) -> str | None:
+    """The secret called ``name``, or None when neither SSM nor the environment has it."""
+    from chalicelib.settings import get_settings
+
+    settings = get_settings()
+    now = time.monotonic()
+    with _lock:
+        hit = _cache.get(name)
+        if hit and hit[0] > now:
+            return hit[1]
+    value = _from_ssm(settings.ssm_prefix, name) if settings.ssm_prefix else None
+    if value is None:
+        value = _from_env(name)
+    with _lock:
+        _cache[name] = (now + settings.secrets_ttl_seconds, value)
+    return value
+
+
+def require_secret(name: str) -> str:
+    """Like :func:`get_secret` but raises :class:`MissingSetting` naming the secret."""
+    from chalicelib.settings import MissingSetting, get_settings
+
+    value = get_secret(name)
+    if not value:
+        prefix = get_settings().ssm_prefix
+        where = f"SSM parameter {prefix}/{name} or " if prefix else ""
+        raise MissingSetting(name, f"set {where}environment variable {name}")
+    return value
