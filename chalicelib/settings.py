@@ -108,6 +108,7 @@ class Settings:
     provider_timeout_seconds: float = 60.0
 
     # HTTP API
+    public_base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 1_048_576
     cors_allow_origins: tuple[str, ...] = ()
 
@@ -171,6 +172,7 @@ def load_settings() -> Settings:
         voyage_base_url=_env("VOYAGE_BASE_URL"),
         voyage_embedding_model=_env("VOYAGE_EMBEDDING_MODEL", "voyage-3.5"),
         provider_timeout_seconds=_float("PROVIDER_TIMEOUT_SECONDS", 60.0),
+        public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         max_body_bytes=_int("MAX_BODY_BYTES", 1_048_576),
         cors_allow_origins=_csv("CORS_ALLOW_ORIGINS"),
         jwt_algorithm=_env("JWT_ALGORITHM", "HS256").upper(),

@@ -1,0 +1,48 @@
+# The two commands: `make run` (the whole app locally) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+PORT   ?= 8000
+USER   ?= alice
+STAGE  ?= dev
+
+.PHONY: venv run test lint token fire deliveries retry migrate bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+run: venv ## chalice local on :$(PORT) plus the local runtime (S3, EventBridge, schedules, async)
+	$(PY) -m chalicelib.local.serve --port $(PORT)
+
+test: venv ## the whole suite
+	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+token: venv ## make token USER=alice -> a bearer token for the local server
+	@STAGE=local $(PY) -m chalicelib.auth $(USER)
+
+fire: venv ## make fire JOB=pattern_detector -> run a schedule now
+	@STAGE=local $(PY) -m chalicelib.local.cli fire $(JOB)
+
+deliveries: venv ## the local runtime's deliveries (STATUS=failed to filter)
+	@STAGE=local $(PY) -m chalicelib.local.cli deliveries $(if $(STATUS),--status $(STATUS),)
+
+retry: venv ## make retry ID=<delivery id> -> requeue a failed delivery
+	@STAGE=local $(PY) -m chalicelib.local.cli retry $(ID)
+
+migrate: venv ## apply Alembic migrations to the configured database(s)
+	$(PY) -m chalicelib.db.migrate
+
+bench: venv ## every benchmark, each printing ours against its baseline
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf .local .pytest_cache

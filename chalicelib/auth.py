@@ -1,0 +1,143 @@
+"""Bearer JWT verification for the Chalice authorizer, and local token minting.
+
+HS256 with a shared secret (``JWT_SECRET`` from SSM or the environment; the local stage
+generates one under ``.local/``) for local and simple deployments; RS256 against a JWKS URL
+(a Cognito user pool's ``.../.well-known/jwks.json`` or any OIDC issuer) for AWS.
+The user id is the token's ``sub``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets as pysecrets
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from chalicelib.secrets import get_secret
+from chalicelib.settings import MissingSetting, Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+LOCAL_SECRET_FILE = "jwt-secret"
+
+
+class Unauthorized(Exception):
+    """The token is missing, malformed, expired or not ours. API Gateway maps an authorizer
+    exception whose message is exactly ``Unauthorized`` to a 401."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("Unauthorized")
+        self.reason = reason
+
+
+def _local_secret(data_dir: Path) -> str:
+    path = data_dir / LOCAL_SECRET_FILE
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = pysecrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
+
+
+def signing_secret(settings: Settings | None = None) -> str:
+    """The HS256 secret: JWT_SECRET (SSM/env), or in the local stage one kept in .local/."""
+    settings = settings or get_settings()
+    secret = get_secret("JWT_SECRET")
+    if secret:
+        return secret
+    if settings.is_local:
+        return _local_secret(settings.local_data_dir)
+    raise MissingSetting("JWT_SECRET", "set SSM parameter {prefix}/JWT_SECRET or env JWT_SECRET")
+
+
+@functools.lru_cache(maxsize=4)
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
+
+
+def verify_token(token: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Return the claims of a valid token, or raise :class:`Unauthorized` with the reason."""
+    settings = settings or get_settings()
+    if not token:
+        raise Unauthorized("missing token")
+    scheme, _, value = token.strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("expected 'Authorization: Bearer <token>'")
+    value = value.strip()
+    options = {"require": ["exp", "sub"]}
+    kwargs: dict[str, Any] = {"options": options, "leeway": 30}
+    if settings.jwt_issuer:
+        kwargs["issuer"] = settings.jwt_issuer
+    if settings.jwt_audience:
+        kwargs["audience"] = settings.jwt_audience
+    else:
+        options["verify_aud"] = False
+    try:
+        if settings.jwt_algorithm == "HS256":
+            key: Any = signing_secret(settings)
+        elif settings.jwt_jwks_url:
+            key = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(value).key
+        else:
+            raise MissingSetting("JWT_JWKS_URL", f"required when JWT_ALGORITHM={settings.jwt_algorithm}")
+        claims = jwt.decode(value, key, algorithms=[settings.jwt_algorithm], **kwargs)
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("token expired") from None
+    except jwt.PyJWKClientError as exc:
+        raise Unauthorized(f"signing key not found: {exc}") from None
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized(f"invalid token: {exc}") from None
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub.strip() or len(sub) > 128:
+        raise Unauthorized("token 'sub' must be a non-empty string of at most 128 characters")
+    return claims
+
+
+def mint_token(sub: str, ttl_seconds: int = 12 * 3600, settings: Settings | None = None) -> str:
+    """An HS256 token for ``sub`` signed with this stage's secret (``make token``, tests)."""
+    now = int(time.time())
+    claims = {"sub": sub, "iat": now, "exp": now + ttl_seconds}
+    settings = settings or get_settings()
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    return jwt.encode(claims, signing_secret(settings), algorithm="HS256")
+
+
+def unauthorized(reason: str) -> Exception:
+    """The exception an authorizer raises to answer 401.
+
+    In Lambda, API Gateway maps an authorizer exception whose message is ``Unauthorized`` to a
+    401 with ``{"message":"Unauthorized"}``. ``chalice local`` and ``chalice.test`` would answer
+    500 for the same exception, so under them we raise their own 401 error instead (they are
+    the only places ``chalice.local`` is ever imported).
+    """
+    import sys
+
+    local = sys.modules.get("chalice.local")
+    log.info("401: %s", reason)
+    if local is None:
+        return Unauthorized(reason)
+    return local.NotAuthorizedError(
+        {"x-amzn-ErrorType": "UnauthorizedException", "Content-Type": "application/json"},
+        b'{"message":"Unauthorized"}',
+    )
+
+
+def main() -> None:
+    """``python -m chalicelib.auth USER``: print a token for the local server."""
+    import sys
+
+    if len(sys.argv) != 2 or not sys.argv[1].strip():
+        sys.exit("usage: python -m chalicelib.auth USER")
+    print(mint_token(sys.argv[1].strip()))
+
+
+if __name__ == "__main__":
+    main()

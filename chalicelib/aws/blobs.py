@@ -1,0 +1,49 @@
+"""S3 as a :class:`chalicelib.ports.BlobStore`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.ports import BlobNotFound
+
+
+class S3BlobStore:
+    """Objects in S3 through an injected boto3 S3 client."""
+
+    def __init__(self, client: Any) -> None:
+        self._s3 = client
+
+    def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        self._s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+
+    def get(self, bucket: str, key: str) -> bytes:
+        try:
+            return self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except self._s3.exceptions.NoSuchKey:
+            raise BlobNotFound(f"s3://{bucket}/{key}") from None
+
+    def delete(self, bucket: str, key: str) -> None:
+        self._s3.delete_object(Bucket=bucket, Key=key)
+
+    def exists(self, bucket: str, key: str) -> bool:
+        try:
+            self._s3.head_object(Bucket=bucket, Key=key)
+            return True
+        except Exception as exc:  # noqa: BLE001 - botocore ClientError with a 404 code
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
+
+    def presigned_put(self, bucket: str, key: str, content_type: str, expires_in: int = 900) -> dict[str, Any]:
+        url = self._s3.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
+            ExpiresIn=expires_in,
+        )
+        return {"url": url, "method": "PUT", "headers": {"Content-Type": content_type}}
+
+    def presigned_get(self, bucket: str, key: str, expires_in: int = 900) -> str:
+        return self._s3.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in
+        )

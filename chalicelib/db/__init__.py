@@ -1,0 +1,1 @@
+"""SQLAlchemy engines, the schema's tables and Alembic migrations."""

@@ -1,0 +1,60 @@
+"""Errors the domain raises; the HTTP layer (:mod:`chalicelib.web`) maps them to responses.
+
+No Chalice import here: these are plain exceptions usable from handlers of any kind.
+"""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base: an error with an HTTP status, a stable code and a message that says what to do."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_body(self) -> dict:
+        error: dict = {"code": self.code, "message": self.message}
+        if self.field:
+            error["field"] = self.field
+        return {"error": error}
+
+
+class BadRequest(AppError):
+    status = 400
+    code = "bad_request"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class Unavailable(AppError):
+    """A dependency is down: retry later; nothing that was accepted is lost."""
+
+    status = 503
+    code = "service_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 5, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after

@@ -1,0 +1,129 @@
+"""HTTP plumbing shared by every route: JSON bodies, the caller's identity, error mapping."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from typing import Any, Callable
+
+from chalice import Chalice, Response
+
+from chalicelib import errors
+
+log = logging.getLogger("app.http")
+
+JSON = "application/json"
+
+
+def current_user(app: Chalice) -> str:
+    """The authenticated caller (the token's ``sub``); never taken from a path or body."""
+    context = app.current_request.context or {}
+    principal = (context.get("authorizer") or {}).get("principalId")
+    if not principal:
+        raise errors.AppError("route is missing its authorizer")
+    return str(principal)
+
+
+def json_body(app: Chalice, max_bytes: int) -> dict[str, Any]:
+    """The request body as a JSON object, or a 415/413/400 naming the problem."""
+    request = app.current_request
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != JSON and not content_type.endswith("+json"):
+        raise errors.UnsupportedMediaType(
+            f"send the body as {JSON} (got {content_type or 'no Content-Type'})"
+        )
+    raw = request.raw_body or b""
+    if len(raw) > max_bytes:
+        raise errors.PayloadTooLarge(f"body is {len(raw)} bytes; the limit is {max_bytes}")
+    if not raw.strip():
+        raise errors.BadRequest("request body is empty; send a JSON object")
+    try:
+        body = json.loads(raw)
+    except UnicodeDecodeError:
+        raise errors.BadRequest("request body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise errors.BadRequest(
+            f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(body, dict):
+        raise errors.BadRequest(f"body must be a JSON object, got {type(body).__name__}")
+    return body
+
+
+def query_params(app: Chalice) -> dict[str, str]:
+    return dict(app.current_request.query_params or {})
+
+
+def error_response(error: errors.AppError) -> Response:
+    headers = {"Content-Type": JSON}
+    if isinstance(error, errors.Unavailable):
+        headers["Retry-After"] = str(error.retry_after)
+    return Response(body=error.to_body(), status_code=error.status, headers=headers)
+
+
+def classify_dependency_error(exc: BaseException) -> errors.Unavailable | None:
+    """Map 'a dependency is down' exceptions (database, AWS, AI providers) to a 503."""
+    try:
+        from sqlalchemy.exc import DBAPIError, OperationalError
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(exc, (OperationalError, PoolTimeout)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return errors.Unavailable("the database is unavailable; retry shortly")
+    name = type(exc).__name__
+    if name in {"ProviderUnavailable"}:
+        return errors.Unavailable(f"an AI provider is unavailable; retry shortly ({exc})")
+    if name in {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"}:
+        return errors.Unavailable("an AWS service is unreachable; retry shortly")
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "") if name == "ClientError" else ""
+    if code in {"ThrottlingException", "ProvisionedThroughputExceededException",
+                "RequestLimitExceeded", "ServiceUnavailable", "InternalServerError"}:
+        return errors.Unavailable(f"an AWS service is busy ({code}); retry shortly")
+    return None
+
+
+def endpoint(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a view: domain errors become JSON 4xx/503 responses, anything else a JSON 500."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except errors.AppError as exc:
+            if exc.status >= 500:
+                log.warning("%s failed: %s", func.__name__, exc.message)
+            return error_response(exc)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence for the API
+            unavailable = classify_dependency_error(exc)
+            if unavailable is not None:
+                log.warning("%s: dependency unavailable: %s", func.__name__, type(exc).__name__)
+                return error_response(unavailable)
+            log.exception("%s: unhandled error", func.__name__)
+            return error_response(errors.AppError("internal error; it has been logged"))
+
+    return wrapper
+
+
+def normalize_chalice_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: give Chalice's own errors (415, 500, ...) our JSON error shape and log
+    one line per request with method, path, status and duration."""
+    started = time.perf_counter()
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "Message" in body:
+        code = {415: "unsupported_media_type", 400: "bad_request"}.get(
+            response.status_code, "internal_error" if response.status_code >= 500 else "error"
+        )
+        response.body = {"error": {"code": code, "message": body["Message"]}}
+    log.info(
+        "%s %s -> %s in %.1f ms",
+        event.method,
+        event.path,
+        response.status_code,
+        (time.perf_counter() - started) * 1000,
+    )
+    return response
