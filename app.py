@@ -10,7 +10,7 @@ import logging
 
 from chalice import AuthResponse, Chalice, Response
 
-from chalicelib import auth, web, wiring
+from chalicelib import auth, web
 from chalicelib.settings import get_settings
 
 app = Chalice(app_name="ai-backend")

@@ -86,7 +86,7 @@ def pages_engine() -> Engine:
 # --- AWS clients ------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def aws_client(service: str) -> Any:
     import boto3
     from botocore.config import Config
