@@ -60,3 +60,100 @@ def local_blob_upload() -> Response:
     from chalicelib.local.uploads import accept_upload
 
     return accept_upload(app.current_request)
+
+
+# --- collections ------------------------------------------------------------------------------
+# Seeds 001/004: upload -> thumbnail (S3 event) -> analysis (EventBridge) -> embedding -> search.
+
+
+@app.on_s3_event(bucket=get_settings().bucket_name, events=["s3:ObjectCreated:*"])
+def collections_image_processor(event) -> None:  # noqa: ANN001 - chalice S3Event
+    """Thumbnail a new .jpg/.jpeg/.png (any case; filtered in code) and publish ImageProcessed."""
+    from chalicelib.collections.entry import on_object_created
+
+    on_object_created(event.to_dict())
+
+
+@app.on_cw_event({"source": ["collections.imageprocessor"], "detail-type": ["ImageProcessed"]})
+def collections_analyzer(event) -> None:  # noqa: ANN001 - chalice CloudWatchEvent
+    """Claude vision analysis of the image; publishes AnalysisComplete."""
+    from chalicelib.collections.entry import on_image_processed
+
+    on_image_processed(event.to_dict())
+
+
+@app.on_cw_event({"source": ["collections.analyzer"], "detail-type": ["AnalysisComplete"]})
+def collections_embedder(event) -> None:  # noqa: ANN001 - chalice CloudWatchEvent
+    """Voyage embedding of the analysis; the item becomes ready (searchable)."""
+    from chalicelib.collections.entry import on_analysis_complete
+
+    on_analysis_complete(event.to_dict())
+
+
+def _collections():  # noqa: ANN202 - chalicelib.collections.api.Collections
+    from chalicelib.collections.entry import services
+
+    return services()
+
+
+@app.route("/items", methods=["POST"], authorizer=jwt_auth)
+@web.endpoint
+def collections_create_item() -> Response:
+    """Create an item; the response says where to PUT the image bytes."""
+    from chalicelib.collections import api
+
+    body = web.json_body(app, get_settings().max_body_bytes)
+    return Response(body=api.create_item(_collections(), web.current_user(app), body), status_code=201)
+
+
+@app.route("/items", methods=["GET"], authorizer=jwt_auth)
+@web.endpoint
+def collections_list_items() -> dict:
+    from chalicelib.collections import api
+
+    return api.list_items(_collections(), web.current_user(app), web.query_params(app))
+
+
+@app.route("/items/{item_id}", methods=["GET"], authorizer=jwt_auth)
+@web.endpoint
+def collections_get_item(item_id: str) -> dict:
+    from chalicelib.collections import api
+
+    return api.get_item(_collections(), web.current_user(app), item_id)
+
+
+@app.route("/items/{item_id}", methods=["DELETE"], authorizer=jwt_auth)
+@web.endpoint
+def collections_delete_item(item_id: str) -> Response:
+    from chalicelib.collections import api
+
+    api.delete_item(_collections(), web.current_user(app), item_id)
+    return Response(body="", status_code=204)
+
+
+@app.route("/items/{item_id}/analyze", methods=["POST"], authorizer=jwt_auth)
+@web.endpoint
+def collections_reanalyze(item_id: str) -> Response:
+    """Re-analyse the item (a new version); ``Idempotency-Key`` makes retries safe."""
+    from chalicelib.collections import api
+
+    key = app.current_request.headers.get("idempotency-key")
+    return Response(body=api.reanalyze(_collections(), web.current_user(app), item_id, key), status_code=202)
+
+
+@app.route("/items/{item_id}/analyses", methods=["GET"], authorizer=jwt_auth)
+@web.endpoint
+def collections_list_analyses(item_id: str) -> dict:
+    from chalicelib.collections import api
+
+    return api.list_analyses(_collections(), web.current_user(app), item_id)
+
+
+@app.route("/search", methods=["POST"], authorizer=jwt_auth)
+@web.endpoint
+def collections_search() -> dict:
+    """Keyword, vector or hybrid search over the caller's analysed items."""
+    from chalicelib.collections import api
+
+    body = web.json_body(app, get_settings().max_body_bytes)
+    return api.search_items(_collections(), web.current_user(app), body)

@@ -107,6 +107,11 @@ class Settings:
     voyage_embedding_model: str = "voyage-3.5"
     provider_timeout_seconds: float = 60.0
 
+    # Collections
+    image_max_bytes: int = 30 * 1024 * 1024
+    image_max_pixels: int = 50_000_000
+    vector_exact_search_max_rows: int = 5000
+
     # HTTP API
     public_base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 1_048_576
@@ -172,6 +177,9 @@ def load_settings() -> Settings:
         voyage_base_url=_env("VOYAGE_BASE_URL"),
         voyage_embedding_model=_env("VOYAGE_EMBEDDING_MODEL", "voyage-3.5"),
         provider_timeout_seconds=_float("PROVIDER_TIMEOUT_SECONDS", 60.0),
+        image_max_bytes=_int("IMAGE_MAX_BYTES", 30 * 1024 * 1024),
+        image_max_pixels=_int("IMAGE_MAX_PIXELS", 50_000_000),
+        vector_exact_search_max_rows=_int("VECTOR_EXACT_SEARCH_MAX_ROWS", 5000),
         public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         max_body_bytes=_int("MAX_BODY_BYTES", 1_048_576),
         cors_allow_origins=_csv("CORS_ALLOW_ORIGINS"),

@@ -1,0 +1,113 @@
+"""``ImageProcessed`` -> Claude vision analysis -> ``analyses`` row -> ``AnalysisComplete``.
+
+One analysis version per request: the event's ``request_id`` (an upload's content hash or a
+re-analysis request) is unique in ``analyses``; a duplicate delivery re-publishes the existing
+analysis's event instead of calling Claude again. Unusable model output (the provider raises
+``ProviderOutputError``: refusal, max_tokens, off-schema) marks the item failed, writes nothing
+and publishes nothing; ``ProviderUnavailable`` propagates so the event source retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from chalicelib.collections import items
+from chalicelib.collections.analysis_schema import ANALYSIS_SCHEMA, INSTRUCTION, MAX_TOKENS, SYSTEM_PROMPT
+from chalicelib.collections.events import ANALYSIS_COMPLETE, Outcome
+from chalicelib.collections.tables import analyses
+from chalicelib.ports import BlobNotFound, BlobStore, EventBus
+from chalicelib.providers import ProviderOutputError
+
+log = logging.getLogger(__name__)
+
+
+def analyze_item(
+    *,
+    engine: Engine,
+    blobs: BlobStore,
+    llm: Any,
+    bus: EventBus,
+    bucket: str,
+    detail: Mapping[str, Any],
+    event_id: str,
+) -> Outcome:
+    """Handle one ``ImageProcessed`` event (``event_id`` is the EventBridge event id)."""
+    item_id, user_id = str(detail.get("item_id") or ""), str(detail.get("user_id") or "")
+    request_id = str(detail.get("request_id") or f"event:{event_id}")
+    with engine.connect() as conn:
+        item = conn.execute(
+            select(items.items).where(items.items.c.id == item_id, items.items.c.user_id == user_id)
+        ).mappings().first()
+        existing = _by_request(conn, request_id)
+    if item is None:
+        return Outcome("skipped", item_id or None, reason="item no longer exists")
+    if existing is not None:
+        _publish(bus, item_id, existing, user_id)
+        return Outcome("duplicate", item_id, analysis_id=existing)
+    image_key = item["thumbnail_path"] or item["file_path"]
+    try:
+        image = blobs.get(bucket, image_key)
+    except BlobNotFound:
+        return Outcome("skipped", item_id, reason="image no longer exists")
+    media_type = item["thumbnail_mime_type"] or item["mime_type"]
+    try:
+        result = llm.complete_json(
+            system=SYSTEM_PROMPT,
+            prompt=INSTRUCTION,
+            schema=ANALYSIS_SCHEMA,
+            images=[{"media_type": media_type, "data": image}],
+            max_tokens=MAX_TOKENS,
+        )
+    except ProviderOutputError as exc:
+        reason = f"analysis failed: the model's output was unusable ({exc})"
+        log.warning("item %s: %s", item_id, reason)
+        with engine.begin() as conn:
+            if items.get_for_update(conn, item_id) is not None:
+                items.set_status(conn, item_id, "failed", error=reason)
+        return Outcome("failed", item_id, reason=reason)
+    analysis_id = _store(engine, item_id, user_id, request_id, result, trace_id=event_id)
+    if analysis_id is None:
+        return Outcome("skipped", item_id, reason="item deleted during analysis")
+    _publish(bus, item_id, analysis_id, user_id)
+    return Outcome("done", item_id, analysis_id=analysis_id)
+
+
+def _by_request(conn: Any, request_id: str) -> str | None:
+    return conn.execute(select(analyses.c.id).where(analyses.c.request_id == request_id)).scalar()
+
+
+def _store(engine: Engine, item_id: str, user_id: str, request_id: str, result: Any,
+           trace_id: str) -> str | None:
+    """Insert the next version under the item's row lock; the item points at it."""
+    data = dict(result.data)
+    with engine.begin() as conn:
+        if items.get_for_update(conn, item_id) is None:
+            return None
+        existing = _by_request(conn, request_id)
+        if existing is not None:
+            return existing
+        version = conn.execute(
+            select(func.coalesce(func.max(analyses.c.version), 0) + 1).where(analyses.c.item_id == item_id)
+        ).scalar_one()
+        analysis_id = str(uuid.uuid4())
+        conn.execute(
+            insert(analyses).values(
+                id=analysis_id, item_id=item_id, user_id=user_id, version=version, request_id=request_id,
+                category=str(data["category"]).strip().lower()[:255], headline=data.get("headline"),
+                summary=data.get("summary"), raw_response=data, provider_used=result.provider_used,
+                model_used=result.model_used, trace_id=trace_id[:128],
+            )
+        )
+        items.set_status(conn, item_id, "processing", current_analysis_id=analysis_id)
+    return analysis_id
+
+
+def _publish(bus: EventBus, item_id: str, analysis_id: str, user_id: str) -> None:
+    source, detail_type = ANALYSIS_COMPLETE
+    bus.put_event(source, detail_type, {"item_id": item_id, "analysis_id": analysis_id, "user_id": user_id})

@@ -1,0 +1,150 @@
+"""``AnalysisComplete`` -> Voyage document embedding -> ``embeddings`` row -> item ``ready``.
+
+One embedding per analysis (unique ``analysis_id``, insert-or-nothing), and only for the
+item's current analysis: a late event for an older version is skipped, and storing the
+current one removes the item's older embeddings so search sees one vector per item.
+:func:`backfill_embeddings` embeds analyses that lack one, 128 documents per provider call.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, delete, exists, select
+from sqlalchemy.dialects.postgresql import insert
+
+from chalicelib.collections import items
+from chalicelib.collections.events import Outcome
+from chalicelib.collections.tables import EMBEDDING_DIMENSIONS, analyses, embeddings
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 128
+_DOCUMENT_FIELDS = ("category", "subcategories", "headline", "summary", "objects", "themes", "extracted_text")
+
+
+def embedding_document(raw: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The text embedded for an analysis and the fields it came from (``embedding_source``)."""
+    details = raw.get("image_details") or {}
+    source = {
+        "category": raw.get("category") or "",
+        "subcategories": list(raw.get("subcategories") or []),
+        "headline": raw.get("headline") or "",
+        "summary": raw.get("summary") or "",
+        "objects": list(details.get("objects") or []),
+        "themes": list(details.get("themes") or []),
+        "extracted_text": details.get("extracted_text") or "",
+    }
+    lines = []
+    for name in _DOCUMENT_FIELDS:
+        value = source[name]
+        text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        if text.strip():
+            lines.append(f"{name.replace('_', ' ').capitalize()}: {text.strip()}")
+    return "\n".join(lines), {"fields": [n for n in _DOCUMENT_FIELDS if source[n]], **source}
+
+
+def embed_analysis(*, engine: Engine, embedder: Any, analysis_id: str, user_id: str) -> Outcome:
+    """Handle one ``AnalysisComplete`` event."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(analyses.c.id, analyses.c.item_id, analyses.c.user_id, analyses.c.raw_response,
+                   items.items.c.current_analysis_id, items.items.c.status,
+                   exists().where(embeddings.c.analysis_id == analyses.c.id).label("embedded"))
+            .join(items.items, items.items.c.id == analyses.c.item_id)
+            .where(analyses.c.id == analysis_id, analyses.c.user_id == user_id)
+        ).mappings().first()
+    if row is None:
+        return Outcome("skipped", reason="analysis no longer exists", analysis_id=analysis_id)
+    item_id = row["item_id"]
+    if row["current_analysis_id"] != analysis_id:
+        return Outcome("skipped", item_id, reason="a newer analysis exists", analysis_id=analysis_id)
+    if row["embedded"]:
+        if row["status"] != "ready":
+            with engine.begin() as conn:
+                items.set_status(conn, item_id, "ready")
+        return Outcome("duplicate", item_id, analysis_id=analysis_id)
+    document, source = embedding_document(row["raw_response"])
+    if not document:
+        with engine.begin() as conn:
+            items.set_status(conn, item_id, "failed", error="the analysis has no text to embed")
+        return Outcome("failed", item_id, reason="empty document", analysis_id=analysis_id)
+    result = embedder.embed([document], input_type="document")
+    stored = _store(engine, [(dict(row), source)], result)
+    return Outcome("done" if stored else "skipped", item_id, analysis_id=analysis_id)
+
+
+def _check(result: Any, count: int) -> None:
+    if len(result.vectors) != count:
+        raise ValueError(f"embedder returned {len(result.vectors)} vectors for {count} documents")
+    if result.dimensions != EMBEDDING_DIMENSIONS:
+        raise ValueError(f"embedding model {result.model} gives {result.dimensions} dimensions; "
+                         f"the embeddings table holds {EMBEDDING_DIMENSIONS}")
+
+
+def _store(engine: Engine, rows: Sequence[tuple[dict[str, Any], dict[str, Any]]], result: Any) -> int:
+    """Insert one embedding per (analysis row, source), each under its item's row lock; returns
+    how many were stored for a still-current analysis."""
+    _check(result, len(rows))
+    stored = 0
+    for (row, source), vector in zip(rows, result.vectors, strict=True):
+        with engine.begin() as conn:
+            item = items.get_for_update(conn, row["item_id"])
+            if item is None or item["current_analysis_id"] != row["id"]:
+                continue
+            conn.execute(
+                insert(embeddings).values(
+                    id=str(uuid.uuid4()), item_id=row["item_id"], analysis_id=row["id"], user_id=row["user_id"],
+                    vector=list(vector), embedding_model=result.model, embedding_dimensions=result.dimensions,
+                    embedding_source=source,
+                ).on_conflict_do_nothing(index_elements=["analysis_id"])
+            )
+            conn.execute(delete(embeddings).where(embeddings.c.item_id == row["item_id"],
+                                                  embeddings.c.analysis_id != row["id"]))
+            items.set_status(conn, row["item_id"], "ready")
+            stored += 1
+    return stored
+
+
+@dataclass(frozen=True)
+class BackfillReport:
+    embedded: int
+    calls: int
+
+
+def backfill_embeddings(engine: Engine, embedder: Any, limit: int | None = None,
+                        batch_size: int = BATCH_SIZE) -> BackfillReport:
+    """Embed current analyses that have no embedding, ``batch_size`` documents per call:
+    ``ceil(N / batch_size)`` provider calls for N analyses."""
+    base = (
+        select(analyses.c.id, analyses.c.item_id, analyses.c.user_id, analyses.c.raw_response)
+        .join(items.items, items.items.c.current_analysis_id == analyses.c.id)
+        .where(~exists().where(embeddings.c.analysis_id == analyses.c.id))
+        .order_by(analyses.c.id)
+    )
+    embedded = calls = seen = 0
+    last_id = ""
+    while limit is None or seen < limit:
+        size = batch_size if limit is None else min(batch_size, limit - seen)
+        with engine.connect() as conn:
+            page = [dict(row) for row in conn.execute(base.where(analyses.c.id > last_id).limit(size)).mappings()]
+        if not page:
+            break
+        seen += len(page)
+        last_id = page[-1]["id"]
+        batch = []
+        for row in page:
+            document, source = embedding_document(row["raw_response"])
+            if document:
+                batch.append((row, source, document))
+        if not batch:
+            continue
+        result = embedder.embed([document for _, _, document in batch], input_type="document")
+        calls += 1
+        embedded += _store(engine, [(row, source) for row, source, _ in batch], result)
+    log.info("backfill: embedded %d analyses in %d calls", embedded, calls)
+    return BackfillReport(embedded, calls)

@@ -1,0 +1,77 @@
+"""Glue between ``app.py``'s handlers and the collections domain: reads the raw Lambda events
+and builds the domain's dependencies from :mod:`chalicelib.wiring` and settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote_plus
+
+from chalicelib import wiring
+from chalicelib.collections.api import Collections
+from chalicelib.collections.events import Outcome
+from chalicelib.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def services() -> Collections:
+    settings = get_settings()
+    return Collections(
+        engine=wiring.engine(), blobs=wiring.blob_store(), bus=wiring.event_bus(), embedder=wiring.embedder(),
+        bucket=settings.bucket_name, exact_max_rows=settings.vector_exact_search_max_rows,
+    )
+
+
+def s3_records(event: Mapping[str, Any]) -> list[tuple[str, str, int | None]]:
+    """(bucket, key, size) of every record; S3 form-encodes keys, decoded here exactly once
+    (as Chalice's ``S3Event.key`` does for the first record)."""
+    records = []
+    for record in event.get("Records") or []:
+        s3 = record.get("s3") or {}
+        key = (s3.get("object") or {}).get("key")
+        bucket = (s3.get("bucket") or {}).get("name")
+        if key and bucket:
+            size = (s3.get("object") or {}).get("size")
+            records.append((bucket, unquote_plus(key), size if isinstance(size, int) else None))
+    return records
+
+
+def on_object_created(event: Mapping[str, Any]) -> list[Outcome]:
+    """The image processor, for each record of one S3 notification."""
+    from chalicelib.collections.processor import process_upload
+
+    settings = get_settings()
+    outcomes = []
+    for bucket, key, size in s3_records(event):
+        outcome = process_upload(
+            engine=wiring.engine(), blobs=wiring.blob_store(), bus=wiring.event_bus(), bucket=bucket, key=key,
+            size=size, max_bytes=settings.image_max_bytes, max_pixels=settings.image_max_pixels,
+        )
+        log.info("image processor %s: %s %s", key, outcome.status, outcome.reason)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def on_image_processed(event: Mapping[str, Any]) -> Outcome:
+    """The analyzer, for one ``ImageProcessed`` EventBridge event."""
+    from chalicelib.collections.analyzer import analyze_item
+
+    outcome = analyze_item(
+        engine=wiring.engine(), blobs=wiring.blob_store(), llm=wiring.llm(), bus=wiring.event_bus(),
+        bucket=get_settings().bucket_name, detail=event.get("detail") or {}, event_id=str(event.get("id") or ""),
+    )
+    log.info("analyzer %s: %s %s", outcome.item_id, outcome.status, outcome.reason)
+    return outcome
+
+
+def on_analysis_complete(event: Mapping[str, Any]) -> Outcome:
+    """The embedder, for one ``AnalysisComplete`` EventBridge event."""
+    from chalicelib.collections.embedder import embed_analysis
+
+    detail = event.get("detail") or {}
+    outcome = embed_analysis(engine=wiring.engine(), embedder=wiring.embedder(),
+                             analysis_id=str(detail.get("analysis_id") or ""), user_id=str(detail.get("user_id") or ""))
+    log.info("embedder %s: %s %s", outcome.analysis_id, outcome.status, outcome.reason)
+    return outcome

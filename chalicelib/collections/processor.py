@@ -1,0 +1,81 @@
+"""S3 ObjectCreated -> thumbnail -> item row -> ``ImageProcessed`` (seed 004, step 1).
+
+Idempotent: the item is found by its key (or created with an id derived from it), the
+thumbnail key is fixed, and the event carries ``request_id = upload:{item}:{sha256}`` so the
+analyzer makes one analysis per uploaded content however often this runs. Bad images mark the
+item failed and return normally (no retry loop, no event).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from sqlalchemy import Engine
+
+from chalicelib.collections import items
+from chalicelib.collections.events import IMAGE_PROCESSED, Outcome
+from chalicelib.collections.keys import parse_image_key
+from chalicelib.collections.thumbnails import DEFAULT_MAX_PIXELS, ImageRejected, make_thumbnail
+from chalicelib.ports import BlobNotFound, BlobStore, EventBus
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BYTES = 30 * 1024 * 1024
+
+
+def process_upload(
+    *,
+    engine: Engine,
+    blobs: BlobStore,
+    bus: EventBus,
+    bucket: str,
+    key: str,
+    size: int | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Outcome:
+    """Handle one created object ``key`` (already URL-decoded) in ``bucket``."""
+    parsed = parse_image_key(key)
+    if parsed is None:
+        return Outcome("skipped", reason="not an original image key")
+    with engine.begin() as conn:
+        item = items.ensure_for_upload(conn, item_id=parsed.derived_item_id, user_id=parsed.user_id,
+                                       filename=parsed.filename, file_path=key, mime_type=parsed.mime_type)
+    item_id = item["id"]
+    if size is not None and size > max_bytes:
+        return _fail(engine, item_id, f"image is {size:,} bytes; the limit is {max_bytes:,} bytes")
+    try:
+        data = blobs.get(bucket, key)
+    except BlobNotFound:
+        return Outcome("skipped", item_id, reason="object no longer exists")
+    if len(data) > max_bytes:
+        return _fail(engine, item_id, f"image is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
+    digest = hashlib.sha256(data).hexdigest()
+    already_done = item["status"] == "ready" and item["content_sha256"] == digest
+    try:
+        thumbnail = make_thumbnail(data, parsed.extension, max_pixels=max_pixels)
+    except ImageRejected as exc:
+        return _fail(engine, item_id, str(exc))
+    blobs.put(bucket, parsed.thumbnail_key, thumbnail.data, thumbnail.mime_type)
+    with engine.begin() as conn:
+        items.set_status(conn, item_id, "ready" if already_done else "processing",
+                         thumbnail_path=parsed.thumbnail_key, thumbnail_mime_type=thumbnail.mime_type,
+                         content_sha256=digest)
+    source, detail_type = IMAGE_PROCESSED
+    bus.put_event(source, detail_type, {
+        "item_id": item_id,
+        "user_id": item["user_id"],
+        "bucket": bucket,
+        "original_key": key,
+        "thumbnail_key": parsed.thumbnail_key,
+        "request_id": f"upload:{item_id}:{digest}",
+    })
+    return Outcome("duplicate" if already_done else "done", item_id)
+
+
+def _fail(engine: Engine, item_id: str, reason: str) -> Outcome:
+    log.warning("item %s rejected: %s", item_id, reason)
+    with engine.begin() as conn:
+        items.set_status(conn, item_id, "failed", error=reason)
+    return Outcome("failed", item_id, reason=reason)
