@@ -11,9 +11,10 @@ from __future__ import annotations
 import functools
 import importlib
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 from chalicelib.settings import MissingSetting, get_settings
 
