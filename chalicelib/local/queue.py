@@ -279,9 +279,15 @@ class DeliveryQueue:
         return row["last_fire_at"]
 
     def advance_schedule(
-        self, name: str, expected_last: float, new_last: float, payload: dict[str, Any] | None = None
+        self,
+        name: str,
+        expected_last: float,
+        new_last: float,
+        payload: dict[str, Any] | None = None,
+        target: str | None = None,
     ) -> str | None:
-        """Compare-and-set the last fire time and, in the same transaction, enqueue ``payload``.
+        """Compare-and-set the last fire time and, in the same transaction, enqueue ``payload``
+        for handler ``target`` (default ``name``).
 
         Only one of several runtimes wins a given fire; returns the delivery id or None."""
         now = self.clock()
@@ -296,7 +302,7 @@ class DeliveryQueue:
             conn.execute(
                 "INSERT INTO deliveries (id, kind, target, payload, next_attempt_at, created_at, updated_at)"
                 " VALUES (?, 'schedule', ?, ?, ?, ?, ?)",
-                (delivery_id, name, json.dumps(payload), now, now, now),
+                (delivery_id, target or name, json.dumps(payload), now, now, now),
             )
         return delivery_id
 

@@ -263,7 +263,7 @@ class LocalRuntime:
             event = scheduled_event(
                 entry.rule_name, time=datetime.fromtimestamp(due, UTC), account=self.account, region=self.region
             )
-            delivery_id = self.queue.advance_schedule(entry.rule_name, last, due, event)
+            delivery_id = self.queue.advance_schedule(entry.rule_name, last, due, event, target=name)
             if delivery_id:
                 log.info("schedule %s (%s) due at %s -> delivery %s", name, entry.expression, event["time"], delivery_id)
                 ids.append(delivery_id)
