@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from chalicelib.ports import BlobNotFound
 
@@ -126,8 +126,10 @@ class LocalBlobStore:
     def _signed_url(self, method: str, bucket: str, key: str, expires_in: int) -> str:
         self.path_for(bucket, key)  # validate
         expires = int(self.clock()) + int(expires_in)
-        query = urlencode({"expires": expires, "signature": self.sign(method, bucket, key, expires)})
-        return f"{self.public_base_url}/local/blobs/{bucket}/{quote(key, safe='/')}?{query}"
+        query = urlencode(
+            {"bucket": bucket, "key": key, "expires": expires, "signature": self.sign(method, bucket, key, expires)}
+        )
+        return f"{self.public_base_url}/local/blobs?{query}"
 
     def sign(self, method: str, bucket: str, key: str, expires: int) -> str:
         """HMAC-SHA256 (hex) over method, bucket, key and expiry."""

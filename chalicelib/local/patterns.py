@@ -127,7 +127,7 @@ def _numeric(arg: list[Any], value: Any) -> bool:
         return False
     if len(arg) % 2:
         raise ValueError(f"numeric filter needs operator/value pairs, got {arg!r}")
-    for op, bound in zip(arg[::2], arg[1::2]):
+    for op, bound in zip(arg[::2], arg[1::2], strict=True):
         if op not in _NUMERIC_OPS:
             raise ValueError(f"unsupported numeric operator {op!r}")
         if not _NUMERIC_OPS[op](float(value), float(bound)):
