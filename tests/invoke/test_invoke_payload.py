@@ -6,60 +6,9 @@ import json
 
 import pytest
 from botocore.stub import ANY
-from invoke_helpers import FIXED_NOW, streaming
+from invoke_helpers import FIXED_NOW, SEED_PAYLOAD, SEED_REQUEST, streaming
 
 from chalicelib.invoke import ExecuteRequest, build_payload, parse_invoke_response
-
-SEED_PAYLOAD = {
-    "community": {
-        "id": "community_789",
-        "name": "My Community",
-        "is_subscribed": True,
-        "subscription_order_id": "order_123",
-        "seat_count": 50,
-    },
-    "trigger": {
-        "type": "command",
-        "command": "my_command",
-        "context_text": "arg1 arg2",
-        "event_type": None,
-        "event_data": None,
-    },
-    "user": {
-        "id": "user_123",
-        "username": "MyUser",
-        "platform": "discord",
-        "platform_user_id": "discord_123",
-    },
-    "entity": {
-        "id": "entity_456",
-        "platform": "discord",
-        "platform_entity_id": "channel_456",
-    },
-    "request_id": "session_abc123",
-    "timestamp": "2024-01-15T10:30:45.123456Z",
-}
-
-SEED_REQUEST = ExecuteRequest(
-    command="my_command",
-    args=["arg1", "arg2"],
-    user_id="user_123",
-    entity_id="entity_456",
-    community_id="community_789",
-    session_id="session_abc123",
-    platform="discord",
-    metadata={
-        "community": {
-            "name": "My Community",
-            "is_subscribed": True,
-            "subscription_order_id": "order_123",
-            "seat_count": 50,
-        },
-        "user": {"username": "MyUser", "platform_user_id": "discord_123"},
-        "entity": {"platform_entity_id": "channel_456"},
-    },
-    scopes=["community.read"],
-)
 
 
 def test_payload_equals_the_seed_example_field_for_field():
