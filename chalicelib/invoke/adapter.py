@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from .errors import ErrorClassification, classify_error
+from .errors import ErrorClassification, classify_error, http_status
 from .health import HealthTracker
 from .models import (
     ExecuteRequest,
@@ -285,15 +285,11 @@ class LambdaAdapter:
         return parse_invoke_response(raw, invocation_type)
 
     def _failure(self, verdict: ErrorClassification, exc: BaseException, attempts: int) -> ExecuteResponse:
-        status = None
-        response = getattr(exc, "response", None)
-        if isinstance(response, dict):
-            status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
         return ExecuteResponse(
             success=False,
             error=f"Lambda invocation failed after {attempts} attempt(s): {verdict.code}: {exc}",
             error_code=verdict.code,
-            status_code=status,
+            status_code=http_status(exc),
             attempts=attempts,
         )
 

@@ -116,7 +116,8 @@ def error_code(exc: BaseException) -> str | None:
     return type(exc).__name__
 
 
-def _http_status(exc: BaseException) -> int | None:
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status a ``ClientError`` came with, if any."""
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
@@ -134,7 +135,7 @@ def classify_error(exc: BaseException) -> ErrorClassification:
             return ErrorClassification(RETRYABLE, f"{code} is transient", code)
         if code in NON_RETRYABLE_CODES:
             return ErrorClassification(NON_RETRYABLE, f"{code} will not change on retry", code)
-        status = _http_status(exc)
+        status = http_status(exc)
         if status is not None and (status == 429 or status >= 500):
             return ErrorClassification(RETRYABLE, f"{code} with HTTP {status}", code)
         return ErrorClassification(NON_RETRYABLE, f"{code} (HTTP {status}) is a client error", code)
