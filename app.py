@@ -62,6 +62,15 @@ def local_blob_upload() -> Response:
     return accept_upload(app.current_request)
 
 
+@app.route("/local/blobs", methods=["GET"])
+@web.endpoint
+def local_blob_download() -> Response:
+    """Local stage only: the target of a presigned GET (thumbnails, originals)."""
+    from chalicelib.local.uploads import serve_download
+
+    return serve_download(app.current_request)
+
+
 # --- collections ------------------------------------------------------------------------------
 # Seeds 001/004: upload -> thumbnail (S3 event) -> analysis (EventBridge) -> embedding -> search.
 

@@ -13,9 +13,10 @@ import logging
 import secrets as pysecrets
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
+if TYPE_CHECKING:
+    import jwt
 
 from chalicelib.secrets import get_secret
 from chalicelib.settings import MissingSetting, Settings, get_settings
@@ -58,11 +59,15 @@ def signing_secret(settings: Settings | None = None) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _jwks_client(url: str) -> jwt.PyJWKClient:
+    import jwt
+
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
 
 
 def verify_token(token: str, settings: Settings | None = None) -> dict[str, Any]:
     """Return the claims of a valid token, or raise :class:`Unauthorized` with the reason."""
+    import jwt  # imported here: only the authorizer pays for cryptography's import
+
     settings = settings or get_settings()
     if not token:
         raise Unauthorized("missing token")
@@ -100,6 +105,8 @@ def verify_token(token: str, settings: Settings | None = None) -> dict[str, Any]
 
 def mint_token(sub: str, ttl_seconds: int = 12 * 3600, settings: Settings | None = None) -> str:
     """An HS256 token for ``sub`` signed with this stage's secret (``make token``, tests)."""
+    import jwt
+
     now = int(time.time())
     claims = {"sub": sub, "iat": now, "exp": now + ttl_seconds}
     settings = settings or get_settings()

@@ -115,6 +115,7 @@ class Settings:
     # HTTP API
     public_base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 20 * 1_048_576
     cors_allow_origins: tuple[str, ...] = ()
 
     # Auth
@@ -182,6 +183,7 @@ def load_settings() -> Settings:
         vector_exact_search_max_rows=_int("VECTOR_EXACT_SEARCH_MAX_ROWS", 5000),
         public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         max_body_bytes=_int("MAX_BODY_BYTES", 1_048_576),
+        max_upload_bytes=_int("MAX_UPLOAD_BYTES", 20 * 1_048_576),
         cors_allow_origins=_csv("CORS_ALLOW_ORIGINS"),
         jwt_algorithm=_env("JWT_ALGORITHM", "HS256").upper(),
         jwt_jwks_url=_env("JWT_JWKS_URL"),

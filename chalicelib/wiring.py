@@ -11,9 +11,10 @@ from __future__ import annotations
 import functools
 import importlib
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 from chalicelib.settings import MissingSetting, get_settings
 
@@ -101,13 +102,14 @@ def aws_client(service: str) -> Any:
 @functools.lru_cache(maxsize=1)
 def local_runtime() -> Any:
     """The local runtime's producer side over the durable queue under ``.local/``."""
+    from chalicelib.local.cli import queue_path
     from chalicelib.local.queue import DeliveryQueue
     from chalicelib.local.runtime import LocalRuntime
 
     settings = get_settings()
     settings.local_data_dir.mkdir(parents=True, exist_ok=True)
-    queue = DeliveryQueue(settings.local_data_dir / "runtime.sqlite3")
-    return LocalRuntime(chalice_app(), queue)
+    queue = DeliveryQueue(queue_path(settings.local_data_dir))
+    return LocalRuntime(chalice_app(), queue, event_bus_names=(settings.event_bus_name,), region=settings.aws_region)
 
 
 # --- ports ------------------------------------------------------------------------------------
