@@ -81,3 +81,29 @@ def get_item(client, user: str, item_id: str) -> Any:  # noqa: ANN001
 
 def search(client, user: str, **body: Any) -> Any:  # noqa: ANN001
     return client.http.post("/search", headers=auth_headers(user), body=json.dumps(body))
+
+
+def counts(item_id: str) -> dict[str, int]:
+    """Rows the pipeline wrote for ``item_id``."""
+    from sqlalchemy import func, select
+
+    from chalicelib import wiring
+    from chalicelib.collections.tables import analyses, embeddings
+
+    with wiring.engine().connect() as conn:
+        return {
+            "analyses": conn.execute(select(func.count()).where(analyses.c.item_id == item_id)).scalar_one(),
+            "embeddings": conn.execute(select(func.count()).where(embeddings.c.item_id == item_id)).scalar_one(),
+        }
+
+
+def deliveries(runtime, target: str) -> list:  # noqa: ANN001
+    """Every delivery the local runtime has queued for handler ``target``."""
+    return [d for d in runtime.queue.list(limit=1000) if d.target == target]
+
+
+def handler(name: str):  # noqa: ANN201
+    """The (event, context) callable Lambda would call for ``name``."""
+    from app import app
+
+    return app.handler_map[name]
