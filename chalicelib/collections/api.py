@@ -7,7 +7,7 @@ user's item is a 404, exactly like a missing one.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,13 +29,14 @@ _ANALYSIS_FIELDS = ("id", "version", "category", "headline", "summary", "provide
 
 @dataclass(frozen=True)
 class Collections:
-    """The adapters the API works with (built by :mod:`chalicelib.collections.entry`)."""
+    """The adapters the API works with (built by :mod:`chalicelib.collections.entry`). The
+    event bus and embedder are factories: a request that does not need them never builds them."""
 
     engine: Engine
     blobs: BlobStore
-    bus: EventBus
-    embedder: Any
     bucket: str
+    event_bus: Callable[[], EventBus]
+    embedder: Callable[[], Any]
     exact_max_rows: int = DEFAULT_EXACT_MAX_ROWS
 
 
@@ -148,7 +149,7 @@ def reanalyze(svc: Collections, user_id: str, item_id: str, idempotency_key: str
             raise Conflict("the image has not been uploaded and processed yet; upload it first")
         items.set_status(conn, item_id, "processing")
     source, detail_type = IMAGE_PROCESSED
-    svc.bus.put_event(source, detail_type, {
+    svc.event_bus().put_event(source, detail_type, {
         "item_id": item_id, "user_id": user_id, "bucket": svc.bucket, "original_key": row["file_path"],
         "thumbnail_key": row["thumbnail_path"], "request_id": request_id,
     })
@@ -158,6 +159,7 @@ def reanalyze(svc: Collections, user_id: str, item_id: str, idempotency_key: str
 def search_items(svc: Collections, user_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
     """``POST /search``."""
     request = parse_search_request(body)
-    results = search(engine=svc.engine, embedder=svc.embedder, blobs=svc.blobs, bucket=svc.bucket,
+    embedder = svc.embedder() if request.mode != "keyword" else None  # keyword search needs no provider
+    results = search(engine=svc.engine, embedder=embedder, blobs=svc.blobs, bucket=svc.bucket,
                      user_id=user_id, request=request, exact_max_rows=svc.exact_max_rows)
     return {"query": request.query, "mode": request.mode, "results": results}

@@ -117,15 +117,17 @@ class BackfillReport:
 
 
 def backfill_embeddings(engine: Engine, embedder: Any, limit: int | None = None,
-                        batch_size: int = BATCH_SIZE) -> BackfillReport:
-    """Embed current analyses that have no embedding, ``batch_size`` documents per call:
-    ``ceil(N / batch_size)`` provider calls for N analyses."""
+                        batch_size: int = BATCH_SIZE, user_id: str | None = None) -> BackfillReport:
+    """Embed current analyses that have no embedding (all users, or ``user_id``'s),
+    ``batch_size`` documents per call: ``ceil(N / batch_size)`` provider calls for N analyses."""
     base = (
         select(analyses.c.id, analyses.c.item_id, analyses.c.user_id, analyses.c.raw_response)
         .join(items.items, items.items.c.current_analysis_id == analyses.c.id)
         .where(~exists().where(embeddings.c.analysis_id == analyses.c.id))
         .order_by(analyses.c.id)
     )
+    if user_id is not None:
+        base = base.where(analyses.c.user_id == user_id)
     embedded = calls = seen = 0
     last_id = ""
     while limit is None or seen < limit:

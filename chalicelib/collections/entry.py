@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 def services() -> Collections:
     settings = get_settings()
     return Collections(
-        engine=wiring.engine(), blobs=wiring.blob_store(), bus=wiring.event_bus(), embedder=wiring.embedder(),
-        bucket=settings.bucket_name, exact_max_rows=settings.vector_exact_search_max_rows,
+        engine=wiring.engine(), blobs=wiring.blob_store(), bucket=settings.bucket_name,
+        event_bus=lambda: wiring.event_bus(), embedder=lambda: wiring.embedder(),
+        exact_max_rows=settings.vector_exact_search_max_rows,
     )
 
 
