@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, exists, select
+from sqlalchemy import Engine, delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from chalicelib.collections import items
@@ -87,27 +87,33 @@ def _check(result: Any, count: int) -> None:
 
 
 def _store(engine: Engine, rows: Sequence[tuple[dict[str, Any], dict[str, Any]]], result: Any) -> int:
-    """Insert one embedding per (analysis row, source), each under its item's row lock; returns
-    how many were stored for a still-current analysis."""
+    """Insert one embedding per (analysis row, source) in one transaction, under the row locks
+    of their items (taken in id order, so concurrent batches cannot deadlock); returns how many
+    were stored for a still-current analysis."""
     _check(result, len(rows))
-    stored = 0
-    for (row, source), vector in zip(rows, result.vectors, strict=True):
-        with engine.begin() as conn:
-            item = items.get_for_update(conn, row["item_id"])
-            if item is None or item["current_analysis_id"] != row["id"]:
-                continue
-            conn.execute(
-                insert(embeddings).values(
-                    id=str(uuid.uuid4()), item_id=row["item_id"], analysis_id=row["id"], user_id=row["user_id"],
-                    vector=list(vector), embedding_model=result.model, embedding_dimensions=result.dimensions,
-                    embedding_source=source,
-                ).on_conflict_do_nothing(index_elements=["analysis_id"])
-            )
-            conn.execute(delete(embeddings).where(embeddings.c.item_id == row["item_id"],
-                                                  embeddings.c.analysis_id != row["id"]))
-            items.set_status(conn, row["item_id"], "ready")
-            stored += 1
-    return stored
+    by_item = {row["item_id"]: (row, source, vector) for (row, source), vector in zip(rows, result.vectors, strict=True)}
+    with engine.begin() as conn:
+        current = dict(conn.execute(
+            select(items.items.c.id, items.items.c.current_analysis_id)
+            .where(items.items.c.id.in_(list(by_item))).order_by(items.items.c.id).with_for_update()
+        ).all())
+        fresh = [entry for item_id, entry in by_item.items() if current.get(item_id) == entry[0]["id"]]
+        if not fresh:
+            return 0
+        conn.execute(
+            insert(embeddings).values([
+                {"id": str(uuid.uuid4()), "item_id": row["item_id"], "analysis_id": row["id"],
+                 "user_id": row["user_id"], "vector": list(vector), "embedding_model": result.model,
+                 "embedding_dimensions": result.dimensions, "embedding_source": source}
+                for row, source, vector in fresh
+            ]).on_conflict_do_nothing(index_elements=["analysis_id"])
+        )
+        item_ids = [row["item_id"] for row, _, _ in fresh]
+        conn.execute(delete(embeddings).where(embeddings.c.item_id.in_(item_ids),
+                                              embeddings.c.analysis_id.not_in([row["id"] for row, _, _ in fresh])))
+        conn.execute(update(items.items).where(items.items.c.id.in_(item_ids))
+                     .values(status="ready", error=None, updated_at=func.now()))
+    return len(fresh)
 
 
 @dataclass(frozen=True)
