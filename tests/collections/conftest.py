@@ -4,8 +4,6 @@ through the API and read items back."""
 from __future__ import annotations
 
 import json
-import sys
-import types
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,20 +11,6 @@ import pytest
 
 from tests.collections.fakes import FakeEmbedder, FakeLLM
 from tests.conftest import auth_headers
-
-try:  # the providers package lands on main in parallel; until then, its two error types
-    import chalicelib.providers  # noqa: F401
-except ImportError:  # pragma: no cover - removed once providers are merged
-    _stub = types.ModuleType("chalicelib.providers")
-
-    class ProviderOutputError(RuntimeError):
-        pass
-
-    class ProviderUnavailable(RuntimeError):
-        pass
-
-    _stub.ProviderOutputError, _stub.ProviderUnavailable = ProviderOutputError, ProviderUnavailable
-    sys.modules["chalicelib.providers"] = _stub
 
 BUCKET = "collections-images-local"
 
