@@ -129,3 +129,25 @@ def test_importing_app_does_not_import_sdks_or_pillow() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"app.py imported {out.stdout.strip()} at import time"
+
+
+def test_bad_json_bodies_get_json_errors(client, user: str, monkeypatch) -> None:  # noqa: ANN001
+    """Malformed JSON 400 naming the problem, wrong content type 415, oversized body 413."""
+    from chalicelib import settings
+
+    headers = auth_headers(user)
+    malformed = client.http.post("/items", headers=headers, body=b'{"filename": "a.jpg",')
+    assert malformed.status_code == 400
+    assert "malformed JSON" in malformed.json_body["error"]["message"]
+
+    not_object = client.http.post("/items", headers=headers, body=b"[1, 2]")
+    assert not_object.status_code == 400 and "JSON object" in not_object.json_body["error"]["message"]
+
+    wrong_type = client.http.post("/items", headers={**headers, "Content-Type": "text/plain"}, body=b"hi")
+    assert wrong_type.status_code == 415
+    assert wrong_type.json_body["error"]["code"] == "unsupported_media_type"
+
+    monkeypatch.setenv("MAX_BODY_BYTES", "64")
+    settings.get_settings.cache_clear()
+    big = client.http.post("/items", headers=headers, body=json.dumps({"filename": "a" * 100 + ".jpg"}).encode())
+    assert big.status_code == 413 and big.json_body["error"]["code"] == "payload_too_large"
