@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import functools
 import logging
-import secrets as pysecrets
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import jwt
 
 from chalicelib.secrets import get_secret
@@ -39,6 +39,8 @@ def _local_secret(data_dir: Path) -> str:
     path = data_dir / LOCAL_SECRET_FILE
     if path.exists():
         return path.read_text().strip()
+    import secrets as pysecrets
+
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = pysecrets.token_urlsafe(48)
     path.write_text(secret)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote_plus
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -67,9 +67,11 @@ def _csv(name: str, default: str = "") -> tuple[str, ...]:
     return tuple(part.strip() for part in _env(name, default).split(",") if part.strip())
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The app's configuration for one stage. Build it with :func:`get_settings`."""
+class Settings(NamedTuple):
+    """The app's configuration for one stage (immutable). Build it with :func:`get_settings`.
+
+    A NamedTuple rather than a dataclass: ``dataclasses`` pulls in ``inspect``, a few ms that
+    every cold start would pay."""
 
     stage: str = LOCAL_STAGE
     version: str = "0.1.0"
@@ -77,7 +79,7 @@ class Settings:
     log_level: str = "INFO"
 
     # Local mode
-    local_data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / ".local")
+    local_data_dir: Path = PROJECT_ROOT / ".local"
 
     # Databases. DATABASE_URL (seed 001/004) is the main database; the ambient pages tables
     # live in the MySQL database of seed 000 when DB_HOST is set, else in DATABASE_URL.
