@@ -10,12 +10,13 @@ import logging
 
 from chalice import AuthResponse, Chalice, Response
 
-from chalicelib import auth, web
+from chalicelib import auth, observability, web
 from chalicelib.settings import get_settings
 
 app = Chalice(app_name="ai-backend")
 app.log.setLevel(getattr(logging, get_settings().log_level, logging.INFO))
 app.register_middleware(web.normalize_chalice_errors, "http")
+app.register_middleware(observability.invocation_middleware, "all")
 
 
 @app.authorizer()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -110,9 +109,7 @@ def endpoint(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def normalize_chalice_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """HTTP middleware: give Chalice's own errors (415, 500, ...) our JSON error shape and log
-    one line per request with method, path, status and duration."""
-    started = time.perf_counter()
+    """HTTP middleware: give Chalice's own errors (415, 500, ...) our JSON error shape."""
     response = get_response(event)
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "Message" in body:
@@ -120,11 +117,4 @@ def normalize_chalice_errors(event: Any, get_response: Callable[[Any], Response]
             response.status_code, "internal_error" if response.status_code >= 500 else "error"
         )
         response.body = {"error": {"code": code, "message": body["Message"]}}
-    log.info(
-        "%s %s -> %s in %.1f ms",
-        event.method,
-        event.path,
-        response.status_code,
-        (time.perf_counter() - started) * 1000,
-    )
     return response
