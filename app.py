@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import logging
 
-from chalice import AuthResponse, Chalice, Response
+from chalice import AuthResponse, Chalice, Rate, Response
 
-from chalicelib import auth, observability, web
+from chalicelib import auth, cors, observability, web
 from chalicelib.settings import get_settings
 
 app = Chalice(app_name="ai-backend")
 app.log.setLevel(getattr(logging, get_settings().log_level, logging.INFO))
 app.register_middleware(web.normalize_chalice_errors, "http")
 app.register_middleware(observability.invocation_middleware, "all")
+app.register_middleware(cors.cors_middleware, "http")
 
 
 @app.authorizer()
@@ -167,3 +168,67 @@ def collections_search() -> dict:
 
     body = web.json_body(app, get_settings().max_body_bytes)
     return api.search_items(_collections(), web.current_user(app), body)
+
+
+# --- tasks ------------------------------------------------------------------------------------
+# Seed 002: POST answers 202 at once; the worker Lambda is invoked asynchronously (seed 003).
+
+
+@app.route("/tasks", methods=["POST"], authorizer=jwt_auth)
+@web.endpoint
+def create_task() -> Response:
+    """Create a task; 202 at once. ``Idempotency-Key`` makes retries safe."""
+    from chalicelib.tasks.entry import service
+
+    body = web.json_body(app, get_settings().max_body_bytes)
+    key = app.current_request.headers.get("idempotency-key")
+    task = service().create(web.current_user(app), body, key)
+    return Response(status_code=202, body={"id": task.id, "status": task.status,
+                                           "message": "Task created and processing started"})
+
+
+@app.route("/tasks", methods=["GET"], authorizer=jwt_auth)
+@web.endpoint
+def list_tasks() -> dict:
+    """The caller's tasks, newest first: ``?limit=1..100&cursor=...``."""
+    from chalicelib.tasks.entry import service
+    from chalicelib.tasks.service import parse_limit
+
+    params = web.query_params(app)
+    page = service().list(web.current_user(app), parse_limit(params.get("limit")), params.get("cursor"))
+    return {"tasks": [t.to_api() for t in page.tasks], "next_cursor": page.cursor}
+
+
+@app.route("/tasks/{task_id}", methods=["GET"], authorizer=jwt_auth)
+@web.endpoint
+def get_task(task_id: str) -> dict:
+    """One task with its status and event timeline (404 for another user's)."""
+    from chalicelib.tasks.entry import service
+
+    return service().get(web.current_user(app), task_id).to_api()
+
+
+@app.route("/tasks", methods=["OPTIONS"])
+def tasks_preflight() -> Response:
+    return cors.preflight(app.current_request, "GET,POST")
+
+
+@app.route("/tasks/{task_id}", methods=["OPTIONS"])
+def task_preflight(task_id: str) -> Response:
+    return cors.preflight(app.current_request, "GET")
+
+
+@app.lambda_function(name="task_worker")
+def task_worker(event, context) -> dict:  # noqa: ANN001 - raw Lambda event and context
+    """Invoked with InvocationType=Event: run the agent for one task."""
+    from chalicelib.tasks.entry import run_worker
+
+    return run_worker(event)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="task_sweeper")
+def task_sweeper(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
+    """Mark tasks stuck past TASK_DEADLINE_SECONDS as error: none stays pending forever."""
+    from chalicelib.tasks.entry import service
+
+    return service().sweep()

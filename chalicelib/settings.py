@@ -101,6 +101,8 @@ class Settings(NamedTuple):
     task_store: str = "sql"
     worker_lambda_arn: str = ""
     agent_runtime_arn: str = ""
+    task_description_max_chars: int = 4000
+    task_deadline_seconds: int = 900
 
     # Providers
     anthropic_base_url: str = ""
@@ -175,6 +177,8 @@ def load_settings() -> Settings:
         task_store=_env("TASK_STORE", "sql" if local else "dynamodb"),
         worker_lambda_arn=_env("WORKER_LAMBDA_ARN", "task_worker" if local else ""),
         agent_runtime_arn=_env("AGENT_RUNTIME_ARN"),
+        task_description_max_chars=_int("TASK_DESCRIPTION_MAX_CHARS", 4000),
+        task_deadline_seconds=_int("TASK_DEADLINE_SECONDS", 900),
         anthropic_base_url=_env("ANTHROPIC_BASE_URL"),
         claude_model=_env("CLAUDE_MODEL", "claude-sonnet-4-5"),
         voyage_base_url=_env("VOYAGE_BASE_URL"),

@@ -96,6 +96,13 @@ def aws_client(service: str) -> Any:
     return boto3.client(service, region_name=get_settings().aws_region, config=config)
 
 
+@functools.cache
+def aws_resource(service: str) -> Any:
+    import boto3
+
+    return boto3.resource(service, region_name=get_settings().aws_region)
+
+
 # --- local runtime ----------------------------------------------------------------------------
 
 
@@ -155,6 +162,21 @@ def invoker() -> Any:
     return AdapterInvoker(region=settings.aws_region)
 
 
+@functools.lru_cache(maxsize=1)
+def task_store() -> Any:
+    """DynamoDB in AWS stages (TASK_STORE=dynamodb), the SQL database otherwise."""
+    settings = get_settings()
+    if settings.task_store == "dynamodb":
+        from chalicelib.tasks.dynamo_store import DynamoTaskStore
+
+        return DynamoTaskStore(aws_resource("dynamodb").Table(settings.dynamodb_table_name))
+    if settings.task_store != "sql":
+        raise ValueError(f"TASK_STORE must be 'sql' or 'dynamodb', got {settings.task_store!r}")
+    from chalicelib.tasks.sql_store import SqlTaskStore
+
+    return SqlTaskStore(engine())
+
+
 # --- providers --------------------------------------------------------------------------------
 
 
@@ -183,6 +205,8 @@ _CACHED = [
     database_url,
     pages_database_url,
     aws_client,
+    aws_resource,
+    task_store,
     local_runtime,
     blob_store,
     event_bus,

@@ -1,0 +1,48 @@
+"""CORS for a list of allowed origins (Chalice's CORSConfig takes one): the request's Origin is
+echoed only when it is listed in CORS_ALLOW_ORIGINS (``*`` only if configured), with Vary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Response
+
+from chalicelib.settings import get_settings
+
+ALLOW_HEADERS = "Authorization,Content-Type,Idempotency-Key"
+EXPOSE_HEADERS = "Retry-After"
+
+
+def allowed_origin(origin: str | None) -> str | None:
+    if not origin:
+        return None
+    allowed = get_settings().cors_allow_origins
+    if "*" in allowed:
+        return "*"
+    return origin if origin in allowed else None
+
+
+def cors_headers(origin: str | None) -> dict[str, str]:
+    granted = allowed_origin(origin)
+    if not granted:
+        return {"Vary": "Origin"}
+    return {"Access-Control-Allow-Origin": granted, "Access-Control-Expose-Headers": EXPOSE_HEADERS,
+            "Vary": "Origin"}
+
+
+def preflight(request: Any, methods: str) -> Response:
+    """Answer an OPTIONS preflight: 204, with grants only for an allowed origin."""
+    headers = cors_headers(request.headers.get("origin"))
+    if "Access-Control-Allow-Origin" in headers:
+        headers.update({"Access-Control-Allow-Methods": f"{methods},OPTIONS",
+                        "Access-Control-Allow-Headers": ALLOW_HEADERS, "Access-Control-Max-Age": "600"})
+    return Response(body="", status_code=204, headers=headers)
+
+
+def cors_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: add the CORS grant to every response for an allowed Origin."""
+    response = get_response(event)
+    if "Access-Control-Allow-Origin" not in response.headers:
+        response.headers.update(cors_headers(event.headers.get("origin")))
+    return response

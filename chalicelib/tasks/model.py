@@ -1,0 +1,84 @@
+"""A task, its statuses, its timeline events, and the rules for moving between them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+PENDING, PROCESSING, COMPLETED, ERROR = "pending", "processing", "completed", "error"
+STATUSES = (PENDING, PROCESSING, COMPLETED, ERROR)
+FINAL = (COMPLETED, ERROR)
+ACTIVE = (PENDING, PROCESSING)
+
+# The seed's timeline messages.
+MSG_CREATED = "Task created"
+MSG_INVOKED = "Worker Lambda invoked - processing started"
+MSG_STARTED = "Agent processing started"
+MSG_COMPLETED = "Agent completed task successfully"
+
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("8d3b0f5e-4c59-4f0c-a3e2-5f1f4c8a9b21")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def event(message: str, kind: str = "info") -> dict[str, str]:
+    return {"ts": now_iso(), "message": message, "type": kind}
+
+
+def new_task_id(owner: str, idempotency_key: str | None) -> str:
+    """A fresh id, or with an Idempotency-Key one derived from (owner, key): a replay of the
+    same request maps to the same task in every store, with no extra index."""
+    if idempotency_key:
+        return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{owner}\n{idempotency_key}"))
+    return str(uuid.uuid4())
+
+
+@dataclass
+class Task:
+    id: str
+    owner: str
+    description: str
+    status: str = PENDING
+    agent_response: str | None = None
+    vendors: list[Any] = field(default_factory=list)
+    quotes: list[Any] = field(default_factory=list)
+    emails_sent: int = 0
+    events: list[dict[str, str]] = field(default_factory=list)
+    error_message: str | None = None
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
+    provider_used: str | None = None
+    version: int = 0
+
+    def to_api(self) -> dict[str, Any]:
+        """The seed's GET /tasks/{id} shape (the owner stays server-side)."""
+        return {
+            "id": self.id, "description": self.description, "status": self.status,
+            "agent_response": self.agent_response, "vendors": self.vendors, "quotes": self.quotes,
+            "emails_sent": self.emails_sent, "events": self.events, "error_message": self.error_message,
+            "provider_used": self.provider_used, "created_at": self.created_at, "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class Change:
+    """A conditional transition: applies only while the task's status is in ``expect``."""
+
+    expect: tuple[str, ...]
+    event: dict[str, str]
+    status: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Page:
+    tasks: list[Task]
+    cursor: str | None

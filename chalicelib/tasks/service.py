@@ -1,0 +1,161 @@
+"""The tasks use cases: create (202 + async worker), read, list, the worker, the deadline sweep."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib import errors
+from chalicelib.tasks.model import (
+    ACTIVE,
+    COMPLETED,
+    ERROR,
+    MSG_COMPLETED,
+    MSG_CREATED,
+    MSG_INVOKED,
+    MSG_STARTED,
+    PENDING,
+    PROCESSING,
+    Change,
+    Page,
+    Task,
+    event,
+    new_task_id,
+)
+from chalicelib.tasks.store import BadCursor, TaskExists, TaskStore
+
+log = logging.getLogger(__name__)
+
+MAX_IDEMPOTENCY_KEY = 128
+
+
+def validate_description(body: dict[str, Any], max_chars: int) -> str:
+    if "description" not in body:
+        raise errors.BadRequest("description is required", field="description")
+    description = body["description"]
+    if not isinstance(description, str):
+        raise errors.BadRequest(f"description must be a string, got {type(description).__name__}",
+                                field="description")
+    description = description.strip()
+    if not description:
+        raise errors.BadRequest("description must not be empty", field="description")
+    if len(description) > max_chars:
+        raise errors.PayloadTooLarge(f"description is {len(description)} characters; the limit is {max_chars}",
+                                     field="description")
+    return description
+
+
+def parse_limit(raw: str | None, default: int = 20, maximum: int = 100) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise errors.BadRequest(f"limit must be an integer from 1 to {maximum}", field="limit") from None
+    if not 1 <= limit <= maximum:
+        raise errors.BadRequest(f"limit must be from 1 to {maximum}", field="limit")
+    return limit
+
+
+class TaskService:
+    def __init__(self, store: TaskStore, invoker: Any, worker_function: str, *, deadline_seconds: int,
+                 max_description_chars: int) -> None:
+        self.store = store
+        self.invoker = invoker
+        self.worker_function = worker_function
+        self.deadline_seconds = deadline_seconds
+        self.max_description_chars = max_description_chars
+
+    # --- API ----------------------------------------------------------------------------------
+
+    def create(self, owner: str, body: dict[str, Any], idempotency_key: str | None = None) -> Task:
+        """Store a pending task and hand it to the worker asynchronously; returns at once.
+
+        The same Idempotency-Key from the same user returns the same task with no second worker
+        run; reusing a key for a different description is a 409."""
+        description = validate_description(body, self.max_description_chars)
+        if idempotency_key is not None and not (0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY):
+            raise errors.BadRequest(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} characters",
+                                    field="Idempotency-Key")
+        task = Task(id=new_task_id(owner, idempotency_key), owner=owner, description=description,
+                    events=[event(MSG_CREATED)])
+        try:
+            self.store.create(task)
+        except TaskExists as exists:
+            if exists.task.description != description:
+                raise errors.Conflict("Idempotency-Key was already used with a different description",
+                                      field="Idempotency-Key") from None
+            return exists.task
+        try:
+            self.invoker.invoke_async(self.worker_function, {"task_id": task.id})
+        except Exception as exc:  # noqa: BLE001 - any failure to hand off must be recorded
+            reason = f"Could not start the worker: {type(exc).__name__}: {exc}"[:500]
+            log.error("task %s: %s", task.id, reason)
+            self.store.apply(task.id, Change(ACTIVE, event(reason, "error"), ERROR, {"error_message": reason}))
+            raise errors.Unavailable("the task worker could not be started; the task was marked error") from None
+        return self.store.apply(task.id, Change(ACTIVE, event(MSG_INVOKED))) or self.store.get(task.id) or task
+
+    def get(self, owner: str, task_id: str) -> Task:
+        task = self.store.get(task_id, owner=owner)
+        if task is None:
+            raise errors.NotFound(f"no task {task_id}")
+        if task.status in ACTIVE and task.created_at < self._cutoff():
+            task = self._expire(task) or self.store.get(task_id, owner=owner) or task
+        return task
+
+    def list(self, owner: str, limit: int, cursor: str | None) -> Page:
+        try:
+            return self.store.list(owner, limit, cursor or None)
+        except BadCursor as exc:
+            raise errors.BadRequest(str(exc), field="cursor") from None
+
+    # --- worker -------------------------------------------------------------------------------
+
+    def run_worker(self, task_id: str, agent: Any) -> dict[str, Any]:
+        """Run the agent once for a pending task. A duplicate delivery finds it no longer
+        pending and does nothing; an agent outage puts it back to pending and raises, so the
+        async invoke is retried (and the sweeper ends it at the deadline)."""
+        from chalicelib.providers import ProviderUnavailable
+
+        claimed = self.store.apply(task_id, Change((PENDING,), event(MSG_STARTED), PROCESSING))
+        if claimed is None:
+            current = self.store.get(task_id)
+            status = current.status if current else "missing"
+            log.info("task %s: not pending (%s); duplicate delivery skipped", task_id, status)
+            return {"task_id": task_id, "skipped": True, "status": status}
+        try:
+            result = agent.run(task_id, claimed.description)
+        except ProviderUnavailable as exc:
+            self.store.apply(task_id, Change((PROCESSING,), event(f"Agent unavailable, will retry: {exc}",
+                                                                  "warning"), PENDING))
+            raise
+        except Exception as exc:  # noqa: BLE001 - the task records why it failed
+            reason = f"Agent failed: {type(exc).__name__}: {exc}"[:1000]
+            log.exception("task %s: agent failed", task_id)
+            self.store.apply(task_id, Change((PROCESSING,), event(reason, "error"), ERROR, {"error_message": reason}))
+            return {"task_id": task_id, "status": ERROR}
+        done = self.store.apply(task_id, Change(
+            (PROCESSING,), event(MSG_COMPLETED, "success"), COMPLETED,
+            {"agent_response": result.response_text, "vendors": result.vendors, "quotes": result.quotes,
+             "emails_sent": result.emails_sent, "provider_used": result.provider_used},
+        ))
+        return {"task_id": task_id, "status": done.status if done else "unknown"}
+
+    # --- deadline -----------------------------------------------------------------------------
+
+    def _cutoff(self) -> str:
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.deadline_seconds)
+        return cutoff.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def _expire(self, task: Task) -> Task | None:
+        reason = (f"Task did not finish within {self.deadline_seconds} s (status was {task.status}); "
+                  "the worker invocation was lost or timed out")
+        return self.store.apply(task.id, Change(ACTIVE, event(reason, "error"), ERROR, {"error_message": reason}))
+
+    def sweep(self) -> dict[str, int]:
+        """Mark every task past its deadline as error; returns how many were swept."""
+        expired = sum(1 for task in self.store.overdue(self._cutoff()) if self._expire(task))
+        if expired:
+            log.warning("task sweeper: %d task(s) past their deadline marked error", expired)
+        return {"expired": expired}
