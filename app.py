@@ -232,3 +232,53 @@ def task_sweeper(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
     from chalicelib.tasks.entry import service
 
     return service().sweep()
+
+
+# --- pages ------------------------------------------------------------------------------------
+# Seed 000: activity -> pattern detector (5 min) -> generator (2 min) -> page cache -> instant API.
+
+
+@app.route("/activity", methods=["POST"], authorizer=jwt_auth)
+@web.endpoint
+def record_activity() -> Response:
+    """One event or ``{"events": [...]}`` (page or intent, action, metadata, timestamp)."""
+    from chalicelib.pages.entry import service
+
+    count = service().record(web.current_user(app), web.json_body(app, get_settings().max_body_bytes))
+    return Response(status_code=202, body={"accepted": count})
+
+
+@app.route("/pages", methods=["GET"], authorizer=jwt_auth)
+@web.endpoint
+def list_pages() -> dict:
+    """The caller's fresh cached pages."""
+    from chalicelib.pages.entry import service
+
+    return {"pages": service().list_pages(web.current_user(app))}
+
+
+@app.route("/pages/{page_type}", methods=["GET"], authorizer=jwt_auth)
+@web.endpoint
+def get_page(page_type: str) -> dict:
+    """A page from the cache (30 min validity) or, on a miss, generated now (once per key)."""
+    from chalicelib.pages.entry import service
+
+    return service().get_page(web.current_user(app), page_type)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="pattern_detector")
+def pattern_detector(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
+    """Find recurring patterns in recent activity and queue predicted pages."""
+    from chalicelib.pages.entry import detector, service
+
+    return service().detect(detector())
+
+
+@app.schedule(Rate(2, unit=Rate.MINUTES), name="page_generator")
+def page_generator(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
+    """Claim queued jobs and generate their pages with Claude; stops before the deadline."""
+    from chalicelib.pages.entry import service
+
+    context = event.context
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return service().generate(remaining)

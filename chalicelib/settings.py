@@ -102,6 +102,10 @@ class Settings(NamedTuple):
     worker_lambda_arn: str = ""
     agent_runtime_arn: str = ""
     task_description_max_chars: int = 4000
+    pattern_detector: str = "statistical"
+    bedrock_model_id: str = "meta.llama3-1-8b-instruct-v1:0"
+    generator_concurrency: int = 8
+    generator_lease_seconds: int = 120
     task_deadline_seconds: int = 900
 
     # Providers
@@ -178,6 +182,10 @@ def load_settings() -> Settings:
         worker_lambda_arn=_env("WORKER_LAMBDA_ARN", "task_worker" if local else ""),
         agent_runtime_arn=_env("AGENT_RUNTIME_ARN"),
         task_description_max_chars=_int("TASK_DESCRIPTION_MAX_CHARS", 4000),
+        pattern_detector=_env("PATTERN_DETECTOR", "statistical").lower(),
+        bedrock_model_id=_env("BEDROCK_MODEL_ID", "meta.llama3-1-8b-instruct-v1:0"),
+        generator_concurrency=_int("GENERATOR_CONCURRENCY", 8),
+        generator_lease_seconds=_int("GENERATOR_LEASE_SECONDS", 120),
         task_deadline_seconds=_int("TASK_DEADLINE_SECONDS", 900),
         anthropic_base_url=_env("ANTHROPIC_BASE_URL"),
         claude_model=_env("CLAUDE_MODEL", "claude-sonnet-4-5"),

@@ -77,6 +77,8 @@ def classify_dependency_error(exc: BaseException) -> errors.Unavailable | None:
     name = type(exc).__name__
     if name in {"ProviderUnavailable"}:
         return errors.Unavailable(f"an AI provider is unavailable; retry shortly ({exc})")
+    if name in {"ProviderOutputError"}:
+        return errors.Unavailable("the AI provider returned an unusable answer; nothing was stored; retry")
     if name in {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"}:
         return errors.Unavailable("an AWS service is unreachable; retry shortly")
     code = getattr(exc, "response", {}).get("Error", {}).get("Code", "") if name == "ClientError" else ""

@@ -67,6 +67,8 @@ class _SchemaFiller:
             text = self.phrase(size).capitalize()
             if name in {"extracted_text"}:
                 text = ""
+            if schema.get("pattern", "").startswith("^/"):
+                text = "/" + re.sub(r"[^A-Za-z0-9]", "", self.word()).lower()
             text = text[: schema.get("maxLength", 10_000)]
             return text.ljust(schema.get("minLength", 0), "x")
         if kind == "integer":

@@ -1,0 +1,1 @@
+"""Seed 000's ambient pages: activity -> patterns -> queued predictions -> generated UI -> cache."""

@@ -1,0 +1,29 @@
+"""What app.py's pages handlers call: the service and detector wired for this stage."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from chalicelib import wiring
+from chalicelib.pages.service import PagesService
+from chalicelib.settings import get_settings
+
+
+def service() -> PagesService:
+    settings = get_settings()
+    return PagesService(wiring.pages_engine(), wiring.llm, concurrency=settings.generator_concurrency,
+                        lease=timedelta(seconds=settings.generator_lease_seconds))
+
+
+def detector() -> Any:
+    settings = get_settings()
+    if settings.pattern_detector == "bedrock":
+        from chalicelib.pages.detector import BedrockDetector
+
+        return BedrockDetector(settings.bedrock_model_id, wiring.aws_client("bedrock-runtime"))
+    if settings.pattern_detector != "statistical":
+        raise ValueError(f"PATTERN_DETECTOR must be 'statistical' or 'bedrock', got {settings.pattern_detector!r}")
+    from chalicelib.pages.detector import StatisticalDetector
+
+    return StatisticalDetector()

@@ -1,0 +1,263 @@
+"""The pages tables' operations: activity, the generation queue's claims and leases, the cache.
+
+Claims are conditional UPDATEs with a claim token and a lease, portable to PostgreSQL and
+MySQL/MariaDB: a job is processed by one claimant at a time, a crashed claimant's job is taken
+back when its lease expires, and completing or failing a job requires still holding its token
+(so a stale run that finishes a reclaimed job changes nothing)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from chalicelib.pages.tables import activity_log, generation_queue, page_cache
+
+MAX_ATTEMPTS = 3  # seed 000: MAX_ATTEMPTS = 3
+CACHE_VALIDITY = timedelta(minutes=30)
+QUEUED, PROCESSING, COMPLETED, FAILED = "queued", "processing", "completed", "failed"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def cache_key(user_id: str, page_type: str) -> str:
+    """The one cache-key algorithm the API and the generator share."""
+    return hashlib.sha256(f"ambient-page\n{user_id}\n{page_type}".encode()).hexdigest()
+
+
+# --- activity ---------------------------------------------------------------------------------
+
+
+def record_activity(engine: Engine, user_id: str, events: list[dict[str, Any]]) -> int:
+    now = utcnow()
+    rows = [{"user_id": user_id, "page": e.get("page"), "intent": e.get("intent"), "action": e["action"],
+             "metadata": e.get("metadata") or {}, "occurred_at": e.get("occurred_at") or now, "created_at": now}
+            for e in events]
+    with engine.begin() as connection:
+        connection.execute(insert(activity_log), rows)
+    return len(rows)
+
+
+def recent_activity(engine: Engine, since: datetime, user_id: str | None = None,
+                    limit: int = 5000) -> list[dict[str, Any]]:
+    query = select(activity_log).where(activity_log.c.occurred_at >= since)
+    if user_id is not None:
+        query = query.where(activity_log.c.user_id == user_id)
+    query = query.order_by(activity_log.c.user_id, activity_log.c.occurred_at).limit(limit)
+    with engine.connect() as connection:
+        return [dict(r._mapping) for r in connection.execute(query)]
+
+
+# --- cache ------------------------------------------------------------------------------------
+
+
+def fresh_page(engine: Engine, key: str, now: datetime | None = None) -> dict[str, Any] | None:
+    query = select(page_cache).where(page_cache.c.cache_key == key, page_cache.c.expires_at > (now or utcnow()))
+    with engine.connect() as connection:
+        row = connection.execute(query).first()
+    return dict(row._mapping) if row else None
+
+
+def fresh_pages(engine: Engine, user_id: str) -> list[dict[str, Any]]:
+    query = (select(page_cache).where(page_cache.c.user_id == user_id, page_cache.c.expires_at > utcnow())
+             .order_by(page_cache.c.relevance_score.desc(), page_cache.c.page_type))
+    with engine.connect() as connection:
+        return [dict(r._mapping) for r in connection.execute(query)]
+
+
+# --- queue ------------------------------------------------------------------------------------
+
+
+def enqueue(engine: Engine, user_id: str, page_type: str, confidence: float, pattern: dict[str, Any]) -> bool:
+    """Queue a prediction unless a job for its key is queued/processing or the page is fresh."""
+    key = cache_key(user_id, page_type)
+    if fresh_page(engine, key):
+        return False
+    now = utcnow()
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(generation_queue).values(
+                id=str(uuid.uuid4()), user_id=user_id, page_type=page_type, cache_key=key, active_key=key,
+                status=QUEUED, confidence=confidence, pattern=pattern, attempts=0, created_at=now, updated_at=now))
+    except IntegrityError:
+        return False  # one is already queued or processing for this key
+    return True
+
+
+RETRY_DELAY = timedelta(seconds=60)
+
+
+def _claimable(now: datetime) -> Any:
+    """Queued (and past its retry delay, if any), or processing with an expired lease."""
+    lease = generation_queue.c.lease_expires_at
+    return and_(generation_queue.c.attempts < MAX_ATTEMPTS,
+                or_(and_(generation_queue.c.status == QUEUED, or_(lease.is_(None), lease < now)),
+                    and_(generation_queue.c.status == PROCESSING, lease < now)))
+
+
+def _take(engine: Engine, job_id: str, token: str, lease: timedelta, now: datetime) -> dict[str, Any] | None:
+    statement = (update(generation_queue)
+                 .where(generation_queue.c.id == job_id, _claimable(now))
+                 .values(status=PROCESSING, claim_token=token, lease_expires_at=now + lease,
+                         attempts=generation_queue.c.attempts + 1, updated_at=now))
+    try:
+        with engine.begin() as connection:
+            if connection.execute(statement).rowcount != 1:
+                return None
+    except OperationalError as exc:
+        if _is_deadlock(exc):
+            return None  # another claimant won this row; try the next one
+        raise
+    with engine.connect() as connection:
+        row = connection.execute(select(generation_queue).where(generation_queue.c.id == job_id)).first()
+    return dict(row._mapping) if row and row.claim_token == token else None
+
+
+def claim_next(engine: Engine, token: str, lease: timedelta) -> dict[str, Any] | None:
+    """Claim the oldest claimable job (queued, or processing with an expired lease)."""
+    for _ in range(10):
+        now = utcnow()
+        query = (select(generation_queue.c.id).where(_claimable(now))
+                 .order_by(generation_queue.c.created_at).limit(10))
+        with engine.connect() as connection:
+            ids = [r[0] for r in connection.execute(query)]
+        if not ids:
+            return None
+        for job_id in ids:
+            job = _take(engine, job_id, token, lease, now)
+            if job:
+                return job
+    return None
+
+
+def claim_for_page(engine: Engine, user_id: str, page_type: str, token: str,
+                   lease: timedelta) -> dict[str, Any] | None:
+    """Claim generation of one page for a request: take its queued job or create one.
+    None when someone else holds it (their generation will fill the cache)."""
+    key = cache_key(user_id, page_type)
+    now = utcnow()
+    with engine.connect() as connection:
+        existing = connection.execute(
+            select(generation_queue.c.id).where(generation_queue.c.active_key == key)).first()
+    if existing:
+        return _take(engine, existing[0], token, lease, now)
+    job_id = str(uuid.uuid4())
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(generation_queue).values(
+                id=job_id, user_id=user_id, page_type=page_type, cache_key=key, active_key=key,
+                status=PROCESSING, confidence=1.0, pattern={"kind": "request"}, attempts=1, claim_token=token,
+                lease_expires_at=now + lease, created_at=now, updated_at=now))
+    except IntegrityError:
+        return None
+    with engine.connect() as connection:
+        return dict(connection.execute(select(generation_queue).where(generation_queue.c.id == job_id)).first()._mapping)
+
+
+def _upsert_page(connection: Any, key: str, row: dict[str, Any]) -> None:
+    """Insert or replace a page_cache row in one statement (no gap-lock races on MySQL)."""
+    if connection.dialect.name == "mysql":
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        statement = mysql_insert(page_cache).values(cache_key=key, **row)
+        connection.execute(statement.on_duplicate_key_update(**row))
+    elif connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement = pg_insert(page_cache).values(cache_key=key, **row)
+        connection.execute(statement.on_conflict_do_update(index_elements=["cache_key"], set_=row))
+    else:
+        if connection.execute(update(page_cache).where(page_cache.c.cache_key == key).values(**row)).rowcount == 0:
+            connection.execute(insert(page_cache).values(cache_key=key, **row))
+
+
+def _is_deadlock(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "args", [None])[0]
+    return code in (1205, 1213) or getattr(exc.orig, "pgcode", None) in ("40P01", "40001")
+
+
+def complete(engine: Engine, job: dict[str, Any], token: str, page: dict[str, Any]) -> bool:
+    """Mark the job completed and upsert its page, in one transaction, only if ``token`` still
+    holds the claim. Returns False (and writes nothing) for a stale claimant."""
+    for attempt in range(5):
+        try:
+            return _complete_once(engine, job, token, page)
+        except OperationalError as exc:
+            if not _is_deadlock(exc) or attempt == 4:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    return False
+
+
+def _complete_once(engine: Engine, job: dict[str, Any], token: str, page: dict[str, Any]) -> bool:
+    now = utcnow()
+    with engine.begin() as connection:
+        done = connection.execute(
+            update(generation_queue)
+            .where(generation_queue.c.id == job["id"], generation_queue.c.claim_token == token,
+                   generation_queue.c.status == PROCESSING)
+            .values(status=COMPLETED, active_key=None, lease_expires_at=None, last_error=None, updated_at=now))
+        if done.rowcount != 1:
+            return False
+        row = {"user_id": job["user_id"], "page_type": job["page_type"], "components": page["components"],
+               "relevance_score": page["relevance_score"], "provider_used": page["provider_used"],
+               "model_used": page["model_used"], "generated_at": now, "expires_at": now + CACHE_VALIDITY}
+        _upsert_page(connection, job["cache_key"], row)
+    return True
+
+
+def fail(engine: Engine, job: dict[str, Any], token: str, error: str) -> str | None:
+    """Count a failed attempt: requeue (retried after RETRY_DELAY, so by a later run), or
+    ``failed`` at MAX_ATTEMPTS. None for a stale claimant."""
+    now = utcnow()
+    exhausted = job["attempts"] >= MAX_ATTEMPTS
+    values: dict[str, Any] = {"status": FAILED if exhausted else QUEUED, "claim_token": None,
+                              "lease_expires_at": None if exhausted else now + RETRY_DELAY,
+                              "last_error": error[:2000], "updated_at": now}
+    if exhausted:
+        values["active_key"] = None
+    with engine.begin() as connection:
+        result = connection.execute(
+            update(generation_queue)
+            .where(generation_queue.c.id == job["id"], generation_queue.c.claim_token == token,
+                   generation_queue.c.status == PROCESSING)
+            .values(**values))
+    return values["status"] if result.rowcount == 1 else None
+
+
+def fail_abandoned(engine: Engine) -> int:
+    """Jobs whose last allowed attempt crashed (lease expired at MAX_ATTEMPTS) become failed."""
+    now = utcnow()
+    with engine.begin() as connection:
+        return connection.execute(
+            update(generation_queue)
+            .where(generation_queue.c.status == PROCESSING, generation_queue.c.lease_expires_at < now,
+                   generation_queue.c.attempts >= MAX_ATTEMPTS)
+            .values(status=FAILED, active_key=None, claim_token=None,
+                    last_error="lease expired on the last attempt", updated_at=now)).rowcount
+
+
+def queue_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(generation_queue.c.status, func.count()).group_by(generation_queue.c.status))
+        return {status: count for status, count in rows}
+
+
+def purge_user(engine: Engine, user_id: str) -> None:
+    """Remove a user's rows (tests and account deletion)."""
+    with engine.begin() as connection:
+        for table in (activity_log, generation_queue, page_cache):
+            connection.execute(delete(table).where(table.c.user_id == user_id))
+
+

@@ -1,0 +1,135 @@
+"""The ambient pages use cases: record activity, serve pages, detect patterns, generate."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from chalicelib import errors
+from chalicelib.pages import repository as repo
+from chalicelib.pages.activity import validate_activity
+from chalicelib.pages.detector import PAGE_TYPE
+from chalicelib.pages.generation import activity_context, generate_page
+
+log = logging.getLogger(__name__)
+
+CONTEXT_WINDOW = timedelta(days=14)  # seed 000: user context from the last 14 days
+
+
+def validate_page_type(page_type: str) -> str:
+    if not PAGE_TYPE.match(page_type or ""):
+        raise errors.BadRequest("page_type must be 1-64 lowercase letters, digits, _ or -", field="page_type")
+    return page_type
+
+
+def page_body(row: dict[str, Any], source: str) -> dict[str, Any]:
+    return {"page_type": row["page_type"], "components": row["components"], "source": source,
+            "relevance_score": row["relevance_score"], "provider_used": row["provider_used"],
+            "model_used": row["model_used"], "generated_at": repo.iso(row["generated_at"]),
+            "expires_at": repo.iso(row["expires_at"])}
+
+
+class PagesService:
+    def __init__(self, engine: Any, llm_factory: Any, *, concurrency: int = 8,
+                 lease: timedelta = timedelta(seconds=120), miss_wait_seconds: float = 20.0,
+                 deadline_margin_ms: int = 30_000) -> None:
+        self.engine = engine
+        self.llm_factory = llm_factory  # called only when a page must be generated
+        self.concurrency = concurrency
+        self.lease = lease
+        self.miss_wait_seconds = miss_wait_seconds
+        self.deadline_margin_ms = deadline_margin_ms
+
+    # --- API ----------------------------------------------------------------------------------
+
+    def record(self, user_id: str, body: dict[str, Any]) -> int:
+        return repo.record_activity(self.engine, user_id, validate_activity(body, repo.utcnow()))
+
+    def list_pages(self, user_id: str) -> list[dict[str, Any]]:
+        return [page_body(row, "cache") for row in repo.fresh_pages(self.engine, user_id)]
+
+    def get_page(self, user_id: str, page_type: str) -> dict[str, Any]:
+        """From the cache when fresh; else generated now. Concurrent misses generate once: the
+        first claims the page's job, the others wait for the cache it fills."""
+        validate_page_type(page_type)
+        key = repo.cache_key(user_id, page_type)
+        hit = repo.fresh_page(self.engine, key)
+        if hit:
+            return page_body(hit, "cache")
+        token = str(uuid.uuid4())
+        job = repo.claim_for_page(self.engine, user_id, page_type, token, self.lease)
+        if job is not None:
+            self._process(job, token, raise_errors=True)
+            return page_body(repo.fresh_page(self.engine, key), "generated")
+        deadline = time.monotonic() + self.miss_wait_seconds
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            hit = repo.fresh_page(self.engine, key)
+            if hit:
+                return page_body(hit, "generated")
+        raise errors.Unavailable("this page is being generated; retry shortly", retry_after=2)
+
+    # --- schedules ----------------------------------------------------------------------------
+
+    def detect(self, detector: Any, window: timedelta = CONTEXT_WINDOW) -> dict[str, int]:
+        now = repo.utcnow()
+        events = repo.recent_activity(self.engine, now - window)
+        predictions = detector.detect(events, now)
+        queued = sum(repo.enqueue(self.engine, p.user_id, p.page_type, p.confidence, p.pattern)
+                     for p in predictions)
+        log.info("pattern detector: %d events, %d predictions, %d queued", len(events), len(predictions), queued)
+        return {"events": len(events), "predictions": len(predictions), "queued": queued}
+
+    def generate(self, remaining_ms: Any = None) -> dict[str, Any]:
+        """Claim and process queued jobs, ``concurrency`` at a time, until none are left or the
+        Lambda deadline nears. Returns the seed's summary."""
+        repo.fail_abandoned(self.engine)
+        stats = {"jobs_processed": 0, "pages_generated": 0, "errors": 0}
+
+        def time_left() -> bool:
+            return remaining_ms is None or remaining_ms() > self.deadline_margin_ms
+
+        def work(job: dict[str, Any], token: str) -> bool:
+            return self._process(job, token)
+
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="page-gen") as pool:
+            while time_left():
+                batch = []
+                for _ in range(self.concurrency):
+                    if not time_left():
+                        break
+                    token = str(uuid.uuid4())
+                    job = repo.claim_next(self.engine, token, self.lease)
+                    if job is None:
+                        break
+                    batch.append(pool.submit(work, job, token))
+                if not batch:
+                    break
+                for future in batch:
+                    ok = future.result()
+                    stats["jobs_processed"] += 1
+                    stats["pages_generated" if ok else "errors"] += 1
+        log.info("page generator: %s", stats)
+        return {"success": True, **stats}
+
+    def _process(self, job: dict[str, Any], token: str, raise_errors: bool = False) -> bool:
+        """Generate one claimed job's page; on failure count the attempt (requeue or fail)."""
+        try:
+            events = repo.recent_activity(self.engine, repo.utcnow() - CONTEXT_WINDOW, user_id=job["user_id"])
+            page = generate_page(self.llm_factory(), job["page_type"], job["pattern"], activity_context(events))
+            page["relevance_score"] = float(job["confidence"])
+        except Exception as exc:  # noqa: BLE001 - counted against the job, other jobs go on
+            status = repo.fail(self.engine, job, token, f"{type(exc).__name__}: {exc}")
+            log.warning("page job %s (%s) attempt %s failed -> %s: %s", job["id"], job["page_type"],
+                        job["attempts"], status, type(exc).__name__)
+            if raise_errors:
+                raise
+            return False
+        if not repo.complete(self.engine, job, token, page):
+            log.warning("page job %s: claim lost (lease expired and reclaimed); result dropped", job["id"])
+            return False
+        return True

@@ -1,0 +1,57 @@
+"""Pages fixtures: a recording fake LLM at the port, and the service on PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.providers.base import JsonResult, ProviderOutputError
+from chalicelib.providers.offline import OfflineLLM
+
+
+class RecordingLLM:
+    """Schema-valid answers (the offline LLM's), with prompts recorded and calls counted."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.prompts: list[str] = []
+        self.per_page: Counter = Counter()
+        self.fail_with: Exception | None = None
+        self._lock = threading.Lock()
+
+    def complete_json(self, system: str, prompt: str, schema: dict, **kwargs: Any) -> JsonResult:
+        with self._lock:
+            self.prompts.append(prompt)
+            self.per_page[prompt.split("'")[1]] += 1
+        time.sleep(self.delay)
+        if self.fail_with:
+            raise self.fail_with
+        return OfflineLLM().complete_json(system, prompt, schema, **kwargs)
+
+
+@pytest.fixture()
+def llm() -> RecordingLLM:
+    return RecordingLLM()
+
+
+@pytest.fixture(params=["postgresql", "mysql"])
+def engine(request: pytest.FixtureRequest):  # noqa: ANN201 - sqlalchemy Engine
+    from chalicelib.db.engine import get_engine
+
+    url = request.getfixturevalue("pg_url" if request.param == "postgresql" else "mysql_url")
+    return get_engine(url)
+
+
+@pytest.fixture()
+def service(engine, llm):  # noqa: ANN001, ANN201
+    from chalicelib.pages.service import PagesService
+
+    return PagesService(engine, lambda: llm, concurrency=8, lease=timedelta(seconds=60), miss_wait_seconds=10)
+
+
+__all__ = ["ProviderOutputError", "RecordingLLM"]

@@ -1,0 +1,108 @@
+"""The generator's claims: exactly once under overlap, leases, stale runs, failures."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from chalicelib.pages import repository as repo
+from chalicelib.pages.tables import generation_queue, page_cache
+from chalicelib.providers.base import ProviderOutputError
+
+
+def queue_jobs(engine, n: int, user: str | None = None) -> str:  # noqa: ANN001
+    user = user or f"u-{uuid.uuid4().hex[:8]}"
+    for i in range(n):
+        assert repo.enqueue(engine, user, f"page-{i}", 0.7, {"kind": "test"})
+    return user
+
+
+def jobs_of(engine, user: str) -> list[dict]:  # noqa: ANN001
+    with engine.connect() as c:
+        return [dict(r._mapping) for r in c.execute(select(generation_queue).where(generation_queue.c.user_id == user))]
+
+
+def test_two_overlapping_runs_process_every_job_exactly_once(service, engine, llm) -> None:  # noqa: ANN001
+    user = queue_jobs(engine, 100)
+    llm.delay = 0.005
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(service.generate())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r["pages_generated"] for r in results) == 100
+    assert all(r["success"] and r["errors"] == 0 for r in results)
+    assert set(llm.per_page.values()) == {1} and len(llm.per_page) == 100
+    assert {j["status"] for j in jobs_of(engine, user)} == {"completed"}
+    assert len(repo.fresh_pages(engine, user)) == 100
+
+
+def test_duplicate_keys_are_not_queued_twice_nor_when_fresh(service, engine) -> None:  # noqa: ANN001
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    assert repo.enqueue(engine, user, "home", 0.5, {})
+    assert not repo.enqueue(engine, user, "home", 0.9, {})
+    service.generate()
+    assert not repo.enqueue(engine, user, "home", 0.9, {})  # a fresh cache entry exists
+
+
+def test_killed_run_is_reclaimed_after_its_lease_and_the_stale_run_changes_nothing(service, engine, llm) -> None:  # noqa: ANN001
+    user = queue_jobs(engine, 1)
+    stale_token = "stale-" + uuid.uuid4().hex[:8]
+    job = repo.claim_next(engine, stale_token, timedelta(seconds=60))
+    assert job["user_id"] == user
+    assert service.generate()["jobs_processed"] == 0  # leased: nobody else takes it
+    with engine.begin() as c:  # the lease runs out (the run was killed)
+        c.execute(update(generation_queue).where(generation_queue.c.id == job["id"])
+                  .values(lease_expires_at=repo.utcnow() - timedelta(seconds=1)))
+    assert service.generate()["pages_generated"] == 1
+    page = {"components": {"title": "STALE", "components": [{"type": "tip", "title": "x"}]},
+            "relevance_score": 0.1, "provider_used": "stale", "model_used": "stale"}
+    assert repo.complete(engine, job, stale_token, page) is False
+    assert repo.fail(engine, job, stale_token, "late") is None
+    with engine.connect() as c:
+        row = c.execute(select(page_cache).where(page_cache.c.user_id == user)).one()
+    assert row.provider_used == "offline" and row.components["title"] != "STALE"
+
+
+def test_failures_requeue_then_fail_at_three_attempts_and_others_go_on(service, engine, llm) -> None:  # noqa: ANN001
+    user = queue_jobs(engine, 1)
+    llm.fail_with = ProviderOutputError("cut at max_tokens")
+    for expected in ("queued", "queued", "failed"):
+        result = service.generate()
+        assert result["errors"] == 1 and result["pages_generated"] == 0
+        (job,) = jobs_of(engine, user)
+        assert job["status"] == expected and "max_tokens" in job["last_error"]
+        assert service.generate()["jobs_processed"] == 0  # a requeued job waits for its retry delay
+        with engine.begin() as c:
+            c.execute(update(generation_queue).where(generation_queue.c.id == job["id"], generation_queue.c.status == "queued")
+                      .values(lease_expires_at=repo.utcnow() - timedelta(seconds=1)))
+    assert jobs_of(engine, user)[0]["attempts"] == 3
+    assert service.generate()["jobs_processed"] == 0
+    assert repo.fresh_pages(engine, user) == []  # no partial cache row
+
+
+def test_generator_stops_claiming_before_the_deadline(service, engine) -> None:  # noqa: ANN001
+    user = queue_jobs(engine, 5)
+    result = service.generate(remaining_ms=lambda: 10_000)  # below the 30 s margin
+    assert result["jobs_processed"] == 0
+    assert {j["status"] for j in jobs_of(engine, user)} == {"queued"}
+
+
+@pytest.mark.parametrize("n", [40])
+def test_concurrency_runs_jobs_in_parallel(engine, llm, n: int) -> None:  # noqa: ANN001
+    import time
+
+    from chalicelib.pages.service import PagesService
+
+    queue_jobs(engine, n)
+    llm.delay = 0.05
+    started = time.perf_counter()
+    result = PagesService(engine, lambda: llm, concurrency=8).generate()
+    elapsed = time.perf_counter() - started
+    assert result["pages_generated"] >= n
+    assert elapsed < n * 0.05 / 2, f"{elapsed:.2f}s: jobs did not run concurrently"
