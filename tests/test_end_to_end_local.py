@@ -1,0 +1,139 @@
+"""`make run` end to end: chalice local + the local runtime in their own processes, reached over
+real HTTP on loopback. One handler of each kind: a route, an S3 event (a key with spaces, '+'
+and non-ASCII letters), EventBridge events, an async Lambda invocation and a schedule."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, TEST_JWT_SECRET
+
+ODD_KEY_NAME = "Summer trip + Ünïcode day.JPG"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(method: str, url: str, token: str | None = None, body: bytes | None = None,
+         content_type: str = "application/json") -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=body, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if body is not None:
+        request.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def wait_for(check, timeout: float = 45.0):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError("timed out waiting")
+
+
+@pytest.fixture()
+def server(tmp_path: Path, pg_url: str):  # noqa: ANN201
+    port = free_port()
+    env = {**os.environ, "STAGE": "local", "LOCAL_DATA_DIR": str(tmp_path), "DATABASE_URL": pg_url,
+           "JWT_SECRET": TEST_JWT_SECRET, "PYTHONUNBUFFERED": "1"}
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.serve", "--port", str(port)],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _healthy(base), timeout=60)
+        yield base, env
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return call("GET", f"{base}/health")[0] == 200
+    except OSError:
+        return False
+
+
+def jpeg() -> bytes:
+    from PIL import Image
+
+    image = Image.new("RGB", (1200, 900), (30, 120, 200))
+    for x in range(0, 1200, 40):
+        image.paste((240, 200, 40), (x, 0, x + 20, 900))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def test_every_kind_of_handler_through_make_run(server) -> None:  # noqa: ANN001
+    base, env = server
+    token = subprocess.run([sys.executable, "-m", "chalicelib.auth", "alice"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+
+    # Route
+    status, health = call("GET", f"{base}/health")
+    assert status == 200 and health["stage"] == "local" and health["database"]["reachable"]
+    assert call("GET", f"{base}/me", token)[1] == {"user_id": "alice"}
+    assert call("GET", f"{base}/me")[0] == 401
+
+    # S3 event -> EventBridge (ImageProcessed) -> EventBridge (AnalysisComplete): an upload under an
+    # odd key, straight to a signed local URL as a client would with a presigned S3 URL.
+    from chalicelib.local.blobs import LocalBlobStore
+
+    store = LocalBlobStore(Path(env["LOCAL_DATA_DIR"]) / "blobs", secret=TEST_JWT_SECRET, public_base_url=base)
+    key = f"alice/{ODD_KEY_NAME}"
+    signed = store.presigned_put("collections-images-local", key, "image/jpeg")
+    assert call("PUT", signed["url"], body=jpeg(), content_type="image/jpeg")[0] == 200
+
+    def ready_item() -> dict | None:
+        items = call("GET", f"{base}/items", token)[1].get("items", [])
+        return next((i for i in items if i.get("status") == "ready"), None)
+
+    item = wait_for(ready_item)
+    assert item["filename"] == ODD_KEY_NAME
+    assert store.exists("collections-images-local", f"alice/thumbnails/{ODD_KEY_NAME}")
+    status, found = call("POST", f"{base}/search", token, json.dumps({"query": "summer", "mode": "keyword"}).encode())
+    assert status == 200
+
+    # Async Lambda invocation: POST /tasks answers 202, the worker runs in the runtime process.
+    status, created = call("POST", f"{base}/tasks", token, json.dumps({"description": "Find a plumber"}).encode())
+    assert status == 202
+    task = wait_for(lambda: (t := call("GET", f"{base}/tasks/{created['id']}", token)[1])["status"] == "completed" and t)
+    assert [e["message"] for e in task["events"]][-1] == "Agent completed task successfully"
+
+    # Schedule, fired now through the CLI (`make fire JOB=...`).
+    subprocess.run([sys.executable, "-m", "chalicelib.local.cli", "fire", "task_sweeper"], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+
+    def sweeper_done() -> bool:
+        out = subprocess.run([sys.executable, "-m", "chalicelib.local.cli", "deliveries"], cwd=ROOT, env=env,
+                             capture_output=True, text=True).stdout
+        return any("task_sweeper" in line and "succeeded" in line for line in out.splitlines())
+
+    wait_for(sweeper_done)
