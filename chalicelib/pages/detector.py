@@ -30,6 +30,16 @@ class Prediction:
     pattern: dict[str, Any]
 
 
+def by_user(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Events grouped per user, each user's in time order."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for event in events:
+        grouped[event["user_id"]].append(event)
+    for user_events in grouped.values():
+        user_events.sort(key=lambda e: e["occurred_at"])
+    return grouped
+
+
 def page_type_of(event: dict[str, Any]) -> str | None:
     raw = (event.get("page") or event.get("intent") or "").strip().lower().strip("/")
     candidate = re.sub(r"[^a-z0-9_-]+", "-", raw)[:64].strip("-")
@@ -44,12 +54,8 @@ class StatisticalDetector:
         self.sequence_window = sequence_window
 
     def detect(self, events: list[dict[str, Any]], now: datetime) -> list[Prediction]:
-        by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for event in events:
-            by_user[event["user_id"]].append(event)
         predictions: list[Prediction] = []
-        for user_id, user_events in by_user.items():
-            user_events.sort(key=lambda e: e["occurred_at"])
+        for user_id, user_events in by_user(events).items():
             best: dict[str, Prediction] = {}
             for prediction in self._for_user(user_id, user_events, now):
                 if prediction.confidence >= self.min_confidence and (
@@ -120,11 +126,8 @@ class BedrockDetector:
         self.min_confidence = min_confidence
 
     def detect(self, events: list[dict[str, Any]], now: datetime) -> list[Prediction]:
-        by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for event in events:
-            by_user[event["user_id"]].append(event)
         predictions: list[Prediction] = []
-        for user_id, user_events in by_user.items():
+        for user_id, user_events in by_user(events).items():
             visits = [{"page": page_type_of(e), "action": e["action"], "at": e["occurred_at"].isoformat()}
                       for e in user_events[-200:] if page_type_of(e)]
             response = self.client.converse(

@@ -4,11 +4,11 @@ sweeping by status. Transitions are single conditional ``UpdateItem`` calls that
 
 from __future__ import annotations
 
-import base64
 import json
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.tasks.cursor import decode_cursor, encode_cursor
 from chalicelib.tasks.model import ACTIVE, Change, Page, Task, now_iso
 from chalicelib.tasks.store import BadCursor, TaskExists
 
@@ -98,16 +98,13 @@ class DynamoTaskStore:
             "ScanIndexForward": False, "Limit": limit,
         }
         if cursor:
-            try:
-                start = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-                assert isinstance(start, dict) and start.get("owner") == owner
-            except Exception:  # noqa: BLE001 - garbage, or another owner's cursor
-                raise BadCursor("cursor is not valid; pass the one the previous page returned") from None
+            start = decode_cursor(cursor)
+            if not isinstance(start, dict) or start.get("owner") != owner:
+                raise BadCursor("cursor is not valid; pass the one the previous page returned")
             kwargs["ExclusiveStartKey"] = start
         response = self._table.query(**kwargs)
         last = response.get("LastEvaluatedKey")
-        next_cursor = (base64.urlsafe_b64encode(json.dumps(_from_dynamo(last)).encode()).decode().rstrip("=")
-                       if last else None)
+        next_cursor = encode_cursor(_from_dynamo(last)) if last else None
         return Page([_item_to_task(i) for i in response.get("Items", [])], next_cursor)
 
     def apply(self, task_id: str, change: Change) -> Task | None:

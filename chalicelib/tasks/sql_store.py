@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 from sqlalchemy import JSON, Column, Engine, Index, Integer, String, Table, Text, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chalicelib.db.schema import metadata
+from chalicelib.tasks.cursor import decode_cursor, encode_cursor
 from chalicelib.tasks.model import ACTIVE, Change, Page, Task, now_iso
 from chalicelib.tasks.store import BadCursor, TaskExists
 
@@ -49,18 +48,6 @@ def _row_to_task(row: Any) -> Task:
     )
 
 
-def encode_cursor(created_at: str, task_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([created_at, task_id]).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        created_at, task_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return str(created_at), str(task_id)
-    except Exception:  # noqa: BLE001 - any garbage is the caller's bad cursor
-        raise BadCursor("cursor is not valid; pass the one the previous page returned") from None
-
-
 class SqlTaskStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -88,7 +75,10 @@ class SqlTaskStore:
     def list(self, owner: str, limit: int, cursor: str | None = None) -> Page:
         query = select(tasks).where(tasks.c.owner == owner)
         if cursor:
-            created_at, task_id = decode_cursor(cursor)
+            position = decode_cursor(cursor)
+            if not (isinstance(position, list) and len(position) == 2):
+                raise BadCursor("cursor is not valid; pass the one the previous page returned")
+            created_at, task_id = str(position[0]), str(position[1])
             query = query.where(or_(tasks.c.created_at < created_at,
                                     and_(tasks.c.created_at == created_at, tasks.c.id < task_id)))
         query = query.order_by(tasks.c.created_at.desc(), tasks.c.id.desc()).limit(limit + 1)
@@ -96,7 +86,7 @@ class SqlTaskStore:
             rows = [_row_to_task(r) for r in connection.execute(query)]
         more = len(rows) > limit
         rows = rows[:limit]
-        return Page(rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None)
+        return Page(rows, encode_cursor([rows[-1].created_at, rows[-1].id]) if more and rows else None)
 
     def apply(self, task_id: str, change: Change) -> Task | None:
         """Optimistic concurrency: re-read and retry when another writer got in first, so
