@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from typing import Any
 
@@ -84,37 +85,45 @@ class PagesService:
         log.info("pattern detector: %d events, %d predictions, %d queued", len(events), len(predictions), queued)
         return {"events": len(events), "predictions": len(predictions), "queued": queued}
 
-    def generate(self, remaining_ms: Any = None) -> dict[str, Any]:
-        """Claim and process queued jobs, ``concurrency`` at a time, until none are left or the
-        Lambda deadline nears. Returns the seed's summary."""
+    def generate(self, remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
+        """Claim and process queued jobs with up to ``concurrency`` in flight, claiming the next
+        job as soon as one finishes, until none are left or the Lambda deadline nears (minus
+        ``deadline_margin_ms``). Returns the seed's summary."""
         repo.fail_abandoned(self.engine)
         stats = {"jobs_processed": 0, "pages_generated": 0, "errors": 0}
 
         def time_left() -> bool:
             return remaining_ms is None or remaining_ms() > self.deadline_margin_ms
 
-        def work(job: dict[str, Any], token: str) -> bool:
-            return self._process(job, token)
-
+        in_flight: set[Future[bool]] = set()
+        drained = False
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="page-gen") as pool:
-            while time_left():
-                batch = []
-                for _ in range(self.concurrency):
-                    if not time_left():
-                        break
+            while True:
+                while not drained and len(in_flight) < self.concurrency and time_left():
                     token = str(uuid.uuid4())
                     job = repo.claim_next(self.engine, token, self.lease)
                     if job is None:
+                        drained = True
                         break
-                    batch.append(pool.submit(work, job, token))
-                if not batch:
+                    in_flight.add(pool.submit(self._process, job, token))
+                if not in_flight:
                     break
-                for future in batch:
-                    ok = future.result()
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
                     stats["jobs_processed"] += 1
-                    stats["pages_generated" if ok else "errors"] += 1
+                    stats["pages_generated" if self._succeeded(future) else "errors"] += 1
         log.info("page generator: %s", stats)
         return {"success": True, **stats}
+
+    @staticmethod
+    def _succeeded(future: Future[bool]) -> bool:
+        """A job's outcome; a database error while recording it leaves the job leased (it is
+        reclaimed after the lease) and counts as an error without stopping the run."""
+        try:
+            return future.result()
+        except Exception as exc:  # noqa: BLE001 - one job's failure never stops the others
+            log.warning("page job could not be recorded: %s", type(exc).__name__)
+            return False
 
     def _process(self, job: dict[str, Any], token: str, raise_errors: bool = False) -> bool:
         """Generate one claimed job's page; on failure count the attempt (requeue or fail)."""

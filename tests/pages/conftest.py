@@ -44,7 +44,20 @@ def engine(request: pytest.FixtureRequest):  # noqa: ANN201 - sqlalchemy Engine
     from chalicelib.db.engine import get_engine
 
     url = request.getfixturevalue("pg_url" if request.param == "postgresql" else "mysql_url")
-    return get_engine(url)
+    engine = get_engine(url)
+    clear_pending_jobs(engine)
+    return engine
+
+
+def clear_pending_jobs(engine) -> None:  # noqa: ANN001
+    """Tests share one database per dialect: start each with no queued or processing job, so a
+    generator run processes only the jobs its test queued."""
+    from sqlalchemy import delete
+
+    from chalicelib.pages.tables import generation_queue
+
+    with engine.begin() as connection:
+        connection.execute(delete(generation_queue).where(generation_queue.c.status.in_(["queued", "processing"])))
 
 
 @pytest.fixture()

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from chalicelib.pages import repository as repo
 from chalicelib.pages.tables import generation_queue, page_cache
 from chalicelib.providers.base import ProviderOutputError
+from tests.pages.conftest import RecordingLLM
 
 
 def queue_jobs(engine, n: int, user: str | None = None) -> str:  # noqa: ANN001
@@ -93,16 +94,65 @@ def test_generator_stops_claiming_before_the_deadline(service, engine) -> None: 
     assert {j["status"] for j in jobs_of(engine, user)} == {"queued"}
 
 
-@pytest.mark.parametrize("n", [40])
-def test_concurrency_runs_jobs_in_parallel(engine, llm, n: int) -> None:  # noqa: ANN001
-    import time
+class GatedLLM(RecordingLLM):
+    """Counts calls in flight; each call first waits (bounded) for ``gate`` to open."""
 
+    def __init__(self, gate_at_active: int) -> None:
+        super().__init__()
+        self.gate_at_active = gate_at_active
+        self.active = self.max_active = 0
+        self.gate = threading.Event()
+        self.gate_timed_out = False
+
+    def complete_json(self, system: str, prompt: str, schema: dict, **kwargs):  # noqa: ANN003, ANN201
+        with self._lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            if self.active >= self.gate_at_active:
+                self.gate.set()
+        try:
+            if not self.gate.wait(timeout=10):
+                self.gate_timed_out = True
+            return super().complete_json(system, prompt, schema, **kwargs)
+        finally:
+            with self._lock:
+                self.active -= 1
+
+
+def test_a_run_keeps_concurrency_jobs_in_flight_and_never_more(engine) -> None:  # noqa: ANN001
     from chalicelib.pages.service import PagesService
 
-    queue_jobs(engine, n)
-    llm.delay = 0.05
-    started = time.perf_counter()
+    user = queue_jobs(engine, 40)
+    llm = GatedLLM(gate_at_active=8)  # nobody returns until 8 generations run at once
     result = PagesService(engine, lambda: llm, concurrency=8).generate()
-    elapsed = time.perf_counter() - started
-    assert result["pages_generated"] >= n
-    assert elapsed < n * 0.05 / 2, f"{elapsed:.2f}s: jobs did not run concurrently"
+    assert result["pages_generated"] == 40 and not llm.gate_timed_out
+    assert llm.max_active == 8
+    assert len(repo.fresh_pages(engine, user)) == 40
+
+
+def test_a_slow_job_does_not_hold_up_the_others(engine) -> None:  # noqa: ANN001
+    """The first job's generation returns only after the other 19 finished: a run that waited
+    for whole batches would stall here; ours claims the next job whenever a worker frees up."""
+    from chalicelib.pages.service import PagesService
+
+    queue_jobs(engine, 20)
+    done, first_released = threading.Semaphore(0), threading.Event()
+    calls, lock = [], threading.Lock()
+
+    class OneSlowLLM(RecordingLLM):
+        def complete_json(self, system: str, prompt: str, schema: dict, **kwargs):  # noqa: ANN003, ANN201
+            with lock:
+                calls.append(prompt)
+                first = len(calls) == 1
+            if first:
+                deadline = time.monotonic() + 10
+                if all(done.acquire(timeout=max(0.0, deadline - time.monotonic())) for _ in range(19)):
+                    first_released.set()
+            result = super().complete_json(system, prompt, schema, **kwargs)
+            if not first:
+                done.release()
+            return result
+
+    result = PagesService(engine, lambda: OneSlowLLM(), concurrency=4).generate()
+    assert result["pages_generated"] == 20
+    assert first_released.is_set()
