@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from collections import deque
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from chalicelib.pages.tables import activity_log, generation_queue, page_cache
@@ -49,14 +51,43 @@ def record_activity(engine: Engine, user_id: str, events: list[dict[str, Any]]) 
     return len(rows)
 
 
-def recent_activity(engine: Engine, since: datetime, user_id: str | None = None,
-                    limit: int = 5000) -> list[dict[str, Any]]:
-    query = select(activity_log).where(activity_log.c.occurred_at >= since)
-    if user_id is not None:
-        query = query.where(activity_log.c.user_id == user_id)
-    query = query.order_by(activity_log.c.user_id, activity_log.c.occurred_at).limit(limit)
+def user_activity(engine: Engine, user_id: str, since: datetime, limit: int = 500) -> list[dict[str, Any]]:
+    """One user's most recent ``limit`` events since ``since``, oldest first."""
+    query = (select(activity_log)
+             .where(activity_log.c.user_id == user_id, activity_log.c.occurred_at >= since)
+             .order_by(activity_log.c.occurred_at.desc(), activity_log.c.id.desc()).limit(limit))
     with engine.connect() as connection:
-        return [dict(r._mapping) for r in connection.execute(query)]
+        rows = [dict(r._mapping) for r in connection.execute(query)]
+    return rows[::-1]
+
+
+def activity_by_user(engine: Engine, since: datetime, *, page_rows: int = 5000,
+                     per_user: int = 2000) -> Iterator[list[dict[str, Any]]]:
+    """Every user's events since ``since`` (their last ``per_user``, oldest first), one user at
+    a time. Reads in keyset pages of ``page_rows`` ordered by (user_id, occurred_at, id), so
+    memory is bounded and no user is cut off however much activity the window holds."""
+    order = (activity_log.c.user_id, activity_log.c.occurred_at, activity_log.c.id)
+    after: tuple[Any, ...] | None = None
+    current: str | None = None
+    events: deque[dict[str, Any]] = deque(maxlen=per_user)
+    while True:
+        query = select(activity_log).where(activity_log.c.occurred_at >= since)
+        if after is not None:
+            query = query.where(tuple_(*order) > tuple_(*after))
+        with engine.connect() as connection:
+            rows = [dict(r._mapping) for r in connection.execute(query.order_by(*order).limit(page_rows))]
+        for row in rows:
+            if row["user_id"] != current:
+                if events:
+                    yield list(events)
+                    events.clear()
+                current = row["user_id"]
+            events.append(row)
+        if len(rows) < page_rows:
+            break
+        after = (rows[-1]["user_id"], rows[-1]["occurred_at"], rows[-1]["id"])
+    if events:
+        yield list(events)
 
 
 # --- cache ------------------------------------------------------------------------------------

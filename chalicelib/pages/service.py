@@ -19,6 +19,7 @@ from chalicelib.pages.generation import activity_context, generate_page
 log = logging.getLogger(__name__)
 
 CONTEXT_WINDOW = timedelta(days=14)  # seed 000: user context from the last 14 days
+CONTEXT_EVENTS = 500  # the most recent events of the window summarised for the prompt
 
 
 def validate_page_type(page_type: str) -> str:
@@ -77,13 +78,19 @@ class PagesService:
     # --- schedules ----------------------------------------------------------------------------
 
     def detect(self, detector: Any, window: timedelta = CONTEXT_WINDOW) -> dict[str, int]:
+        """Run ``detector`` over each user's recent activity in turn and queue its predictions
+        (``enqueue`` skips keys already queued, processing or fresh: overlapping runs are safe)."""
         now = repo.utcnow()
-        events = repo.recent_activity(self.engine, now - window)
-        predictions = detector.detect(events, now)
-        queued = sum(repo.enqueue(self.engine, p.user_id, p.page_type, p.confidence, p.pattern)
-                     for p in predictions)
-        log.info("pattern detector: %d events, %d predictions, %d queued", len(events), len(predictions), queued)
-        return {"events": len(events), "predictions": len(predictions), "queued": queued}
+        stats = {"users": 0, "events": 0, "predictions": 0, "queued": 0}
+        for events in repo.activity_by_user(self.engine, now - window):
+            predictions = detector.detect(events, now)
+            stats["users"] += 1
+            stats["events"] += len(events)
+            stats["predictions"] += len(predictions)
+            stats["queued"] += sum(repo.enqueue(self.engine, p.user_id, p.page_type, p.confidence, p.pattern)
+                                   for p in predictions)
+        log.info("pattern detector: %s", stats)
+        return stats
 
     def generate(self, remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
         """Claim and process queued jobs with up to ``concurrency`` in flight, claiming the next
@@ -128,7 +135,8 @@ class PagesService:
     def _process(self, job: dict[str, Any], token: str, raise_errors: bool = False) -> bool:
         """Generate one claimed job's page; on failure count the attempt (requeue or fail)."""
         try:
-            events = repo.recent_activity(self.engine, repo.utcnow() - CONTEXT_WINDOW, user_id=job["user_id"])
+            events = repo.user_activity(self.engine, job["user_id"], repo.utcnow() - CONTEXT_WINDOW,
+                                        limit=CONTEXT_EVENTS)
             page = generate_page(self.llm_factory(), job["page_type"], job["pattern"], activity_context(events))
             page["relevance_score"] = float(job["confidence"])
         except Exception as exc:  # noqa: BLE001 - counted against the job, other jobs go on
