@@ -129,17 +129,21 @@ def enqueue(engine: Engine, user_id: str, page_type: str, confidence: float, pat
 RETRY_DELAY = timedelta(seconds=60)
 
 
-def _claimable(now: datetime) -> Any:
-    """Queued (and past its retry delay, if any), or processing with an expired lease."""
+def _claimable(now: datetime, *, ignore_retry_delay: bool = False) -> Any:
+    """Queued (and past its retry delay, if any), or processing with an expired lease. A user
+    waiting for the page (``ignore_retry_delay``) may take a queued job before its delay ends."""
     lease = generation_queue.c.lease_expires_at
+    queued = generation_queue.c.status == QUEUED
+    if not ignore_retry_delay:
+        queued = and_(queued, or_(lease.is_(None), lease < now))
     return and_(generation_queue.c.attempts < MAX_ATTEMPTS,
-                or_(and_(generation_queue.c.status == QUEUED, or_(lease.is_(None), lease < now)),
-                    and_(generation_queue.c.status == PROCESSING, lease < now)))
+                or_(queued, and_(generation_queue.c.status == PROCESSING, lease < now)))
 
 
-def _take(engine: Engine, job_id: str, token: str, lease: timedelta, now: datetime) -> dict[str, Any] | None:
+def _take(engine: Engine, job_id: str, token: str, lease: timedelta, now: datetime,
+          *, ignore_retry_delay: bool = False) -> dict[str, Any] | None:
     statement = (update(generation_queue)
-                 .where(generation_queue.c.id == job_id, _claimable(now))
+                 .where(generation_queue.c.id == job_id, _claimable(now, ignore_retry_delay=ignore_retry_delay))
                  .values(status=PROCESSING, claim_token=token, lease_expires_at=now + lease,
                          attempts=generation_queue.c.attempts + 1, updated_at=now))
     try:
@@ -174,15 +178,14 @@ def claim_next(engine: Engine, token: str, lease: timedelta) -> dict[str, Any] |
 
 def claim_for_page(engine: Engine, user_id: str, page_type: str, token: str,
                    lease: timedelta) -> dict[str, Any] | None:
-    """Claim generation of one page for a request: take its queued job or create one.
-    None when someone else holds it (their generation will fill the cache)."""
+    """Claim generation of one page for a request: take its job (queued, even in its retry
+    delay, or processing under an expired lease) or create one. None when someone else holds
+    a live claim (their generation will fill the cache)."""
     key = cache_key(user_id, page_type)
     now = utcnow()
-    with engine.connect() as connection:
-        existing = connection.execute(
-            select(generation_queue.c.id).where(generation_queue.c.active_key == key)).first()
+    existing = active_job(engine, key)
     if existing:
-        return _take(engine, existing[0], token, lease, now)
+        return _take(engine, existing["id"], token, lease, now, ignore_retry_delay=True)
     job_id = str(uuid.uuid4())
     try:
         with engine.begin() as connection:
@@ -194,6 +197,13 @@ def claim_for_page(engine: Engine, user_id: str, page_type: str, token: str,
         return None
     with engine.connect() as connection:
         return dict(connection.execute(select(generation_queue).where(generation_queue.c.id == job_id)).first()._mapping)
+
+
+def active_job(engine: Engine, key: str) -> dict[str, Any] | None:
+    """The job queued or processing for cache key ``key`` (at most one: ``active_key`` is unique)."""
+    with engine.connect() as connection:
+        row = connection.execute(select(generation_queue).where(generation_queue.c.active_key == key)).first()
+    return dict(row._mapping) if row else None
 
 
 def _upsert_page(connection: Any, key: str, row: dict[str, Any]) -> None:

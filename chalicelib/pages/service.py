@@ -56,24 +56,45 @@ class PagesService:
 
     def get_page(self, user_id: str, page_type: str) -> dict[str, Any]:
         """From the cache when fresh; else generated now. Concurrent misses generate once: the
-        first claims the page's job, the others wait for the cache it fills."""
+        first claims the page's job, the others wait for the cache it fills, and answer 503 at
+        once if that generation fails (taking the job over if its claimant died)."""
         validate_page_type(page_type)
         key = repo.cache_key(user_id, page_type)
         hit = repo.fresh_page(self.engine, key)
         if hit:
             return page_body(hit, "cache")
-        token = str(uuid.uuid4())
-        job = repo.claim_for_page(self.engine, user_id, page_type, token, self.lease)
-        if job is not None:
-            self._process(job, token, raise_errors=True)
-            return page_body(repo.fresh_page(self.engine, key), "generated")
         deadline = time.monotonic() + self.miss_wait_seconds
+        while True:
+            token = str(uuid.uuid4())
+            job = repo.claim_for_page(self.engine, user_id, page_type, token, self.lease)
+            if job is not None:
+                self._process(job, token, raise_errors=True)
+                return self._generated(key)
+            outcome = self._wait_for_holder(key, deadline)
+            if outcome is not None:
+                return outcome
+
+    def _wait_for_holder(self, key: str, deadline: float) -> dict[str, Any] | None:
+        """Poll until another claimant's page is cached. None: its lease ran out (the caller
+        claims the job); 503 when its generation failed or the wait is over."""
         while time.monotonic() < deadline:
             time.sleep(0.05)
-            hit = repo.fresh_page(self.engine, key)
+            holder = repo.active_job(self.engine, key)  # read before the page: completion
+            hit = repo.fresh_page(self.engine, key)      # clears the job and writes the page at once
             if hit:
                 return page_body(hit, "generated")
+            if holder is None or holder["status"] != repo.PROCESSING:
+                raise errors.Unavailable("generating this page failed; retry shortly", retry_after=5)
+            if holder["lease_expires_at"] is not None and holder["lease_expires_at"] < repo.utcnow():
+                repo.fail_abandoned(self.engine)  # a crashed last attempt: fail it, then start anew
+                return None
         raise errors.Unavailable("this page is being generated; retry shortly", retry_after=2)
+
+    def _generated(self, key: str) -> dict[str, Any]:
+        page = repo.fresh_page(self.engine, key)
+        if page is None:  # our claim was lost (lease expired) and the new claimant is not done
+            raise errors.Unavailable("this page is being generated; retry shortly", retry_after=2)
+        return page_body(page, "generated")
 
     # --- schedules ----------------------------------------------------------------------------
 
