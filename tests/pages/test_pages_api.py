@@ -138,8 +138,9 @@ def test_prompt_injection_in_activity_stays_data(client, user, monkeypatch, loca
 @pytest.mark.parametrize(
     "reply",
     [fake.text("```json\n{\"title\": \"x\"}\n```"), fake.text("Here is your page: ..."),
-     fake.max_tokens_cut({"title": "half"}, name="render_page"), fake.refusal()],
-    ids=["fenced", "prose", "max_tokens", "refusal"],
+     fake.max_tokens_cut({"title": "half"}, name="render_page"), fake.refusal(),
+     fake.tool_use({"title": "x", "components": [{"type": "script", "title": "<script>"}]}, name="render_page")],
+    ids=["fenced", "prose", "max_tokens", "refusal", "off-schema"],
 )
 def test_unusable_claude_output_counts_an_attempt_and_writes_no_row(local_env, monkeypatch, reply) -> None:  # noqa: ANN001
     from chalicelib import settings
