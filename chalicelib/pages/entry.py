@@ -12,8 +12,10 @@ from chalicelib.settings import get_settings
 
 def service() -> PagesService:
     settings = get_settings()
+    # Stop claiming while a last job can still finish: one provider call (timeout) plus 5 s.
+    margin_ms = int((settings.provider_timeout_seconds + 5) * 1000)
     return PagesService(wiring.pages_engine(), wiring.llm, concurrency=settings.generator_concurrency,
-                        lease=timedelta(seconds=settings.generator_lease_seconds))
+                        lease=timedelta(seconds=settings.generator_lease_seconds), deadline_margin_ms=margin_ms)
 
 
 def detector() -> Any:

@@ -214,3 +214,33 @@ def test_bedrock_detector_call_shape() -> None:
     predictions = BedrockDetector("meta.llama3-1-8b-instruct-v1:0", client).detect(events, now)
     stubber.assert_no_pending_responses()
     assert [(p.page_type, p.confidence) for p in predictions] == [("billing", 0.8)]
+
+
+class LambdaContext:
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+        self.aws_request_id = "req-1"
+        self.function_name = "ai-backend-local-page_generator"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def test_generator_handler_stops_claiming_within_one_provider_call_of_the_deadline(local_env, recording) -> None:  # noqa: ANN001
+    """The margin is PROVIDER_TIMEOUT_SECONDS (60) + 5 s: with 50 s left nothing is claimed,
+    with 5 minutes left the queued job is generated."""
+    from app import app
+
+    engine = wiring.pages_engine()
+    from tests.pages.conftest import clear_pending_jobs
+
+    clear_pending_jobs(engine)
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    repo.enqueue(engine, user, "home", 0.9, {"kind": "test"})
+    event = {"version": "0", "id": "e-1", "detail-type": "Scheduled Event", "source": "aws.events",
+             "account": "123456789012", "time": "2026-11-20T09:00:00Z", "region": "us-east-1",
+             "resources": ["arn:aws:events:us-east-1:123456789012:rule/page_generator"], "detail": {}}
+    handler = app.handler_map["page_generator"]
+    assert handler(event, LambdaContext(50_000))["jobs_processed"] == 0
+    assert handler(event, LambdaContext(300_000)) == {"success": True, "jobs_processed": 1,
+                                                     "pages_generated": 1, "errors": 0}
