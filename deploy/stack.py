@@ -296,3 +296,55 @@ def chalice_stage(stage: str) -> dict[str, Any]:
         "environment_variables": stage_env(stage),
         "lambda_functions": functions,
     }
+
+
+def infra_parameters(stage: str, functions_deployed: bool) -> dict[str, str]:
+    """deploy/infra.yaml's parameters for ``stage``."""
+    n, opts = names(stage), stage_options(stage)
+    return {
+        "App": APP, "Stage": stage, "BucketName": n["bucket"], "TableName": n["table"],
+        "FailuresQueueName": n["failures_queue"],
+        "LogRetentionInDays": str(opts["log_retention_in_days"]),
+        "BucketVersioning": str(bool(opts.get("bucket_versioning"))).lower(),
+        "ThumbnailExpiryDays": str(opts.get("thumbnail_expiry_days", 0)),
+        "AsyncMaxEventAgeSeconds": str(opts.get("async_max_event_age_seconds", 3600)),
+        "AsyncMaxRetryAttempts": str(opts.get("async_max_retry_attempts", 2)),
+        "UploadOrigins": opts.get("cors_allow_origins") or "*",
+        "FunctionsDeployed": str(functions_deployed).lower(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Shell helpers for deploy/deploy.sh and destroy.sh:
+
+    stack.py name STAGE KEY          one name (bucket, table, ssm_prefix, worker, infra_stack, ...)
+    stack.py region STAGE            the stage's region
+    stack.py params STAGE true|false deploy/infra.yaml's parameters as Key=Value lines
+    stack.py secrets                 NAME required|optional lines
+    stack.py functions STAGE         the deployed function names
+    """
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    command, rest = (args[0], args[1:]) if args else ("", [])
+    if command == "name" and len(rest) == 2:
+        print(names(rest[0])[rest[1]])
+    elif command == "region" and len(rest) == 1:
+        print(stage_options(rest[0])["region"])
+    elif command == "params" and len(rest) == 2:
+        for key, value in infra_parameters(rest[0], rest[1] == "true").items():
+            print(f"{key}={value}")
+    elif command == "secrets" and not rest:
+        for name, required in SECRETS.items():
+            print(name, "required" if required else "optional")
+    elif command == "functions" and len(rest) == 1:
+        for function in FUNCTIONS:
+            print(deployed_name(rest[0], function))
+    else:
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
