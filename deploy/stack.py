@@ -148,8 +148,8 @@ def names(stage: str) -> dict[str, str]:
 
 
 def deployed_name(stage: str, function: str) -> str:
-    """The Lambda function name ``chalice deploy`` gives a handler."""
-    return f"{APP}-{stage}-{function}"
+    """The Lambda function name ``chalice deploy`` gives a handler (the API's is the app's)."""
+    return f"{APP}-{stage}" if function == "api_handler" else f"{APP}-{stage}-{function}"
 
 
 #: SSM SecureStrings under the stage's prefix: name -> required?
