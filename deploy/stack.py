@@ -72,7 +72,7 @@ FUNCTIONS: dict[str, Function] = {
     "page_generator": Function(512, 300, ("logs", "secrets"), env=_PAGES_DB_ENV,
                                reserved_concurrency=1, database=True, trigger="rate(2 minutes)"),
     "collections_image_processor": Function(
-        1024, 60, ("logs", "secrets", "blobs_rw", "events_put", "async_failures"), env=("EVENT_BUS_NAME",),
+        1024, 60, ("logs", "secrets", "blobs_read_write", "events_put", "async_failures"), env=("EVENT_BUS_NAME",),
         async_source=True, database=True, trigger="s3:ObjectCreated:*"),
     "collections_analyzer": Function(
         1024, 300, ("logs", "secrets", "blobs_read", "events_put", "async_failures"), env=("EVENT_BUS_NAME",),
@@ -99,6 +99,13 @@ AWS_CALLS: dict[str, dict[str, tuple[str, ...]]] = {
     "chalicelib/providers/agentcore.py": {"invoke_agent_runtime": ("bedrock-agentcore:InvokeAgentRuntime",)},
     "chalicelib/pages/detector.py": {"converse": ("bedrock:InvokeModel",)},
     "chalicelib/secrets.py": {"get_parameter": ("ssm:GetParameter", "kms:Decrypt")},
+}
+
+#: Calls that share a name with an AWS operation but are not AWS calls: (module, method) -> what.
+LOOKALIKES: dict[tuple[str, str], str] = {
+    ("chalicelib/tasks/service.py", "invoke_async"): "the Invoker port; in AWS it ends in adapter.py's invoke",
+    ("chalicelib/db/migrations/versions/0002_tasks.py", "create_table"): "Alembic's op.create_table",
+    ("chalicelib/db/migrations/versions/0003_pages.py", "create_table"): "Alembic's op.create_table",
 }
 
 #: Which functions run code in each module (a module's calls must be allowed for each).
@@ -211,6 +218,8 @@ def statements(capability: str, stage: str, function: str) -> list[dict[str, Any
         ],
         "blobs_rw": [{"Effect": allow, "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                       "Resource": f"arn:aws:s3:::{n['bucket']}/*"}],
+        "blobs_read_write": [{"Effect": allow, "Action": ["s3:GetObject", "s3:PutObject"],
+                              "Resource": f"arn:aws:s3:::{n['bucket']}/*"}],
         "blobs_read": [{"Effect": allow, "Action": ["s3:GetObject"], "Resource": f"arn:aws:s3:::{n['bucket']}/*"}],
         "events_put": [{"Effect": allow, "Action": ["events:PutEvents"],
                         "Resource": _arn("events", stage, "event-bus/default")}],
