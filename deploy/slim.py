@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = "chalice-slim.json"
@@ -59,7 +60,10 @@ def dropped(name: str) -> bool:
 
 
 def _is_shared_object(name: str) -> bool:
-    return name.endswith(".so") or ".so." in name.rsplit("/", 1)[-1]
+    """An extension module to strip. The libraries auditwheel vendors into ``<pkg>.libs/`` were
+    rewritten by patchelf, and stripping those corrupts them (not page-aligned): left alone."""
+    top = name.split("/", 1)[0]
+    return not top.endswith(".libs") and (name.endswith(".so") or ".so." in name.rsplit("/", 1)[-1])
 
 
 def _stripped(src: zipfile.ZipFile, infos: list[zipfile.ZipInfo], workdir: Path) -> dict[str, bytes]:
@@ -78,15 +82,16 @@ def _stripped(src: zipfile.ZipFile, infos: list[zipfile.ZipInfo], workdir: Path)
     return {info.filename: path.read_bytes() for info, path in zip(objects, paths, strict=True)}
 
 
-def slim(path: Path) -> dict[str, int]:
-    """Rewrite ``path`` without the dropped entries; idempotent. Returns byte counts."""
+def slim(path: Path) -> dict[str, Any]:
+    """Rewrite ``path`` without the dropped entries; idempotent. Returns what it did (sizes in
+    bytes, the top-level entries it touched), as recorded in the zip's ``chalice-slim.json``."""
     with zipfile.ZipFile(path) as src:
         if MARKER in src.namelist():
             return json.loads(src.read(MARKER))
         infos = src.infolist()
         keep = [i for i in infos if not dropped(i.filename)]
         removed = sorted({i.filename.split("/", 1)[0] for i in infos if dropped(i.filename)})
-        summary = {
+        summary: dict[str, Any] = {
             "unzipped_before": sum(i.file_size for i in infos),
             "unzipped_after": sum(i.file_size for i in keep),
             "entries_removed": len(infos) - len(keep),
@@ -101,6 +106,7 @@ def slim(path: Path) -> dict[str, int]:
                 dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
             summary["unzipped_after"] = after
             summary["shared_objects_stripped"] = len(stripped)
-            dst.writestr(MARKER, json.dumps({**summary, "touched": removed}, indent=1))
+            summary["touched"] = removed
+            dst.writestr(MARKER, json.dumps(summary, indent=1))
     tmp.replace(path)
     return summary
