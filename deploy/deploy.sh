@@ -35,6 +35,9 @@ export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
 ACCOUNT="$(aws sts get-caller-identity --query Account --output text)" \
   || die "no AWS credentials: configure a profile (aws configure / AWS_PROFILE) and retry"
 echo "account $ACCOUNT, region $REGION"
+RESERVED="$("$PY" -c 'from deploy import stack; print(sum(f.reserved_concurrency or 0 for f in stack.FUNCTIONS.values()))')"
+LIMIT="$(aws lambda get-account-settings --query AccountLimit.ConcurrentExecutions --output text)"
+[ "$LIMIT" -ge $((RESERVED + 10)) ] || die "the account's Lambda concurrency limit is $LIMIT; reserving $RESERVED for the schedules needs at least $((RESERVED + 10)) (Lambda keeps 10 unreserved): request a Service Quotas increase"
 "$PY" deploy/policies.py --check || die "generated config/policies are stale: run $PY deploy/policies.py and commit"
 
 BUCKET="$("$PY" deploy/stack.py name "$STAGE" bucket)"

@@ -5,7 +5,8 @@
 
 It runs ``chalice package`` (offline once Chalice's dependency zip is cached in
 ``.chalice/deployments/``); ``--slim`` first slims that cached zip (deploy/slim.py), which is
-what ``chalice deploy`` then uploads. Exits 1 when the package is over a limit or the goal.
+what ``chalice deploy`` then uploads. Exits 1 when the package is over one of Lambda's limits
+(the 60% goal is reported, and enforced by tests/deploy/test_slim.py).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         path = build_slim(args.stage, out) if args.slim else build(args.stage, out)
     figures = report(path)
-    return 0 if figures["share"] <= GOAL and figures["zipped"] <= ZIPPED_LIMIT else 1
+    return 0 if figures["unzipped"] <= UNZIPPED_LIMIT and figures["zipped"] <= ZIPPED_LIMIT else 1
 
 
 if __name__ == "__main__":
