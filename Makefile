@@ -46,3 +46,19 @@ bench: venv ## every benchmark, each printing ours against its baseline
 
 clean:
 	rm -rf .local .pytest_cache
+
+# --- deploy (docs/deploy.md) -------------------------------------------------------------------
+
+.PHONY: deploy destroy package-size policies
+
+deploy: venv ## make deploy STAGE=dev -> infra stack, SSM checks, slim package, chalice deploy
+	PY=$(PY) ./deploy/deploy.sh $(STAGE)
+
+destroy: venv ## make destroy STAGE=dev -> chalice delete, empty bucket, delete stack and parameters
+	PY=$(PY) ./deploy/destroy.sh $(STAGE)
+
+package-size: venv ## the deployment package against Lambda's limits (SLIM=1: after slimming)
+	$(PY) deploy/package_size.py --stage $(STAGE) $(if $(SLIM),--slim,)
+
+policies: venv ## regenerate .chalice/config.json stages and policy files from deploy/stack.py
+	$(PY) deploy/policies.py

@@ -139,7 +139,8 @@ def main() -> None:
     rng = np.random.default_rng(7)
     from chalicelib.db.engine import get_engine
 
-    part1(get_engine(embedded_database("bench_search")), args.items, args.queries, rng)
+    if args.items:
+        part1(get_engine(embedded_database("bench_search")), args.items, args.queries, rng)
     if args.vectors:
         part2(get_engine(embedded_database("bench_vectors")), args.vectors, args.queries, rng)
 

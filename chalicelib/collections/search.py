@@ -77,8 +77,9 @@ def vector_ranked(conn: Connection, user_id: str, vector: Sequence[float], limit
                   category: str | None = None,
                   exact_max_rows: int = DEFAULT_EXACT_MAX_ROWS) -> list[tuple[str, float]]:
     """(item_id, cosine similarity) of the nearest embeddings; run inside a transaction."""
-    distance = embeddings.c.vector.cosine_distance(list(vector))
-    base = select(embeddings.c.item_id, distance.label("distance")).where(embeddings.c.user_id == user_id)
+    distance = embeddings.c.vector.cosine_distance(list(vector)).label("distance")
+    # ORDER BY the label, so the 1024-d query vector is sent and parsed once, not twice.
+    base = select(embeddings.c.item_id, distance).where(embeddings.c.user_id == user_id)
     if category:
         base = base.join(analyses, analyses.c.id == embeddings.c.analysis_id).where(analyses.c.category == category)
     # The HNSW index can only serve ORDER BY <distance> alone: a tie-breaker column would make
