@@ -105,7 +105,7 @@ class Settings(NamedTuple):
     pattern_detector: str = "statistical"
     bedrock_model_id: str = "meta.llama3-1-8b-instruct-v1:0"
     generator_concurrency: int = 8
-    generator_lease_seconds: int = 120
+    generator_lease_seconds: int = 240
     task_deadline_seconds: int = 900
 
     # Providers
@@ -185,7 +185,7 @@ def load_settings() -> Settings:
         pattern_detector=_env("PATTERN_DETECTOR", "statistical").lower(),
         bedrock_model_id=_env("BEDROCK_MODEL_ID", "meta.llama3-1-8b-instruct-v1:0"),
         generator_concurrency=_int("GENERATOR_CONCURRENCY", 8),
-        generator_lease_seconds=_int("GENERATOR_LEASE_SECONDS", 120),
+        generator_lease_seconds=_int("GENERATOR_LEASE_SECONDS", 240),
         task_deadline_seconds=_int("TASK_DEADLINE_SECONDS", 900),
         anthropic_base_url=_env("ANTHROPIC_BASE_URL"),
         claude_model=_env("CLAUDE_MODEL", "claude-sonnet-4-5"),
