@@ -229,9 +229,9 @@ def task_worker(event, context) -> dict:  # noqa: ANN001 - raw Lambda event and 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="task_sweeper")
 def task_sweeper(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
     """Mark tasks stuck past TASK_DEADLINE_SECONDS as error: none stays pending forever."""
-    from chalicelib.tasks.entry import service
+    from chalicelib.tasks.entry import run_sweeper
 
-    return service().sweep()
+    return run_sweeper()
 
 
 # --- pages ------------------------------------------------------------------------------------
@@ -269,16 +269,14 @@ def get_page(page_type: str) -> dict:
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="pattern_detector")
 def pattern_detector(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
     """Find recurring patterns in recent activity and queue predicted pages."""
-    from chalicelib.pages.entry import detector, service
+    from chalicelib.pages.entry import run_detector
 
-    return service().detect(detector())
+    return run_detector()
 
 
 @app.schedule(Rate(2, unit=Rate.MINUTES), name="page_generator")
 def page_generator(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
     """Claim queued jobs and generate their pages with Claude; stops before the deadline."""
-    from chalicelib.pages.entry import service
+    from chalicelib.pages.entry import run_generator
 
-    context = event.context
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    return service().generate(remaining)
+    return run_generator(getattr(event.context, "get_remaining_time_in_millis", None))

@@ -1,10 +1,14 @@
 """One structured JSON line per handler invocation, in CloudWatch's embedded metric format.
 
 Registered as Chalice ``all`` middleware, so every route, S3 handler, EventBridge handler,
-schedule and pure Lambda writes exactly one line: handler, kind, request id, user id, outcome,
-duration, plus EMF metadata that makes CloudWatch record ``Invocations``, ``Errors`` and
-``Duration`` per handler without any API call. Payloads and headers are never logged, so no
-secret or token can reach the logs from here.
+schedule and pure Lambda writes exactly one line: handler, kind, request or event id, trace id,
+user id, outcome, duration, plus EMF metadata that makes CloudWatch record ``Invocations``,
+``Errors`` and ``Duration`` per handler without any API call. :func:`put_metrics` adds the
+domain's figures (a generator run, a pipeline stage, tasks by status) the same way.
+
+Locally (``STAGE=local``) every metric line is also appended to ``.local/metrics.jsonl``;
+``make metrics`` (:mod:`chalicelib.local.metrics`) sums them. Payloads and headers are never
+logged, so no secret or token can reach the logs from here.
 """
 
 from __future__ import annotations
@@ -12,11 +16,16 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+from chalicelib import tracing
+
 NAMESPACE = os.environ.get("METRICS_NAMESPACE", "AiBackend")
+_file_lock = threading.Lock()
 
 
 def _context_value(context: Any, name: str) -> Any:
@@ -57,7 +66,32 @@ def describe(event: Any) -> dict[str, Any]:
             info["kind"] = "schedule"
     elif kind == "S3Event":
         info["user_id"] = (getattr(event, "key", "") or "").split("/", 1)[0] or None
+        info["event_id"] = _s3_event_id(event)
     return info
+
+
+def _s3_event_id(event: Any) -> str | None:
+    """S3's id of the notification's first record (its request id, else the sequencer)."""
+    try:
+        record = event.to_dict()["Records"][0]
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return None
+    return ((record.get("responseElements") or {}).get("x-amz-request-id")
+            or ((record.get("s3") or {}).get("object") or {}).get("sequencer"))
+
+
+def _incoming_trace(event: Any, info: Mapping[str, Any]) -> str | None:
+    """The trace id the caller sent: X-Amzn-Trace-Id on HTTP, ``trace_id`` in an event's
+    detail or an async payload; else None (the Lambda's own X-Ray trace or a new id is used)."""
+    if info["kind"] == "http":
+        return tracing.parse((getattr(event, "headers", None) or {}).get("x-amzn-trace-id"))
+    detail = getattr(event, "detail", None)
+    if isinstance(detail, dict):
+        return tracing.parse(detail.get("trace_id"))
+    payload = getattr(event, "event", None)
+    if isinstance(payload, dict):
+        return tracing.parse(payload.get("trace_id"))
+    return None
 
 
 def emit(record: dict[str, Any], metrics: dict[str, tuple[float, str]] | None = None,
@@ -74,14 +108,47 @@ def emit(record: dict[str, Any], metrics: dict[str, tuple[float, str]] | None = 
             }],
         }
         line.update({name: value for name, (value, _) in metrics.items()})
-    sys.stdout.write(json.dumps(line, default=str, separators=(",", ":")) + "\n")
+    text = json.dumps(line, default=str, separators=(",", ":")) + "\n"
+    sys.stdout.write(text)
     sys.stdout.flush()
+    if metrics:
+        _append_local(text)
+
+
+def local_metrics_file() -> Path | None:
+    """``<LOCAL_DATA_DIR>/metrics.jsonl`` in the local stage; None in AWS (CloudWatch reads stdout)."""
+    from chalicelib.settings import get_settings
+
+    settings = get_settings()
+    return settings.local_data_dir / "metrics.jsonl" if settings.is_local else None
+
+
+def _append_local(text: str) -> None:
+    try:
+        path = local_metrics_file()
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _file_lock, path.open("a", encoding="utf-8") as handle:
+            handle.write(text)
+    except Exception:  # noqa: BLE001 - a metrics file must never fail a handler
+        pass
+
+
+def put_metrics(msg: str, dimensions: Mapping[str, str], metrics: Mapping[str, tuple[float, str]],
+                **fields: Any) -> None:
+    """Emit one EMF line: ``metrics`` (name -> (value, unit)) under ``dimensions`` (name -> value),
+    with the current trace id and any extra ``fields`` for the log reader."""
+    record = {"level": "INFO", "msg": msg, **dimensions, "trace_id": tracing.current(), **fields}
+    emit(record, dict(metrics), tuple(dimensions))
 
 
 def invocation_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
     """Chalice ``all`` middleware: time the handler and emit its line, success or failure."""
     started = time.perf_counter()
     info = describe(event)
+    token = tracing.bind(_incoming_trace(event, info))
+    info["trace_id"] = tracing.current()
     outcome, error = "ok", None
     try:
         response = get_response(event)
@@ -93,8 +160,12 @@ def invocation_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any
         if status is not None:
             info["status"] = status
             outcome = "error" if status >= 500 else ("rejected" if status >= 400 else "ok")
+            headers = getattr(response, "headers", None)
+            if isinstance(headers, dict):
+                headers.setdefault("X-Trace-Id", info["trace_id"])
         return response
     finally:
+        tracing.unbind(token)
         duration = (time.perf_counter() - started) * 1000
         record = {"level": "ERROR" if outcome == "error" else "INFO", "msg": "invocation",
                   **info, "outcome": outcome, "duration_ms": round(duration, 2)}

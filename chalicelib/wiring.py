@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 from chalicelib.settings import MissingSetting, get_settings
+from chalicelib.tracing import TracingEventBus, TracingInvoker
 
 _lock = threading.RLock()
 _app_override: Any = None
@@ -146,20 +147,20 @@ def event_bus() -> Any:
     if settings.is_local:
         from chalicelib.local.bus import LocalEventBus
 
-        return LocalEventBus(local_runtime(), settings.event_bus_name)
+        return TracingEventBus(LocalEventBus(local_runtime(), settings.event_bus_name))
     from chalicelib.aws.events import EventBridgeBus
 
-    return EventBridgeBus(aws_client("events"), settings.event_bus_name)
+    return TracingEventBus(EventBridgeBus(aws_client("events"), settings.event_bus_name))
 
 
 @functools.lru_cache(maxsize=1)
 def invoker() -> Any:
     settings = get_settings()
     if settings.is_local:
-        return local_runtime()
+        return TracingInvoker(local_runtime())
     from chalicelib.invoke.invoker import AdapterInvoker
 
-    return AdapterInvoker(region=settings.aws_region)
+    return TracingInvoker(AdapterInvoker(region=settings.aws_region))
 
 
 @functools.lru_cache(maxsize=1)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.postgresql import insert
 
+from chalicelib import tracing
 from chalicelib.collections import items
 from chalicelib.collections.analysis_schema import ANALYSIS_SCHEMA, INSTRUCTION, MAX_TOKENS, SYSTEM_PROMPT
 from chalicelib.collections.events import ANALYSIS_COMPLETE, Outcome
@@ -47,8 +48,9 @@ def analyze_item(
         existing = _by_request(conn, request_id)
     if item is None:
         return Outcome("skipped", item_id or None, reason="item no longer exists")
+    started_at = detail.get("started_at")
     if existing is not None:
-        _publish(bus, item_id, existing, user_id)
+        _publish(bus, item_id, existing, user_id, started_at)
         return Outcome("duplicate", item_id, analysis_id=existing)
     image_key = item["thumbnail_path"] or item["file_path"]
     try:
@@ -71,10 +73,11 @@ def analyze_item(
             if items.get_for_update(conn, item_id) is not None:
                 items.set_status(conn, item_id, "failed", error=reason)
         return Outcome("failed", item_id, reason=reason)
-    analysis_id = _store(engine, item_id, user_id, request_id, result, trace_id=event_id)
+    trace_id = tracing.parse(detail.get("trace_id")) or tracing.current()
+    analysis_id = _store(engine, item_id, user_id, request_id, result, trace_id=trace_id)
     if analysis_id is None:
         return Outcome("skipped", item_id, reason="item deleted during analysis")
-    _publish(bus, item_id, analysis_id, user_id)
+    _publish(bus, item_id, analysis_id, user_id, started_at)
     return Outcome("done", item_id, analysis_id=analysis_id)
 
 
@@ -108,6 +111,9 @@ def _store(engine: Engine, item_id: str, user_id: str, request_id: str, result: 
     return analysis_id
 
 
-def _publish(bus: EventBus, item_id: str, analysis_id: str, user_id: str) -> None:
+def _publish(bus: EventBus, item_id: str, analysis_id: str, user_id: str, started_at: Any = None) -> None:
     source, detail_type = ANALYSIS_COMPLETE
-    bus.put_event(source, detail_type, {"item_id": item_id, "analysis_id": analysis_id, "user_id": user_id})
+    detail = {"item_id": item_id, "analysis_id": analysis_id, "user_id": user_id}
+    if isinstance(started_at, str):
+        detail["started_at"] = started_at
+    bus.put_event(source, detail_type, detail)

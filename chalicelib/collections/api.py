@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
@@ -152,6 +153,7 @@ def reanalyze(svc: Collections, user_id: str, item_id: str, idempotency_key: str
     svc.event_bus().put_event(source, detail_type, {
         "item_id": item_id, "user_id": user_id, "bucket": svc.bucket, "original_key": row["file_path"],
         "thumbnail_key": row["thumbnail_path"], "request_id": request_id,
+        "started_at": datetime.now(UTC).isoformat(),
     })
     return {"item_id": item_id, "status": "processing", "request_id": request_id}
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
-from chalicelib import wiring
+from chalicelib import observability, wiring
 from chalicelib.collections.api import Collections
 from chalicelib.collections.events import Outcome
 from chalicelib.settings import get_settings
@@ -25,9 +26,9 @@ def services() -> Collections:
     )
 
 
-def s3_records(event: Mapping[str, Any]) -> list[tuple[str, str, int | None]]:
-    """(bucket, key, size) of every record; S3 form-encodes keys, decoded here exactly once
-    (as Chalice's ``S3Event.key`` does for the first record)."""
+def s3_records(event: Mapping[str, Any]) -> list[tuple[str, str, int | None, str | None]]:
+    """(bucket, key, size, event time) of every record; S3 form-encodes keys, decoded here
+    exactly once (as Chalice's ``S3Event.key`` does for the first record)."""
     records = []
     for record in event.get("Records") or []:
         s3 = record.get("s3") or {}
@@ -35,8 +36,35 @@ def s3_records(event: Mapping[str, Any]) -> list[tuple[str, str, int | None]]:
         bucket = (s3.get("bucket") or {}).get("name")
         if key and bucket:
             size = (s3.get("object") or {}).get("size")
-            records.append((bucket, unquote_plus(key), size if isinstance(size, int) else None))
+            event_time = record.get("eventTime")
+            records.append((bucket, unquote_plus(key), size if isinstance(size, int) else None,
+                            event_time if isinstance(event_time, str) else None))
     return records
+
+
+def seconds_since(started_at: Any) -> float | None:
+    """Seconds from an ISO 8601 time (S3's ``eventTime``, ``...Z``) to now; None if unreadable."""
+    if not isinstance(started_at, str):
+        return None
+    try:
+        started = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    return max(0.0, (datetime.now(UTC) - started).total_seconds())
+
+
+def record_stage(stage: str, outcome: Any, started_at: Any) -> None:
+    """Pipeline metrics of one step: ``StageSeconds`` (time since upload, when the step
+    finished its work) and ``StageFailures``, both with dimension ``stage``."""
+    metrics: dict[str, tuple[float, str]] = {
+        "StageFailures": (1 if outcome.status == "failed" else 0, "Count")}
+    elapsed = seconds_since(started_at)
+    if outcome.status == "done" and elapsed is not None:
+        metrics["StageSeconds"] = (round(elapsed, 3), "Seconds")
+    observability.put_metrics("pipeline stage", {"stage": stage}, metrics, item_id=outcome.item_id,
+                              status=outcome.status, reason=outcome.reason or None)
 
 
 def on_object_created(event: Mapping[str, Any]) -> list[Outcome]:
@@ -45,12 +73,15 @@ def on_object_created(event: Mapping[str, Any]) -> list[Outcome]:
 
     settings = get_settings()
     outcomes = []
-    for bucket, key, size in s3_records(event):
+    for bucket, key, size, event_time in s3_records(event):
         outcome = process_upload(
             engine=wiring.engine(), blobs=wiring.blob_store(), bus=wiring.event_bus(), bucket=bucket, key=key,
             size=size, max_bytes=settings.image_max_bytes, max_pixels=settings.image_max_pixels,
+            started_at=event_time,
         )
         log.info("image processor %s: %s %s", key, outcome.status, outcome.reason)
+        if outcome.status != "skipped" or outcome.item_id:
+            record_stage("thumbnail", outcome, event_time)
         outcomes.append(outcome)
     return outcomes
 
@@ -64,6 +95,7 @@ def on_image_processed(event: Mapping[str, Any]) -> Outcome:
         bucket=get_settings().bucket_name, detail=event.get("detail") or {}, event_id=str(event.get("id") or ""),
     )
     log.info("analyzer %s: %s %s", outcome.item_id, outcome.status, outcome.reason)
+    record_stage("analysis", outcome, (event.get("detail") or {}).get("started_at"))
     return outcome
 
 
@@ -75,4 +107,5 @@ def on_analysis_complete(event: Mapping[str, Any]) -> Outcome:
     outcome = embed_analysis(engine=wiring.engine(), embedder=wiring.embedder(),
                              analysis_id=str(detail.get("analysis_id") or ""), user_id=str(detail.get("user_id") or ""))
     log.info("embedder %s: %s %s", outcome.analysis_id, outcome.status, outcome.reason)
+    record_stage("ready", outcome, detail.get("started_at"))
     return outcome

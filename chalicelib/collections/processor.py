@@ -34,8 +34,10 @@ def process_upload(
     size: int | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    started_at: str | None = None,
 ) -> Outcome:
-    """Handle one created object ``key`` (already URL-decoded) in ``bucket``."""
+    """Handle one created object ``key`` (already URL-decoded) in ``bucket``; ``started_at`` (the
+    upload's time, ISO 8601) travels with the events so each stage can report time since upload."""
     parsed = parse_image_key(key)
     if parsed is None:
         return Outcome("skipped", reason="not an original image key")
@@ -70,6 +72,7 @@ def process_upload(
         "original_key": key,
         "thumbnail_key": parsed.thumbnail_key,
         "request_id": f"upload:{item_id}:{digest}",
+        **({"started_at": started_at} if started_at else {}),
     })
     return Outcome("duplicate" if already_done else "done", item_id)
 

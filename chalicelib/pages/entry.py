@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from chalicelib import wiring
+from chalicelib import observability, wiring
 from chalicelib.pages.service import PagesService
 from chalicelib.settings import get_settings
 
@@ -29,3 +30,25 @@ def detector() -> Any:
     from chalicelib.pages.detector import StatisticalDetector
 
     return StatisticalDetector()
+
+
+def run_generator(remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
+    """One scheduled generator run, reported as the seed's summary and as EMF metrics
+    (``JobsProcessed``, ``PagesGenerated``, ``GenerationErrors``; dimension handler)."""
+    stats = service().generate(remaining_ms)
+    observability.put_metrics("page generator run", {"handler": "page_generator"}, {
+        "JobsProcessed": (stats["jobs_processed"], "Count"),
+        "PagesGenerated": (stats["pages_generated"], "Count"),
+        "GenerationErrors": (stats["errors"], "Count"),
+    })
+    return stats
+
+
+def run_detector() -> dict[str, Any]:
+    """One scheduled detector run, with ``PredictionsQueued`` as an EMF metric."""
+    stats = service().detect(detector())
+    observability.put_metrics("pattern detector run", {"handler": "pattern_detector"}, {
+        "PredictionsQueued": (stats.get("queued", 0), "Count"),
+        "UsersScanned": (stats.get("users", 0), "Count"),
+    })
+    return stats

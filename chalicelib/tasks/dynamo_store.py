@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.tasks.cursor import decode_cursor, encode_cursor
-from chalicelib.tasks.model import ACTIVE, Change, Page, Task, now_iso
+from chalicelib.tasks.model import ACTIVE, STATUSES, Change, Page, Task, now_iso
 from chalicelib.tasks.store import BadCursor, TaskExists
 
 OWNER_INDEX = "owner-created_at-index"
@@ -145,3 +145,22 @@ class DynamoTaskStore:
             )
             found.extend(_item_to_task(i) for i in response.get("Items", []))
         return sorted(found, key=lambda t: t.created_at)[:limit]
+
+    def count_by_status(self, created_after: str) -> dict[str, int]:
+        """One COUNT query per status on the status index (keys only, paginated)."""
+        counts = {}
+        for status in STATUSES:
+            total, start = 0, None
+            while True:
+                kwargs = {"ExclusiveStartKey": start} if start else {}
+                response = self._table.query(
+                    IndexName=STATUS_INDEX, KeyConditionExpression="#s = :s AND created_at > :c",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={":s": status, ":c": created_after}, Select="COUNT", **kwargs,
+                )
+                total += response.get("Count", 0)
+                start = response.get("LastEvaluatedKey")
+                if not start:
+                    break
+            counts[status] = total
+        return counts

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib import wiring
+from chalicelib import observability, wiring
 from chalicelib.settings import get_settings
 from chalicelib.tasks.service import TaskService
 
@@ -23,3 +24,21 @@ def run_worker(event: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(task_id, str) or not task_id:
         raise ValueError("worker event must be {\"task_id\": \"...\"}")
     return service().run_worker(task_id, wiring.agent())
+
+
+#: Tasks by status are counted over tasks created in this window (a task is never active for
+#: longer than TASK_DEADLINE_SECONDS, so every active task is inside it).
+STATUS_WINDOW = timedelta(hours=24)
+
+
+def run_sweeper() -> dict[str, Any]:
+    """The scheduled sweep, then EMF metrics: ``TasksStuck`` (marked error by this run) and
+    ``Tasks`` per ``status`` over the last 24 hours."""
+    stats = service().sweep()
+    observability.put_metrics("task sweeper run", {"handler": "task_sweeper"},
+                              {"TasksStuck": (stats.get("expired", 0), "Count")})
+    since = (datetime.now(UTC) - STATUS_WINDOW).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # as created_at
+    counts = wiring.task_store().count_by_status(since)
+    for status, count in counts.items():
+        observability.put_metrics("tasks by status", {"status": status}, {"Tasks": (count, "Count")})
+    return {**stats, "by_status": counts}

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Column, Engine, Index, Integer, String, Table, Text, and_, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Engine,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from chalicelib.db.schema import metadata
 from chalicelib.tasks.cursor import decode_cursor, encode_cursor
-from chalicelib.tasks.model import ACTIVE, Change, Page, Task, now_iso
+from chalicelib.tasks.model import ACTIVE, STATUSES, Change, Page, Task, now_iso
 from chalicelib.tasks.store import BadCursor, TaskExists
 
 tasks = Table(
@@ -118,3 +132,12 @@ class SqlTaskStore:
                  .order_by(tasks.c.created_at).limit(limit))
         with self._engine.connect() as connection:
             return [_row_to_task(r) for r in connection.execute(query)]
+
+    def count_by_status(self, created_after: str) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(tasks.c.status, func.count()).where(tasks.c.created_at > created_after).group_by(tasks.c.status)
+            ).all()
+        counts.update({status: int(count) for status, count in rows})
+        return counts

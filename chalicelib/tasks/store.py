@@ -40,3 +40,7 @@ class TaskStore(Protocol):
     def overdue(self, created_before: str, limit: int = 100) -> list[Task]:
         """Tasks still pending or processing that were created before the cutoff."""
         ...
+
+    def count_by_status(self, created_after: str) -> dict[str, int]:
+        """How many tasks created after the cutoff are in each status (every status present)."""
+        ...
