@@ -7,7 +7,7 @@ PORT   ?= 8000
 USER   ?= alice
 STAGE  ?= dev
 
-.PHONY: venv run test lint token fire deliveries retry migrate bench clean
+.PHONY: venv run test lint token fire deliveries retry metrics migrate bench clean
 
 venv: $(STAMP)
 
@@ -37,6 +37,9 @@ deliveries: venv ## the local runtime's deliveries (STATUS=failed to filter)
 
 retry: venv ## make retry ID=<delivery id> -> requeue a failed delivery
 	@STAGE=local $(PY) -m chalicelib.local.cli retry $(ID)
+
+metrics: venv ## the local metrics summed (SINCE=<minutes> to narrow)
+	@STAGE=local $(PY) -m chalicelib.local.metrics $(if $(SINCE),--since $(SINCE),)
 
 migrate: venv ## apply Alembic migrations to the configured database(s)
 	$(PY) -m chalicelib.db.migrate

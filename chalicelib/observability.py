@@ -50,9 +50,11 @@ def describe(event: Any) -> dict[str, Any]:
             "user_id": authorizer.get("principalId"),
         }
     context = getattr(event, "context", None)
+    function = _context_value(context, "function_name")
     info: dict[str, Any] = {
         "kind": {"S3Event": "s3", "CloudWatchEvent": "event", "LambdaFunctionEvent": "invoke"}.get(kind, kind),
-        "handler": _context_value(context, "function_name") or kind,
+        # Chalice names functions <app>-<stage>-<handler>; handler names never contain '-'.
+        "handler": function.rsplit("-", 1)[-1] if isinstance(function, str) else kind,
         "request_id": _context_value(context, "aws_request_id"),
         "user_id": None,
     }
