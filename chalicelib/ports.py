@@ -10,7 +10,10 @@ from typing import Any, Protocol
 class BlobStore(Protocol):
     """Objects by bucket and key (S3 in AWS, files under ``.local/blobs`` locally)."""
 
-    def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/octet-stream") -> None: ...
+    def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/octet-stream",
+            tags: Mapping[str, str] | None = None) -> None:
+        """Write the object; ``tags`` become S3 object tags (lifecycle rules filter on them)."""
+        ...
 
     def get(self, bucket: str, key: str) -> bytes:
         """Raise :class:`BlobNotFound` when the object is absent."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from chalicelib.ports import BlobNotFound
 
@@ -13,8 +15,10 @@ class S3BlobStore:
     def __init__(self, client: Any) -> None:
         self._s3 = client
 
-    def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        self._s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+    def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/octet-stream",
+            tags: Mapping[str, str] | None = None) -> None:
+        extra = {"Tagging": urlencode(dict(tags))} if tags else {}  # needs s3:PutObjectTagging
+        self._s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type, **extra)
 
     def get(self, bucket: str, key: str) -> bytes:
         try:

@@ -22,7 +22,8 @@ from chalicelib.collections import items
 from chalicelib.collections.analysis_schema import ANALYSIS_SCHEMA, INSTRUCTION, MAX_TOKENS, SYSTEM_PROMPT
 from chalicelib.collections.events import ANALYSIS_COMPLETE, Outcome
 from chalicelib.collections.tables import analyses
-from chalicelib.ports import BlobNotFound, BlobStore, EventBus
+from chalicelib.collections.thumbnail_store import image_for_analysis
+from chalicelib.ports import BlobStore, EventBus
 from chalicelib.providers import ProviderOutputError
 
 log = logging.getLogger(__name__)
@@ -52,12 +53,10 @@ def analyze_item(
     if existing is not None:
         _publish(bus, item_id, existing, user_id, started_at)
         return Outcome("duplicate", item_id, analysis_id=existing)
-    image_key = item["thumbnail_path"] or item["file_path"]
-    try:
-        image = blobs.get(bucket, image_key)
-    except BlobNotFound:
+    found = image_for_analysis(blobs, bucket, item)  # an expired thumbnail is rendered again
+    if found is None:
         return Outcome("skipped", item_id, reason="image no longer exists")
-    media_type = item["thumbnail_mime_type"] or item["mime_type"]
+    image, media_type = found
     try:
         result = llm.complete_json(
             system=SYSTEM_PROMPT,

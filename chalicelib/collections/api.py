@@ -18,6 +18,7 @@ from chalicelib.collections import items, keys
 from chalicelib.collections.events import IMAGE_PROCESSED
 from chalicelib.collections.search import DEFAULT_EXACT_MAX_ROWS, parse_search_request, search
 from chalicelib.collections.tables import analyses
+from chalicelib.collections.thumbnail_store import ensure_thumbnail
 from chalicelib.errors import BadRequest, Conflict
 from chalicelib.ports import BlobStore, EventBus
 
@@ -100,7 +101,9 @@ def _analysis(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def get_item(svc: Collections, user_id: str, item_id: str) -> dict[str, Any]:
-    """``GET /items/{id}``: the item, its status (and error), thumbnail URL, latest analysis."""
+    """``GET /items/{id}``: the item, its status (and error), thumbnail URL, latest analysis.
+    ``thumbnail`` says whether the thumbnail object is ``present``, was ``rebuilt`` from the
+    original (it had expired), is ``missing`` (original gone too: no URL) or ``none`` yet."""
     with svc.engine.connect() as conn:
         row = items.get_owned(conn, user_id, item_id)
         latest = None
@@ -108,7 +111,11 @@ def get_item(svc: Collections, user_id: str, item_id: str) -> dict[str, Any]:
             latest = conn.execute(
                 select(analyses).where(analyses.c.id == row["current_analysis_id"])
             ).mappings().first()
+    thumbnail = ensure_thumbnail(svc.blobs, svc.bucket, row)  # rebuilt if the lifecycle rule expired it
     body = _item_summary(svc, row)
+    if thumbnail == "missing":
+        body["thumbnail_url"] = None
+    body["thumbnail"] = thumbnail
     body["category"] = latest["category"] if latest else None
     body["headline"] = latest["headline"] if latest else None
     body["latest_analysis"] = _analysis(latest) if latest else None

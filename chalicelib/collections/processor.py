@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from chalicelib.collections import items
 from chalicelib.collections.events import IMAGE_PROCESSED, Outcome
 from chalicelib.collections.keys import parse_image_key
+from chalicelib.collections.thumbnail_store import write_thumbnail
 from chalicelib.collections.thumbnails import DEFAULT_MAX_PIXELS, ImageRejected, make_thumbnail
 from chalicelib.ports import BlobNotFound, BlobStore, EventBus
 
@@ -59,7 +60,7 @@ def process_upload(
         thumbnail = make_thumbnail(data, parsed.extension, max_pixels=max_pixels)
     except ImageRejected as exc:
         return _fail(engine, item_id, str(exc))
-    blobs.put(bucket, parsed.thumbnail_key, thumbnail.data, thumbnail.mime_type)
+    write_thumbnail(blobs, bucket, parsed.thumbnail_key, thumbnail.data, thumbnail.mime_type)
     with engine.begin() as conn:
         items.set_status(conn, item_id, "ready" if already_done else "processing",
                          thumbnail_path=parsed.thumbnail_key, thumbnail_mime_type=thumbnail.mime_type,

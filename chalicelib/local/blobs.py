@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -70,12 +70,13 @@ class LocalBlobStore:
 
     # -- BlobStore --------------------------------------------------------------------------
 
-    def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        """Write the object atomically, then notify (S3 ObjectCreated:Put)."""
+    def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/octet-stream",
+            tags: Mapping[str, str] | None = None) -> None:
+        """Write the object atomically (tags kept in its metadata), then notify (S3 ObjectCreated:Put)."""
         path = self.path_for(bucket, key)
         etag = hashlib.md5(data, usedforsecurity=False).hexdigest()  # S3 single-part ETag
         _atomic_write(path, data)
-        meta = {"content_type": content_type, "etag": etag, "size": len(data)}
+        meta = {"content_type": content_type, "etag": etag, "size": len(data), "tags": dict(tags or {})}
         _atomic_write(self._meta_path(bucket, key), json.dumps(meta).encode())
         if self.notify is not None:
             self.notify(bucket, key, len(data), etag)
@@ -88,7 +89,7 @@ class LocalBlobStore:
             raise BlobNotFound(f"s3://{bucket}/{key}") from None
 
     def head(self, bucket: str, key: str) -> dict[str, Any]:
-        """``{"content_type", "etag", "size"}`` of an object; :class:`BlobNotFound` when absent."""
+        """``{"content_type", "etag", "size", "tags"}`` of an object; :class:`BlobNotFound` when absent."""
         path = self.path_for(bucket, key)
         if not path.is_file():
             raise BlobNotFound(f"s3://{bucket}/{key}")
