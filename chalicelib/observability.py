@@ -24,7 +24,8 @@ from typing import Any
 
 from chalicelib import tracing
 
-NAMESPACE = os.environ.get("METRICS_NAMESPACE", "AiBackend")
+#: One namespace per stage (deploy/stack.py sets ai-backend/<stage>), so dev never mixes with prod.
+NAMESPACE = os.environ.get("METRICS_NAMESPACE") or f"ai-backend/{os.environ.get('STAGE', 'local')}"
 _file_lock = threading.Lock()
 
 

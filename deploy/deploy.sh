@@ -10,6 +10,8 @@
 #      the S3 notification on the bucket
 #   6. deploy/infra.yaml again with FunctionsDeployed=true: retries, maximum event age and
 #      on-failure destination for the async functions
+#   7. deploy/monitoring.json: alarms (errors, duration, throttles, failed events, stuck tasks)
+#      and the dashboard; ALARM_EMAIL=you@example.com subscribes an address to the alarms
 set -euo pipefail
 
 STAGE="${1:-${STAGE:-dev}}"
@@ -97,6 +99,14 @@ env -u DATABASE_URL -u JWT_SECRET -u LOCAL_DATA_DIR -u STAGE "$CHALICE" deploy -
 
 step "Async invocation settings (retries, maximum event age, on-failure queue)"
 deploy_infra true
+
+MONITORING="$("$PY" deploy/stack.py name "$STAGE" monitoring_stack)"
+step "Alarms and dashboard ($MONITORING)"
+monitoring_params_text="$("$PY" deploy/stack.py monitoring "$STAGE")"
+mapfile -t monitoring_params <<<"$monitoring_params_text"
+aws cloudformation deploy --stack-name "$MONITORING" --template-file deploy/monitoring.json \
+  --parameter-overrides "${monitoring_params[@]}" --no-fail-on-empty-changeset \
+  --tags app=ai-backend "stage=$STAGE"
 
 API_URL="$("$CHALICE" url --stage "$STAGE" 2>/dev/null || true)"
 step "Deployed $STAGE"

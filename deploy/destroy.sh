@@ -32,6 +32,12 @@ fi
 BUCKET="$("$PY" deploy/stack.py name "$STAGE" bucket)"
 PREFIX="$("$PY" deploy/stack.py name "$STAGE" ssm_prefix)"
 INFRA="$("$PY" deploy/stack.py name "$STAGE" infra_stack)"
+MONITORING="$("$PY" deploy/stack.py name "$STAGE" monitoring_stack)"
+
+step "Deleting the alarms and dashboard ($MONITORING)"
+aws cloudformation delete-stack --stack-name "$MONITORING"
+aws cloudformation wait stack-delete-complete --stack-name "$MONITORING"
+
 STACK_EXISTS=false
 aws cloudformation describe-stacks --stack-name "$INFRA" >/dev/null 2>&1 && STACK_EXISTS=true
 

@@ -1,6 +1,7 @@
 """Render deploy/stack.py into the files Chalice reads: one IAM policy per function and stage
-(``.chalice/policy-<stage>-<function>.json``) and the dev/prod stages of ``.chalice/config.json``
-(memory, timeout, reserved concurrency, log retention, per-function environment).
+(``.chalice/policy-<stage>-<function>.json``) and the stages of ``.chalice/config.json``
+(memory, timeout, reserved concurrency, log retention, per-function environment, X-Ray), plus
+the alarms and dashboard template ``deploy/monitoring.json`` (deploy/monitoring.py).
 
     python deploy/policies.py           # write them
     python deploy/policies.py --check   # exit 1 if any is out of date (tests/deploy runs this)
@@ -20,10 +21,11 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from deploy import stack  # noqa: E402
+from deploy import monitoring, stack  # noqa: E402
 
 CHALICE_DIR = stack.ROOT / ".chalice"
 CONFIG = CHALICE_DIR / "config.json"
+MONITORING = stack.ROOT / "deploy" / "monitoring.json"
 STAGES = stack.stages()
 NEEDS = stack.FUNCTIONS
 EXCEPTIONS = stack.EXCEPTIONS
@@ -48,6 +50,7 @@ def rendered() -> dict[Path, str]:
     for stage in STAGES:
         config["stages"][stage] = stack.chalice_stage(stage)
     files[CONFIG] = _dump(config)
+    files[MONITORING] = _dump(monitoring.template())
     return files
 
 

@@ -85,7 +85,8 @@ FUNCTIONS: dict[str, Function] = {
 #: tests/deploy checks the code calls no other operation of these services.
 AWS_CALLS: dict[str, dict[str, tuple[str, ...]]] = {
     "chalicelib/aws/blobs.py": {
-        "put_object": ("s3:PutObject",), "get_object": ("s3:GetObject",),
+        # Thumbnails are written with Tagging=kind=thumbnail (the lifecycle rule's filter).
+        "put_object": ("s3:PutObject", "s3:PutObjectTagging"), "get_object": ("s3:GetObject",),
         "delete_object": ("s3:DeleteObject",), "head_object": ("s3:GetObject",),
         # A presigned URL is used with the signer's permissions.
         "generate_presigned_url": ("s3:PutObject", "s3:GetObject"),
@@ -104,6 +105,8 @@ AWS_CALLS: dict[str, dict[str, tuple[str, ...]]] = {
 #: Calls that share a name with an AWS operation but are not AWS calls: (module, method) -> what.
 LOOKALIKES: dict[tuple[str, str], str] = {
     ("chalicelib/tasks/service.py", "invoke_async"): "the Invoker port; in AWS it ends in adapter.py's invoke",
+    ("chalicelib/tracing.py", "invoke_async"): "the Invoker port wrapped to add trace_id; ends in adapter.py",
+    ("chalicelib/tracing.py", "invoke"): "the Invoker port wrapped to add trace_id; ends in adapter.py",
     ("chalicelib/db/migrations/versions/0002_tasks.py", "create_table"): "Alembic's op.create_table",
     ("chalicelib/db/migrations/versions/0003_pages.py", "create_table"): "Alembic's op.create_table",
 }
@@ -134,6 +137,8 @@ NOT_CALLED_BY: set[tuple[str, str, str]] = {
 EXCEPTIONS: dict[str, str] = {
     "kms:Decrypt": "the SecureStrings' key (aws/ssm or a customer key, its id unknown before deploy); "
                    "only through SSM in this region (kms:ViaService)",
+    "xray:PutTraceSegments": "X-Ray has no resource-level permissions; every function sends its trace segments",
+    "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions; the tracing daemon's telemetry",
     "ec2:CreateNetworkInterface": "VPC functions only; Lambda's ENI actions do not support resource scoping",
     "ec2:DescribeNetworkInterfaces": "VPC functions only; Describe* cannot be scoped",
     "ec2:DeleteNetworkInterface": "VPC functions only; Lambda's ENI actions do not support resource scoping",
@@ -151,6 +156,7 @@ def names(stage: str) -> dict[str, str]:
         "worker": f"{APP}-{stage}-task_worker",
         "failures_queue": f"{APP}-{stage}-async-failures",
         "infra_stack": f"{APP}-{stage}-infra",
+        "monitoring_stack": f"{APP}-{stage}-monitoring",
     }
 
 
@@ -170,7 +176,8 @@ def stage_env(stage: str) -> dict[str, str]:
     """Variables every function gets. BUCKET_NAME is here because app.py reads it at import
     time (the S3 trigger's bucket), in every function."""
     n = names(stage)
-    return {"STAGE": stage, "SSM_PREFIX": n["ssm_prefix"], "BUCKET_NAME": n["bucket"]}
+    return {"STAGE": stage, "SSM_PREFIX": n["ssm_prefix"], "BUCKET_NAME": n["bucket"],
+            "METRICS_NAMESPACE": f"{APP}/{stage}"}
 
 
 def function_env(stage: str, function: str) -> dict[str, str]:
@@ -216,9 +223,10 @@ def statements(capability: str, stage: str, function: str) -> list[dict[str, Any
             {"Effect": allow, "Action": ["kms:Decrypt"], "Resource": _arn("kms", stage, "key/*"),
              "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"}}},
         ],
-        "blobs_rw": [{"Effect": allow, "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        "blobs_rw": [{"Effect": allow,
+                      "Action": ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"],
                       "Resource": f"arn:aws:s3:::{n['bucket']}/*"}],
-        "blobs_read_write": [{"Effect": allow, "Action": ["s3:GetObject", "s3:PutObject"],
+        "blobs_read_write": [{"Effect": allow, "Action": ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"],
                               "Resource": f"arn:aws:s3:::{n['bucket']}/*"}],
         "blobs_read": [{"Effect": allow, "Action": ["s3:GetObject"], "Resource": f"arn:aws:s3:::{n['bucket']}/*"}],
         "events_put": [{"Effect": allow, "Action": ["events:PutEvents"],
@@ -235,6 +243,8 @@ def statements(capability: str, stage: str, function: str) -> list[dict[str, Any
         # Lambda sends a failed async event to the on-failure destination with the function's role.
         "async_failures": [{"Effect": allow, "Action": ["sqs:SendMessage"],
                             "Resource": _arn("sqs", stage, n["failures_queue"])}],
+        # X-Ray active tracing (xray: true); X-Ray's actions have no resource-level scoping.
+        "xray": [{"Effect": allow, "Resource": "*", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]}],
         "vpc": [{"Effect": allow, "Resource": "*", "Action": [
             "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
             "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]}],
@@ -260,7 +270,7 @@ def needs(stage: str, function: str) -> tuple[str, ...]:
     """The capabilities ``function`` gets in ``stage``: its own, minus the switched-off ones."""
     opts = stage_options(stage)
     own = tuple(c for c in FUNCTIONS[function].needs if OPTIONAL.get(c, lambda _o: True)(opts))
-    return own + (("vpc",) if in_vpc(stage, function) else ())
+    return own + ("xray",) + (("vpc",) if in_vpc(stage, function) else ())
 
 
 def module_in_use(stage: str, module: str) -> bool:
@@ -302,6 +312,7 @@ def chalice_stage(stage: str) -> dict[str, Any]:
     return {
         "api_gateway_stage": "api",
         "autogen_policy": False,
+        "xray": True,
         "environment_variables": stage_env(stage),
         "lambda_functions": functions,
     }
@@ -331,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     stack.py params STAGE true|false deploy/infra.yaml's parameters as Key=Value lines
     stack.py secrets                 NAME required|optional lines
     stack.py functions STAGE         the deployed function names
+    stack.py monitoring STAGE        deploy/monitoring.json's parameters (ALARM_EMAIL from the env)
     """
     import sys
 
@@ -346,6 +358,14 @@ def main(argv: list[str] | None = None) -> int:
     elif command == "secrets" and not rest:
         for name, required in SECRETS.items():
             print(name, "required" if required else "optional")
+    elif command == "monitoring" and len(rest) == 1:
+        import os
+
+        sys.path.insert(0, str(ROOT))  # run as a script: make the deploy package importable
+        from deploy import monitoring
+
+        for key, value in monitoring.parameters(rest[0], os.environ.get("ALARM_EMAIL", "")).items():
+            print(f"{key}={value}")
     elif command == "functions" and len(rest) == 1:
         for function in FUNCTIONS:
             print(deployed_name(rest[0], function))

@@ -103,6 +103,8 @@ def test_no_function_gets_an_action_no_code_of_it_needs(stage: str) -> None:
                            for a in acts}
         if stack.FUNCTIONS[function].async_source:
             needed.add("sqs:SendMessage")  # Lambda's on-failure destination uses the function's role
+        if stack.chalice_stage(stage)["xray"]:
+            needed |= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}  # active tracing sends segments
         assert _allowed(stack.policy(stage, function)) == needed, function
 
 

@@ -80,10 +80,12 @@ def test_deploy_runs_every_step_in_order(fake: dict[str, str]) -> None:
     result, calls = _run("deploy.sh", "dev", fake)
     assert result.returncode == 0, result.stdout + result.stderr
     steps = [c for c in calls if c.startswith(("aws cloudformation deploy", "chalice deploy"))]
-    assert len(steps) == 3
+    assert len(steps) == 4
     assert "FunctionsDeployed=false" in steps[0] and "--stack-name ai-backend-dev-infra" in steps[0]
     assert steps[1] == "chalice deploy --stage dev STAGE=unset DATABASE_URL=unset"  # no local settings leak in
     assert "FunctionsDeployed=true" in steps[2]
+    assert "--stack-name ai-backend-dev-monitoring --template-file deploy/monitoring.json" in steps[3]
+    assert "FailuresQueueName=ai-backend-dev-async-failures" in steps[3] and "Stage=dev" in steps[3]
     assert "BucketName=ai-backend-images-dev" in steps[0] and "LogRetentionInDays=14" in steps[0]
     assert "postgresql://u:p@db" not in result.stdout + result.stderr
     assert "https://abc.execute-api" in result.stdout
@@ -104,5 +106,7 @@ def test_destroy_tears_down_in_order_and_guards_prod(fake: dict[str, str]) -> No
     assert result.returncode == 0, result.stdout + result.stderr
     order = [c.split()[1] + " " + c.split()[2] for c in calls
              if c.startswith(("aws cloudformation deploy", "aws cloudformation delete-stack", "aws ssm delete-parameter"))]
-    assert order == ["cloudformation deploy", "cloudformation delete-stack", "ssm delete-parameter"]
+    assert order == ["cloudformation delete-stack", "cloudformation deploy", "cloudformation delete-stack",
+                     "ssm delete-parameter"]
+    assert "--stack-name ai-backend-dev-monitoring" in next(c for c in calls if "delete-stack" in c)
     assert not list((Path(fake["FAKE_STATE"]) / "ssm").iterdir())

@@ -1,0 +1,112 @@
+"""deploy/monitoring.json (alarms and dashboard), X-Ray and the metrics namespace in the generated
+config, and the bucket's settings per stage."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from deploy import monitoring, stack
+
+ROOT = stack.ROOT
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return json.loads((ROOT / "deploy" / "monitoring.json").read_text())
+
+
+def _alarms(template: dict) -> dict[str, dict]:
+    return {k: v["Properties"] for k, v in template["Resources"].items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def _sub(value: object, **params: str) -> str:
+    text = value["Fn::Sub"] if isinstance(value, dict) else str(value)
+    for name, replacement in params.items():
+        text = text.replace("${" + name + "}", replacement)
+    return text
+
+
+def test_the_checked_in_template_is_the_rendering(template: dict) -> None:
+    assert template == monitoring.template()
+
+
+def test_every_function_has_error_rate_duration_and_throttle_alarms(template: dict) -> None:
+    alarms = _alarms(template)
+    for function, fn in stack.FUNCTIONS.items():
+        name = stack.deployed_name("prod", function)
+        mine = {k: a for k, a in alarms.items()
+                if _sub(a["AlarmName"], App=stack.APP, Stage="prod").startswith(f"{stack.APP}-prod-{function}-")}
+        kinds = {_sub(a["AlarmName"], App=stack.APP, Stage="prod").rsplit("-", 1)[-1]: a for a in mine.values()}
+        assert set(kinds) == {"rate", "duration", "throttles"}, function
+
+        rate = kinds["rate"]
+        assert rate["Threshold"] == {"Ref": "ErrorRatePercent"}
+        expression = next(m for m in rate["Metrics"] if m.get("ReturnData"))["Expression"]
+        assert "errors / invocations" in expression
+        for metric in (m for m in rate["Metrics"] if "MetricStat" in m):
+            dims = metric["MetricStat"]["Metric"]["Dimensions"]
+            assert _sub(dims[0]["Value"], App=stack.APP, Stage="prod") == name
+
+        duration = kinds["duration"]
+        assert duration["MetricName"] == "Duration" and duration["Statistic"] == "Maximum"
+        assert duration["Threshold"] == fn.timeout * 1000 * 0.8  # near the timeout from deploy/stack.py
+        assert _sub(duration["Dimensions"][0]["Value"], App=stack.APP, Stage="prod") == name
+
+        throttles = kinds["throttles"]
+        assert throttles["MetricName"] == "Throttles" and throttles["Threshold"] == 0
+        assert throttles["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_queue_and_stuck_task_alarms_watch_what_the_app_emits(template: dict) -> None:
+    alarms = _alarms(template)
+    dlq = alarms["AsyncFailuresAlarm"]
+    assert dlq["Namespace"] == "AWS/SQS" and dlq["Threshold"] == 0
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": {"Ref": "FailuresQueueName"}}]
+    assert monitoring.parameters("dev")["FailuresQueueName"] == stack.names("dev")["failures_queue"]
+    stuck = alarms["TasksStuckAlarm"]
+    assert stuck["MetricName"] == "TasksStuck" and stuck["Threshold"] == 0
+    for stage in stack.stages():  # the namespace the alarm reads is the one the functions write to
+        assert _sub(stuck["Namespace"], App=stack.APP, Stage=stage) == stack.stage_env(stage)["METRICS_NAMESPACE"]
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_dashboard_charts_every_function_and_the_app_metrics(template: dict) -> None:
+    body = _sub(template["Resources"]["Dashboard"]["Properties"]["DashboardBody"],
+                App=stack.APP, Stage="dev", FailuresQueueName="q", **{"AWS::Region": "us-east-1"})
+    assert "${" not in body
+    widgets = json.loads(body)["widgets"]
+    charted = {m[3] for w in widgets for m in w["properties"]["metrics"] if m[2] == "FunctionName"}
+    assert charted == {stack.deployed_name("dev", f) for f in stack.FUNCTIONS}
+    custom = {m[1] for w in widgets for m in w["properties"]["metrics"] if m[0] == "ai-backend/dev"}
+    assert custom == {"JobsProcessed", "PagesGenerated", "GenerationErrors", "StageSeconds", "Tasks", "TasksStuck"}
+    source = "\n".join(p.read_text() for p in (ROOT / "chalicelib").rglob("*.py"))
+    for metric in custom:  # each is a metric the code really emits
+        assert re.search(rf'"{metric}"\]? ?[:=] \(', source), metric
+
+
+def test_generated_config_turns_on_xray_and_a_namespace_per_stage() -> None:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    for stage in stack.stages():
+        block = config["stages"][stage]
+        assert block["xray"] is True
+        assert block["environment_variables"]["METRICS_NAMESPACE"] == f"ai-backend/{stage}"
+
+
+@pytest.mark.parametrize(("stage", "days", "versioning"), [("dev", "0", "false"), ("test", "90", "false"),
+                                                            ("prod", "90", "true")])
+def test_bucket_settings_per_stage(stage: str, days: str, versioning: str) -> None:
+    params = stack.infra_parameters(stage, True)
+    assert params["ThumbnailExpiryDays"] == days and params["BucketVersioning"] == versioning
+
+
+def test_processor_and_api_may_tag_what_they_write() -> None:
+    for function in ("collections_image_processor", "api_handler"):
+        actions = {a for s in stack.policy("prod", function)["Statement"] for a in s["Action"]}
+        assert {"s3:PutObject", "s3:PutObjectTagging"} <= actions, function
+    analyzer = {a for s in stack.policy("prod", "collections_analyzer")["Statement"] for a in s["Action"]}
+    assert "s3:PutObjectTagging" not in analyzer and "s3:PutObject" not in analyzer
