@@ -43,6 +43,15 @@ def health() -> Response:
     return Response(body=report, status_code=200 if report["database"]["reachable"] else 503)
 
 
+@app.route("/openapi.json", methods=["GET"])
+@web.endpoint
+def openapi_document() -> dict:
+    """The API's OpenAPI 3.1 contract (kept true by tests/contract)."""
+    from chalicelib.openapi import document
+
+    return document()
+
+
 @app.route("/me", methods=["GET"], authorizer=jwt_auth)
 @web.endpoint
 def me() -> dict:

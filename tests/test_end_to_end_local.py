@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,14 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, TEST_JWT_SECRET
+from tests.live_server import local_server, wait_for
 
 ODD_KEY_NAME = "Summer trip + Ünïcode day.JPG"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(method: str, url: str, token: str | None = None, body: bytes | None = None,
@@ -42,42 +34,10 @@ def call(method: str, url: str, token: str | None = None, body: bytes | None = N
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-def wait_for(check, timeout: float = 45.0):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError("timed out waiting")
-
-
 @pytest.fixture()
 def server(tmp_path: Path, pg_url: str):  # noqa: ANN201
-    port = free_port()
-    env = {**os.environ, "STAGE": "local", "LOCAL_DATA_DIR": str(tmp_path), "DATABASE_URL": pg_url,
-           "JWT_SECRET": TEST_JWT_SECRET, "PYTHONUNBUFFERED": "1"}
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.serve", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _healthy(base), timeout=60)
-        yield base, env
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return call("GET", f"{base}/health")[0] == 200
-    except OSError:
-        return False
+    with local_server(tmp_path, pg_url, TEST_JWT_SECRET) as running:
+        yield running
 
 
 def jpeg() -> bytes:

@@ -1,0 +1,300 @@
+"""The API's contract: an OpenAPI 3.1 document of every route, served at ``GET /openapi.json``.
+
+Schemas are JSON Schema 2020-12 (OpenAPI 3.1), so tests validate real responses against them
+with ``jsonschema``. ``tests/contract`` keeps the document true: its routes are exactly Chalice's,
+every response of a flow through every route has a documented status and validates against its
+schema, and schemathesis fuzzes the local server from it.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from typing import Any
+
+_NULLABLE_STR = {"type": ["string", "null"]}
+_ID = {"type": "string", "minLength": 1}
+_TIME = {"type": "string", "format": "date-time"}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}},
+        }},
+    },
+    "Unauthorized": {  # API Gateway's own answer when the authorizer rejects the token
+        "type": "object", "required": ["message"], "properties": {"message": {"const": "Unauthorized"}},
+    },
+    "Health": {
+        "type": "object", "required": ["status", "stage", "version", "database", "providers"],
+        "properties": {"status": {"type": "string"}, "stage": {"type": "string"}, "version": {"type": "string"},
+                       "database": {"type": "object", "required": ["reachable"],
+                                    "properties": {"reachable": {"type": "boolean"}}},
+                       "providers": {"type": "object"}},
+    },
+    "Me": {"type": "object", "required": ["user_id"], "properties": {"user_id": _ID}},
+    "BlobWritten": {"type": "object", "required": ["bucket", "key", "size"],
+                    "properties": {"bucket": {"type": "string"}, "key": {"type": "string"},
+                                   "size": {"type": "integer"}, "etag": _NULLABLE_STR}},
+    # --- collections
+    "ItemCreate": {
+        "type": "object", "required": ["filename", "content_type"],
+        "properties": {"filename": {"type": "string", "minLength": 1, "maxLength": 255},
+                       "content_type": {"enum": ["image/jpeg", "image/png"]}},
+    },
+    "ItemCreated": {
+        "type": "object", "required": ["item_id", "status", "upload"],
+        "properties": {"item_id": _ID, "status": {"const": "pending"}, "upload": {
+            "type": "object", "required": ["url", "method", "headers"],
+            "properties": {"url": {"type": "string"}, "method": {"const": "PUT"}, "headers": {"type": "object"}}}},
+    },
+    "ItemSummary": {
+        "type": "object",
+        "required": ["item_id", "filename", "mime_type", "status", "error", "category", "headline",
+                     "thumbnail_url", "created_at"],
+        "properties": {"item_id": _ID, "filename": {"type": "string"}, "mime_type": {"type": "string"},
+                       "status": {"enum": ["pending", "processing", "ready", "failed"]},
+                       "error": _NULLABLE_STR, "category": _NULLABLE_STR, "headline": _NULLABLE_STR,
+                       "thumbnail_url": _NULLABLE_STR, "created_at": _TIME},
+    },
+    "Analysis": {
+        "type": "object",
+        "required": ["id", "version", "category", "headline", "summary", "provider_used", "model_used",
+                     "created_at", "analysis"],
+        "properties": {"id": _ID, "version": {"type": "integer", "minimum": 1}, "category": {"type": "string"},
+                       "headline": _NULLABLE_STR, "summary": _NULLABLE_STR,
+                       "provider_used": {"enum": ["anthropic", "offline"]}, "model_used": {"type": "string"},
+                       "created_at": _TIME, "analysis": {"type": "object"}},
+    },
+    "Item": {
+        "allOf": [{"$ref": "#/components/schemas/ItemSummary"}, {
+            "type": "object", "required": ["thumbnail", "latest_analysis"],
+            "properties": {"thumbnail": {"enum": ["present", "rebuilt", "missing", "none"]},
+                           "latest_analysis": {"oneOf": [{"type": "null"},
+                                                         {"$ref": "#/components/schemas/Analysis"}]}}}],
+    },
+    "ItemList": {"type": "object", "required": ["items", "next_cursor"],
+                 "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/ItemSummary"}},
+                                "next_cursor": _NULLABLE_STR}},
+    "AnalysisList": {"type": "object", "required": ["item_id", "analyses"],
+                     "properties": {"item_id": _ID,
+                                    "analyses": {"type": "array", "items": {"$ref": "#/components/schemas/Analysis"}}}},
+    "Reanalysis": {"type": "object", "required": ["item_id", "status", "request_id"],
+                   "properties": {"item_id": _ID, "status": {"const": "processing"}, "request_id": {"type": "string"}}},
+    "SearchRequest": {
+        "type": "object", "required": ["query"],
+        "properties": {"query": {"type": "string", "minLength": 1, "maxLength": 1000},
+                       "mode": {"enum": ["keyword", "vector", "hybrid"], "default": "hybrid"},
+                       "top_k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+                       "category": {"type": "string", "minLength": 1, "maxLength": 100}},
+    },
+    "SearchResults": {
+        "type": "object", "required": ["query", "mode", "results"],
+        "properties": {"query": {"type": "string"}, "mode": {"enum": ["keyword", "vector", "hybrid"]},
+                       "results": {"type": "array", "items": {
+                           "type": "object", "required": ["item_id", "score", "category", "headline", "summary",
+                                                          "thumbnail_url"],
+                           "properties": {"item_id": _ID, "score": {"type": "number"}, "category": _NULLABLE_STR,
+                                          "headline": _NULLABLE_STR, "summary": _NULLABLE_STR,
+                                          "thumbnail_url": _NULLABLE_STR}}}},
+    },
+    # --- tasks
+    "TaskCreate": {"type": "object", "required": ["description"],
+                   "properties": {"description": {"type": "string", "minLength": 1}}},
+    "TaskAccepted": {"type": "object", "required": ["id", "status", "message"],
+                     "properties": {"id": _ID, "status": {"const": "pending"}, "message": {"type": "string"}}},
+    "TaskEvent": {"type": "object", "required": ["ts", "message", "type"],
+                  "properties": {"ts": {"type": "string"}, "message": {"type": "string"},
+                                 "type": {"enum": ["info", "success", "warning", "error"]}}},
+    "Task": {
+        "type": "object",
+        "required": ["id", "description", "status", "agent_response", "vendors", "quotes", "emails_sent",
+                     "events", "error_message", "provider_used", "created_at", "updated_at"],
+        "properties": {"id": _ID, "description": {"type": "string"},
+                       "status": {"enum": ["pending", "processing", "completed", "error"]},
+                       "agent_response": _NULLABLE_STR, "vendors": {"type": "array"}, "quotes": {"type": "array"},
+                       "emails_sent": {"type": "integer", "minimum": 0},
+                       "events": {"type": "array", "items": {"$ref": "#/components/schemas/TaskEvent"}},
+                       "error_message": _NULLABLE_STR, "provider_used": _NULLABLE_STR,
+                       "created_at": {"type": "string"}, "updated_at": {"type": "string"}},
+    },
+    "TaskList": {"type": "object", "required": ["tasks", "next_cursor"],
+                 "properties": {"tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
+                                "next_cursor": _NULLABLE_STR}},
+    # --- pages
+    "ActivityEvent": {
+        "type": "object", "required": ["action"],
+        "properties": {"page": {"type": "string"}, "intent": {"type": "string"},
+                       "action": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"},
+                       "metadata": {"type": "object"}, "timestamp": {"type": "string", "format": "date-time"}},
+    },
+    "Activity": {"oneOf": [
+        {"$ref": "#/components/schemas/ActivityEvent"},
+        {"type": "object", "required": ["events"], "properties": {"events": {
+            "type": "array", "minItems": 1, "maxItems": 100, "items": {"$ref": "#/components/schemas/ActivityEvent"}}}},
+    ]},
+    "ActivityAccepted": {"type": "object", "required": ["accepted"],
+                         "properties": {"accepted": {"type": "integer", "minimum": 1}}},
+    "Page": {
+        "type": "object",
+        "required": ["page_type", "components", "source", "relevance_score", "provider_used", "model_used",
+                     "generated_at", "expires_at"],
+        "properties": {"page_type": {"type": "string"},
+                       "components": {"type": "object", "required": ["title", "components"],
+                                      "properties": {"title": {"type": "string"},
+                                                     "components": {"type": "array", "items": {
+                                                         "type": "object", "required": ["type", "title"]}}}},
+                       "source": {"enum": ["cache", "generated"]}, "relevance_score": {"type": ["number", "null"]},
+                       "provider_used": {"enum": ["anthropic", "offline"]}, "model_used": _NULLABLE_STR,
+                       "generated_at": {"type": "string"}, "expires_at": {"type": "string"}},
+    },
+    "PageList": {"type": "object", "required": ["pages"],
+                 "properties": {"pages": {"type": "array", "items": {"$ref": "#/components/schemas/Page"}}}},
+}
+
+_ERRORS = {
+    400: "The request is malformed or a field is invalid (`error.field` names it)",
+    401: "No bearer token, or one that is malformed, expired or badly signed",
+    403: "The signed URL is invalid or expired",
+    404: "No such resource for this caller (another user's resources are 404 too)",
+    409: "The request conflicts with the resource's state",
+    413: "The body is over the size limit",
+    415: "The body must be application/json",
+    500: "An unexpected error (logged with its trace id)",
+    503: "A dependency (database, AWS, an AI provider) is unavailable; retry after `Retry-After` seconds",
+}
+
+
+def _json(schema: str) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+def _op(summary: str, ok: int, schema: str | None, *errors: int, auth: bool = True,
+        body: str | None = None, params: list[dict[str, Any]] | None = None,
+        ok_description: str = "Success") -> dict[str, Any]:
+    responses: dict[str, Any] = {str(ok): {"description": ok_description, **(_json(schema) if schema else {})}}
+    codes = set(errors) | {500} | ({401} if auth else set())
+    for code in sorted(codes):
+        responses[str(code)] = {"description": _ERRORS[code], **_json("Unauthorized" if code == 401 else "Error")}
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
+    if auth:
+        op["security"] = [{"bearer": []}]
+    else:
+        op["security"] = []
+    if body:
+        op["requestBody"] = {"required": True, **_json(body)}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _path_param(name: str, pattern: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "minLength": 1}
+    if pattern:
+        schema["pattern"] = pattern
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+_IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
+_PAGING = [_query("limit", {"type": "integer", "minimum": 1, "maximum": 100}), _query("cursor", {"type": "string"})]
+_SIGNED = [_query("bucket", {"type": "string"}), _query("key", {"type": "string"}),
+           _query("expires", {"type": "string"}), _query("signature", {"type": "string"})]
+
+
+def _preflight(methods: str) -> dict[str, Any]:
+    return {"summary": f"CORS preflight ({methods}): grants only for origins in CORS_ALLOW_ORIGINS",
+            "security": [], "responses": {"204": {"description": "Preflight answered (no body)"}}}
+
+
+@functools.lru_cache(maxsize=1)
+def _document() -> dict[str, Any]:
+    item_id = [_path_param("item_id")]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ai-backend", "version": "1.0.0",
+                 "description": "Ambient pages, image collections and async tasks on AWS Chalice. "
+                                "Every user-data route needs `Authorization: Bearer <JWT>`; the user is the "
+                                "token's `sub`. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`, except "
+                                "401, which API Gateway answers itself: `{\"message\": \"Unauthorized\"}`."},
+        "servers": [{"url": "/"}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": SCHEMAS,
+        },
+        "paths": {
+            "/openapi.json": {"get": _op("This document", 200, None, auth=False)},
+            "/health": {"get": {**_op("Stage, version, database and providers", 200, "Health", auth=False),
+                                "responses": {"200": {"description": "Healthy", **_json("Health")},
+                                              "503": {"description": "The database is unreachable",
+                                                      **_json("Health")},
+                                              "500": {"description": _ERRORS[500], **_json("Error")}}}},
+            "/me": {"get": _op("The caller as the API sees them", 200, "Me")},
+            "/local/blobs": {
+                "put": _op("Local stage only: target of a presigned upload URL", 200, "BlobWritten",
+                           400, 403, 404, 413, 415, auth=False, params=_SIGNED),
+                "get": _op("Local stage only: target of a presigned download URL", 200, None,
+                           400, 403, 404, auth=False, params=_SIGNED),
+            },
+            "/items": {
+                "post": _op("Create an item; PUT the image to the returned URL", 201, "ItemCreated",
+                            400, 413, 415, 503, body="ItemCreate", ok_description="Created"),
+                "get": _op("The caller's items, newest first", 200, "ItemList", 400, 503,
+                           params=[*_PAGING, _query("category", {"type": "string"})]),
+            },
+            "/items/{item_id}": {
+                "get": _op("One item with its latest analysis", 200, "Item", 404, 503, params=item_id),
+                "delete": {**_op("Delete the item, its objects and analyses", 204, None, 404, 503, params=item_id),
+                           },
+            },
+            "/items/{item_id}/analyze": {
+                "post": _op("Analyse again (a new version)", 202, "Reanalysis", 400, 404, 409, 503,
+                            params=[*item_id, _IDEMPOTENCY], ok_description="Accepted"),
+            },
+            "/items/{item_id}/analyses": {
+                "get": _op("Every analysis version, newest first", 200, "AnalysisList", 404, 503, params=item_id),
+            },
+            "/search": {"post": _op("Keyword, vector or hybrid search over the caller's items", 200,
+                                    "SearchResults", 400, 413, 415, 503, body="SearchRequest")},
+            "/tasks": {
+                "post": _op("Create a task; the agent runs in the background", 202, "TaskAccepted",
+                            400, 409, 413, 415, 503, body="TaskCreate", params=[_IDEMPOTENCY],
+                            ok_description="Accepted"),
+                "get": _op("The caller's tasks, newest first", 200, "TaskList", 400, 503, params=_PAGING),
+                "options": _preflight("GET,POST"),
+            },
+            "/tasks/{task_id}": {
+                "get": _op("One task with its event timeline", 200, "Task", 404, 503,
+                           params=[_path_param("task_id")]),
+                "options": {**_preflight("GET"), "parameters": [_path_param("task_id")]},
+            },
+            "/activity": {"post": _op("Record one event or a batch", 202, "ActivityAccepted", 400, 413, 415, 503,
+                                      body="Activity", ok_description="Accepted")},
+            "/pages": {"get": _op("The caller's fresh cached pages", 200, "PageList", 503)},
+            "/pages/{page_type}": {
+                "get": _op("A page from the cache, or generated now on a miss", 200, "Page", 400, 503,
+                           params=[_path_param("page_type", "^[a-z0-9][a-z0-9_-]{0,63}$")]),
+            },
+        },
+    }
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document (a fresh copy: callers may not change the cached one)."""
+    return copy.deepcopy(_document())
+
+
+def response_schema(path: str, method: str, status: int) -> dict[str, Any] | None:
+    """The documented JSON schema of one response (refs resolvable against the document), or
+    None when the operation documents that status without a JSON body."""
+    doc = _document()
+    response = doc["paths"][path][method.lower()]["responses"].get(str(status))
+    if response is None:
+        raise KeyError(f"{method} {path} does not document status {status}")
+    content = response.get("content", {}).get("application/json")
+    return content["schema"] if content else None

@@ -1,0 +1,155 @@
+"""The OpenAPI document is true: valid OpenAPI 3.1, exactly the routes Chalice registers, and every
+response of a flow through every route has a documented status and matches its schema."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate as validate_spec
+
+from chalicelib import openapi, wiring
+from tests.collections import images
+from tests.collections.conftest import path_of
+from tests.conftest import auth_headers, make_token
+
+
+def test_the_document_is_valid_openapi_and_served(client) -> None:  # noqa: ANN001
+    response = client.http.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.json_body == openapi.document()
+    validate_spec(response.json_body)
+
+
+def test_documented_routes_are_exactly_the_app_routes() -> None:
+    from app import app
+
+    registered = {(path, method.lower()) for path, methods in app.routes.items() for method in methods}
+    documented = {(path, method) for path, ops in openapi.document()["paths"].items() for method in ops}
+    assert documented == registered
+
+
+def test_authenticated_routes_are_documented_as_such() -> None:
+    from app import app
+
+    doc = openapi.document()
+    for path, methods in app.routes.items():
+        for method, entry in methods.items():
+            op = doc["paths"][path][method.lower()]
+            assert bool(op["security"]) == (entry.authorizer is not None), (method, path)
+            if entry.authorizer is not None:
+                assert "401" in op["responses"], (method, path)
+
+
+class Checker:
+    """Validates each response against the operation it came from."""
+
+    def __init__(self) -> None:
+        self.doc = openapi.document()
+        self.seen: set[tuple[str, str, int]] = set()
+
+    def check(self, response: Any, path: str, method: str) -> Any:
+        status = response.status_code
+        schema = openapi.response_schema(path, method, status)  # KeyError: an undocumented status
+        self.seen.add((path, method, status))
+        if schema is not None:
+            body = json.loads(response.body) if isinstance(response.body, bytes) else response.body
+            validator = Draft202012Validator({**schema, "components": self.doc["components"]})
+            errors = sorted(validator.iter_errors(body), key=str)
+            assert not errors, f"{method} {path} {status}: {errors[0].message}"
+        return response
+
+
+@pytest.fixture()
+def checker() -> Checker:
+    return Checker()
+
+
+def _json(client, method: str, url: str, user: str | None, body: Any = None, **headers: str):  # noqa: ANN001, ANN202
+    base = auth_headers(user) if user else {"Content-Type": "application/json"}
+    data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
+    return getattr(client.http, method)(url, headers={**base, **headers}, body=data)
+
+
+def test_a_flow_through_every_route_matches_the_contract(client, runtime, user, checker: Checker) -> None:  # noqa: ANN001, PLR0915
+    c = checker.check
+    c(client.http.get("/openapi.json"), "/openapi.json", "get")
+    c(client.http.get("/health"), "/health", "get")
+    c(_json(client, "get", "/me", user), "/me", "get")
+    c(_json(client, "get", "/me", None), "/me", "get")  # 401
+    bad = client.http.get("/me", headers={"Authorization": f"Bearer {make_token(user, ttl=-3600)}"})
+    c(bad, "/me", "get")
+
+    # collections
+    created = c(_json(client, "post", "/items", user, {"filename": "a.jpg", "content_type": "image/jpeg"}),
+                "/items", "post")
+    c(_json(client, "post", "/items", user, {"filename": "a.gif", "content_type": "image/gif"}), "/items", "post")
+    c(_json(client, "post", "/items", user, b"{nope"), "/items", "post")
+    c(client.http.post("/items", headers={**auth_headers(user), "Content-Type": "text/plain"}, body=b"x"),
+      "/items", "post")
+    item_id = created.json_body["item_id"]
+    upload = created.json_body["upload"]
+    put = client.http.put(path_of(upload["url"]), headers=upload["headers"], body=images.jpeg((640, 480), "blue"))
+    c(put, "/local/blobs", "put")
+    c(client.http.put("/local/blobs?bucket=b&key=k&expires=1&signature=x",
+                      headers={"Content-Type": "image/jpeg"}, body=b"x"), "/local/blobs", "put")
+    c(_json(client, "post", f"/items/{item_id}/analyze", user, {}), "/items/{item_id}/analyze", "post")  # 409
+    runtime.drain()
+    c(_json(client, "get", f"/items/{item_id}", user), "/items/{item_id}", "get")
+    c(_json(client, "get", "/items/nope", user), "/items/{item_id}", "get")
+    c(_json(client, "get", "/items?limit=1", user), "/items", "get")
+    c(_json(client, "get", "/items?limit=0", user), "/items", "get")
+    c(_json(client, "get", f"/items/{item_id}/analyses", user), "/items/{item_id}/analyses", "get")
+    c(_json(client, "post", f"/items/{item_id}/analyze", user, {}, **{"Idempotency-Key": "k1"}),
+      "/items/{item_id}/analyze", "post")
+    for mode in ("keyword", "vector", "hybrid"):
+        c(_json(client, "post", "/search", user, {"query": "blue", "mode": mode}), "/search", "post")
+    c(_json(client, "post", "/search", user, {"query": ""}), "/search", "post")
+    thumb_url = _json(client, "get", f"/items/{item_id}", user).json_body["thumbnail_url"]
+    c(client.http.get(path_of(thumb_url), headers={"Accept": "image/jpeg"}), "/local/blobs", "get")
+    c(client.http.get("/local/blobs?bucket=b&key=k&expires=1&signature=x"), "/local/blobs", "get")
+    c(_json(client, "delete", f"/items/{item_id}", user), "/items/{item_id}", "delete")
+    c(_json(client, "delete", f"/items/{item_id}", user), "/items/{item_id}", "delete")  # 404
+
+    # tasks
+    task = c(_json(client, "post", "/tasks", user, {"description": "quotes for chairs"}), "/tasks", "post")
+    c(_json(client, "post", "/tasks", user, {"description": ""}), "/tasks", "post")
+    c(_json(client, "post", "/tasks", user, {"description": "a"}, **{"Idempotency-Key": "same"}), "/tasks", "post")
+    c(_json(client, "post", "/tasks", user, {"description": "b"}, **{"Idempotency-Key": "same"}), "/tasks", "post")
+    runtime.drain()
+    c(_json(client, "get", f"/tasks/{task.json_body['id']}", user), "/tasks/{task_id}", "get")
+    c(_json(client, "get", "/tasks/nope", user), "/tasks/{task_id}", "get")
+    c(_json(client, "get", "/tasks?limit=2", user), "/tasks", "get")
+    c(_json(client, "get", "/tasks?cursor=garbage", user), "/tasks", "get")
+    c(client.http.options("/tasks", headers={"Origin": "https://evil.example"}), "/tasks", "options")
+    c(client.http.options("/tasks/x", headers={"Origin": "https://evil.example"}), "/tasks/{task_id}", "options")
+
+    # pages
+    c(_json(client, "post", "/activity", user, {"page": "dashboard", "action": "view"}), "/activity", "post")
+    c(_json(client, "post", "/activity", user, {"events": [{"page": "reports", "action": "open"}] * 3}),
+      "/activity", "post")
+    c(_json(client, "post", "/activity", user, {"events": []}), "/activity", "post")
+    c(_json(client, "get", "/pages/dashboard", user), "/pages/{page_type}", "get")
+    c(_json(client, "get", "/pages/Not%20Valid", user), "/pages/{page_type}", "get")
+    c(_json(client, "get", "/pages", user), "/pages", "get")
+
+    documented = {(p, m) for p, ops in openapi.document()["paths"].items() for m in ops}
+    assert {(p, m) for p, m, _ in checker.seen} == documented  # every operation was exercised
+    assert any(s >= 400 for _, _, s in checker.seen)
+    assert wiring.blob_store() is not None
+
+
+def test_error_bodies_are_json(client, user) -> None:  # noqa: ANN001
+    """Our errors carry a code and a message; API Gateway's own (401 from the authorizer, 403 for
+    an unknown path) carry its ``message``: every one is JSON."""
+    unknown = client.http.get("/nope")
+    assert unknown.status_code == 403 and "message" in json.loads(unknown.body)
+    assert json.loads(_json(client, "get", "/me", None).body) == {"message": "Unauthorized"}
+    for response in (_json(client, "post", "/tasks", user, b"[1]"), _json(client, "get", "/tasks/x", user),
+                     _json(client, "post", "/tasks", user, b"{}", **{"Content-Type": "text/plain"})):
+        body = json.loads(response.body)
+        assert set(body["error"]) >= {"code", "message"}
+        assert re.fullmatch(r"[a-z_]+", body["error"]["code"])
