@@ -103,7 +103,9 @@ SCHEMAS: dict[str, Any] = {
     "TaskCreate": {"type": "object", "required": ["description"],
                    "properties": {"description": {"type": "string", "minLength": 1}}},
     "TaskAccepted": {"type": "object", "required": ["id", "status", "message"],
-                     "properties": {"id": _ID, "status": {"const": "pending"}, "message": {"type": "string"}}},
+                     "properties": {"id": _ID, "message": {"type": "string"},
+                                    # pending when new; a replayed Idempotency-Key answers the task's status now
+                                    "status": {"enum": ["pending", "processing", "completed", "error"]}}},
     "TaskEvent": {"type": "object", "required": ["ts", "message", "type"],
                   "properties": {"ts": {"type": "string"}, "message": {"type": "string"},
                                  "type": {"enum": ["info", "success", "warning", "error"]}}},

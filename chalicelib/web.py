@@ -49,11 +49,34 @@ def json_body(app: Chalice, max_bytes: int) -> dict[str, Any]:
         ) from None
     if not isinstance(body, dict):
         raise errors.BadRequest(f"body must be a JSON object, got {type(body).__name__}")
+    _reject_unstorable_text(body)
     return body
 
 
+def _reject_unstorable_text(value: Any) -> None:
+    """400 for strings no database can store: NUL characters and unpaired surrogates (JSON's
+    ``\\u0000`` and ``\\ud800`` escapes decode to them; PostgreSQL and UTF-8 refuse both)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise errors.BadRequest("strings must not contain NUL (\\u0000) characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise errors.BadRequest("strings must be valid Unicode (an unpaired surrogate escape was sent)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_unstorable_text(key)
+            _reject_unstorable_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _reject_unstorable_text(item)
+
+
 def query_params(app: Chalice) -> dict[str, str]:
-    return dict(app.current_request.query_params or {})
+    """The query string's parameters (400 for values no database can store)."""
+    params = dict(app.current_request.query_params or {})
+    _reject_unstorable_text(params)
+    return params
 
 
 def error_response(error: errors.AppError) -> Response:
@@ -94,6 +117,7 @@ def endpoint(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            _reject_unstorable_text(kwargs)  # path parameters, decoded by API Gateway
             return func(*args, **kwargs)
         except errors.AppError as exc:
             if exc.status >= 500:

@@ -52,7 +52,8 @@ def local_server(data_dir: Path, database_url: str, jwt_secret: str,
            "JWT_SECRET": jwt_secret, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.serve", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.serve", "--port", str(port),
+                                "--no-autoreload"],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

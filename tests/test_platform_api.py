@@ -151,3 +151,18 @@ def test_bad_json_bodies_get_json_errors(client, user: str, monkeypatch) -> None
     settings.get_settings.cache_clear()
     big = client.http.post("/items", headers=headers, body=json.dumps({"filename": "a" * 100 + ".jpg"}).encode())
     assert big.status_code == 413 and big.json_body["error"]["code"] == "payload_too_large"
+
+
+def test_text_no_database_can_store_is_a_400_not_a_500(client, user) -> None:  # noqa: ANN001
+    """Found by the fuzzer: NUL characters and unpaired surrogates reached PostgreSQL (500)."""
+    from tests.conftest import auth_headers
+
+    headers = auth_headers(user)
+    for body in (b'{"query": "a\\u0000"}', b'{"query": "\\ud800"}', b'{"query": "x", "\\u0000": 1}'):
+        response = client.http.post("/search", headers=headers, body=body)
+        assert response.status_code == 400, body
+        assert response.json_body["error"]["code"] == "bad_request"
+    assert client.http.get("/items?category=%00", headers=headers).status_code == 400
+    assert client.http.post("/tasks", headers=headers, body=b'{"description": "a\\u0000b"}').status_code == 400
+    assert client.http.post("/activity", headers=headers,
+                            body=b'{"page": "x", "action": "view", "metadata": {"k": "\\udc00"}}').status_code == 400

@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--no-autoreload", action="store_true",
+                        help="do not restart chalice local when a source file changes (tests, load runs)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("STAGE", "local")
@@ -62,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "DATABASE_URL": database_url, "LOCAL_DATA_DIR": str(settings.local_data_dir)}
     chalice = Path(sys.executable).with_name("chalice")
     command = [str(chalice), "local", "--stage", "local", "--host", args.host, "--port", str(args.port)]
+    if args.no_autoreload:
+        command.append("--no-autoreload")
     child = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
 
     stop = threading.Event()
