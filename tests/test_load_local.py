@@ -1,0 +1,20 @@
+"""A small run of benchmarks/bench_load.py against a live `make run`: concurrent task creations
+and activity posts, zero 5xx, zero lost records (the full-size run is in the README)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.bench_load import SECRET, activity_counter, ok, report, run
+from tests.live_server import local_server
+
+
+def test_concurrent_load_loses_nothing(tmp_path: Path, pg_url: str) -> None:
+    with local_server(tmp_path, pg_url, SECRET) as (base, _):
+        figures = run(base, tasks=150, activity=150, clients=16, count_activity=activity_counter(pg_url),
+                      wait_seconds=120)
+    print(report(figures))
+    assert figures["server_errors"] == 0
+    assert figures["tasks_accepted"] == 150 and figures["tasks_lost"] == 0 and figures["tasks_error"] == 0
+    assert figures["activity_accepted"] == figures["activity_stored"] == 150
+    assert ok(figures)
