@@ -35,6 +35,7 @@ class Result:
     statuses: dict[int, int] = field(default_factory=dict)
     bodies: list[dict] = field(default_factory=list)
     elapsed: float = 0.0
+    resets: int = 0  # connections chalice local's small listen backlog refused or reset
 
     def percentile(self, pct: float) -> float:
         ordered = sorted(self.latencies)
@@ -59,15 +60,19 @@ def drive(base: str, requests: list[tuple[str, str, bytes | None, dict[str, str]
                 break
             method, path, body, headers = requests[index]
             started = time.perf_counter()
-            try:
-                connection.request(method, path, body=body, headers=headers)
-                response = connection.getresponse()
-                payload = response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-                status, payload = 599, b"{}"
+            status, payload = 599, b"{}"
+            for _ in range(3):  # a reset connection is retried, as a client would (task POSTs carry keys)
+                try:
+                    connection.request(method, path, body=body, headers=headers)
+                    response = connection.getresponse()
+                    payload = response.read()
+                    status = response.status
+                    break
+                except (OSError, http.client.HTTPException):
+                    connection.close()
+                    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+                    with lock:
+                        result.resets += 1
             took = time.perf_counter() - started
             with lock:
                 result.latencies.append(took)
@@ -99,8 +104,9 @@ def run(base: str, tasks: int, activity: int, clients: int, count_activity: Call
         return {"Authorization": f"Bearer {tokens[users[i % clients]]}", "Content-Type": "application/json"}
 
     health = drive(base, [("GET", "/health", None, {}) for _ in range(max(tasks, activity))], clients)
-    created = drive(base, [("POST", "/tasks", json.dumps({"description": f"load task {i}"}).encode(), headers(i))
-                           for i in range(tasks)], clients)
+    run_id = uuid.uuid4().hex[:8]
+    created = drive(base, [("POST", "/tasks", json.dumps({"description": f"load task {i}"}).encode(),
+                            {**headers(i), "Idempotency-Key": f"{run_id}-{i}"}) for i in range(tasks)], clients)
     posted = drive(base, [("POST", "/activity", json.dumps({"page": f"page-{i % 7}", "action": "view"}).encode(),
                            headers(i)) for i in range(activity)], clients)
 
@@ -165,6 +171,9 @@ def report(figures: dict) -> str:
         lines.append(f"{label:<16} {n:>8} {n / r.elapsed:>8.0f} {r.percentile(50):>8.1f} {r.percentile(99):>8.1f} "
                      f"{r.percentile(50) / max(health.percentile(50), 1e-9):>13.2f} "
                      f"{r.percentile(99) / max(health.percentile(99), 1e-9):>13.2f} {r.server_errors:>5}")
+    for name in ("tasks", "activity"):
+        lines.append(f"{name} statuses: {dict(sorted(figures[name].statuses.items()))}; "
+                     f"connection resets retried: {figures[name].resets}")
     lines.append(f"tasks: {figures['tasks_accepted']} accepted, {figures['tasks_terminal']} finished "
                  f"({figures['tasks_error']} error), {figures['tasks_lost']} lost")
     lines.append(f"activity: {figures['activity_accepted']} accepted, {figures['activity_stored']} stored")
