@@ -142,11 +142,43 @@ def dashboard_body() -> dict[str, Any]:
     return {"widgets": widgets}
 
 
+def alarm_topic() -> dict[str, dict[str, Any]]:
+    """The SNS topic every alarm notifies, encrypted with a key of its own: CloudWatch cannot
+    publish to a topic encrypted with the AWS managed ``alias/aws/sns`` (its key policy does not
+    let cloudwatch.amazonaws.com use it and cannot be edited), so such alarms never notify."""
+    alarms_of_stage = {"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${App}-${Stage}-*"}
+    from_our_alarms = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                       "ArnLike": {"aws:SourceArn": alarms_of_stage}}
+    return {
+        "AlarmTopicKey": {"Type": "AWS::KMS::Key", "Properties": {
+            "Description": {"Fn::Sub": "${App}-${Stage}: encrypts the alarms topic"},
+            "EnableKeyRotation": True, "PendingWindowInDays": 7,
+            "KeyPolicy": {"Version": "2012-10-17", "Statement": [
+                {"Sid": "AccountAdministers", "Effect": "Allow",
+                 "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+                 "Action": "kms:*", "Resource": "*"},
+                {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow",
+                 "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+                 "Condition": from_our_alarms},
+            ]}}},
+        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {
+            "TopicName": {"Fn::Sub": "${App}-${Stage}-alarms"},
+            "KmsMasterKeyId": {"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}}},
+        "AlarmTopicPolicy": {"Type": "AWS::SNS::TopicPolicy", "Properties": {
+            "Topics": [{"Ref": "AlarmTopic"}],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow",
+                 "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish",
+                 "Resource": {"Ref": "AlarmTopic"}, "Condition": from_our_alarms},
+            ]}}},
+    }
+
+
 def template() -> dict[str, Any]:
     """The monitoring stack's CloudFormation template (every stage uses the same one)."""
     resources: dict[str, Any] = {
-        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {
-            "TopicName": {"Fn::Sub": "${App}-${Stage}-alarms"}, "KmsMasterKeyId": "alias/aws/sns"}},
+        **alarm_topic(),
         "AlarmEmailSubscription": {"Type": "AWS::SNS::Subscription", "Condition": "HasEmail", "Properties": {
             "TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}},
         "Dashboard": {"Type": "AWS::CloudWatch::Dashboard", "Properties": {
