@@ -98,15 +98,16 @@ def _incoming_trace(event: Any, info: Mapping[str, Any]) -> str | None:
 
 
 def emit(record: dict[str, Any], metrics: dict[str, tuple[float, str]] | None = None,
-         dimensions: tuple[str, ...] = ("handler",)) -> None:
-    """Write one JSON line to stdout; with ``metrics`` it is also an EMF document."""
+         dimensions: tuple[str, ...] = ("handler",), also_by: tuple[tuple[str, ...], ...] = ()) -> None:
+    """Write one JSON line to stdout; with ``metrics`` it is also an EMF document, recorded per
+    ``dimensions`` and once more per each extra dimension set in ``also_by``."""
     line = dict(record)
     if metrics:
         line["_aws"] = {
             "Timestamp": int(time.time() * 1000),
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [list(dimensions)],
+                "Dimensions": [list(dimensions), *(list(extra) for extra in also_by)],
                 "Metrics": [{"Name": name, "Unit": unit} for name, (_, unit) in metrics.items()],
             }],
         }
@@ -174,5 +175,9 @@ def invocation_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any
                   **info, "outcome": outcome, "duration_ms": round(duration, 2)}
         if error:
             record["error"] = error
+        # HTTP lines are also recorded per kind (kind=http: every route together): Chalice turns
+        # a route's exception into a 500 response, which Lambda's own Errors metric never sees,
+        # so the API's error-rate alarm (deploy/monitoring.py) reads this one as well.
         emit(record, {"Invocations": (1, "Count"), "Errors": (1 if outcome == "error" else 0, "Count"),
-                      "Duration": (round(duration, 2), "Milliseconds")})
+                      "Duration": (round(duration, 2), "Milliseconds")},
+             also_by=(("kind",),) if info["kind"] == "http" else ())

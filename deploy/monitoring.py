@@ -54,17 +54,25 @@ def function_alarms(function: str, fn: stack.Function) -> dict[str, dict[str, An
     logical = _logical(function)
     name = _function_name(function)
     duration_ms = int(fn.timeout * 1000 * DURATION_ALARM_FRACTION)
+    metrics = [_lambda_metric(function, "Errors", "Sum", "errors"),
+               _lambda_metric(function, "Invocations", "Sum", "invocations")]
+    failed, what = "errors", "invocations failed"
+    if fn.trigger == "api":
+        # Chalice answers a route's exception with a 500 and the invocation succeeds, so Lambda's
+        # Errors only counts crashes and timeouts; the app's EMF Errors (kind=http) counts 5xx.
+        metrics.append({"Id": "http_errors", "ReturnData": False, "MetricStat": {
+            "Metric": {"Namespace": {"Fn::Sub": "${App}/${Stage}"}, "MetricName": "Errors",
+                       "Dimensions": [{"Name": "kind", "Value": "http"}]},
+            "Period": PERIOD, "Stat": "Sum"}})
+        failed, what = "(errors + FILL(http_errors, 0))", "requests failed (5xx or a crashed invocation)"
+    metrics.append({"Id": "rate", "Label": "error rate %", "ReturnData": True,
+                    "Expression": f"IF(invocations > 0, 100 * {failed} / invocations, 0)"})
     return {
         f"{logical}ErrorRateAlarm": _alarm(
-            f"{function}: more than ErrorRatePercent % of invocations failed in 5 minutes",
+            f"{function}: more than ErrorRatePercent % of {what} in 5 minutes",
             AlarmName={"Fn::Sub": f"${{App}}-${{Stage}}-{function}-error-rate"},
             ComparisonOperator="GreaterThanThreshold", Threshold={"Ref": "ErrorRatePercent"},
-            Metrics=[
-                _lambda_metric(function, "Errors", "Sum", "errors"),
-                _lambda_metric(function, "Invocations", "Sum", "invocations"),
-                {"Id": "rate", "Label": "error rate %", "ReturnData": True,
-                 "Expression": "IF(invocations > 0, 100 * errors / invocations, 0)"},
-            ]),
+            Metrics=metrics),
         f"{logical}DurationAlarm": _alarm(
             f"{function}: an invocation took over {int(DURATION_ALARM_FRACTION * 100)}% of its {fn.timeout} s timeout",
             AlarmName={"Fn::Sub": f"${{App}}-${{Stage}}-{function}-duration"},
@@ -124,7 +132,8 @@ def dashboard_body() -> dict[str, Any]:
     ns = "${App}/${Stage}"
     widgets = [
         _widget("Invocations", per_function("Invocations"), 0, 0),
-        _widget("Errors", per_function("Errors"), 12, 0),
+        _widget("Errors", [*per_function("Errors"), [ns, "Errors", "kind", "http", {"label": "API 5xx responses"}]],
+                12, 0),
         _widget("Duration (max)", per_function("Duration"), 0, 6, stat="Maximum"),
         _widget("Throttles", per_function("Throttles"), 12, 6),
         _widget("Page generator runs", [[ns, m, "handler", "page_generator"]
@@ -142,11 +151,43 @@ def dashboard_body() -> dict[str, Any]:
     return {"widgets": widgets}
 
 
+def alarm_topic() -> dict[str, dict[str, Any]]:
+    """The SNS topic every alarm notifies, encrypted with a key of its own: CloudWatch cannot
+    publish to a topic encrypted with the AWS managed ``alias/aws/sns`` (its key policy does not
+    let cloudwatch.amazonaws.com use it and cannot be edited), so such alarms never notify."""
+    alarms_of_stage = {"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${App}-${Stage}-*"}
+    from_our_alarms = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                       "ArnLike": {"aws:SourceArn": alarms_of_stage}}
+    return {
+        "AlarmTopicKey": {"Type": "AWS::KMS::Key", "Properties": {
+            "Description": {"Fn::Sub": "${App}-${Stage}: encrypts the alarms topic"},
+            "EnableKeyRotation": True, "PendingWindowInDays": 7,
+            "KeyPolicy": {"Version": "2012-10-17", "Statement": [
+                {"Sid": "AccountAdministers", "Effect": "Allow",
+                 "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+                 "Action": "kms:*", "Resource": "*"},
+                {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow",
+                 "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+                 "Condition": from_our_alarms},
+            ]}}},
+        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {
+            "TopicName": {"Fn::Sub": "${App}-${Stage}-alarms"},
+            "KmsMasterKeyId": {"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}}},
+        "AlarmTopicPolicy": {"Type": "AWS::SNS::TopicPolicy", "Properties": {
+            "Topics": [{"Ref": "AlarmTopic"}],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow",
+                 "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish",
+                 "Resource": {"Ref": "AlarmTopic"}, "Condition": from_our_alarms},
+            ]}}},
+    }
+
+
 def template() -> dict[str, Any]:
     """The monitoring stack's CloudFormation template (every stage uses the same one)."""
     resources: dict[str, Any] = {
-        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {
-            "TopicName": {"Fn::Sub": "${App}-${Stage}-alarms"}, "KmsMasterKeyId": "alias/aws/sns"}},
+        **alarm_topic(),
         "AlarmEmailSubscription": {"Type": "AWS::SNS::Subscription", "Condition": "HasEmail", "Properties": {
             "TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}},
         "Dashboard": {"Type": "AWS::CloudWatch::Dashboard", "Properties": {

@@ -86,8 +86,10 @@ FUNCTIONS: dict[str, Function] = {
 AWS_CALLS: dict[str, dict[str, tuple[str, ...]]] = {
     "chalicelib/aws/blobs.py": {
         # Thumbnails are written with Tagging=kind=thumbnail (the lifecycle rule's filter).
-        "put_object": ("s3:PutObject", "s3:PutObjectTagging"), "get_object": ("s3:GetObject",),
-        "delete_object": ("s3:DeleteObject",), "head_object": ("s3:GetObject",),
+        # Reads need s3:ListBucket too: without it S3 answers a missing key (an expired
+        # thumbnail) with 403 AccessDenied instead of 404, and the rebuild never happens.
+        "put_object": ("s3:PutObject", "s3:PutObjectTagging"), "get_object": ("s3:GetObject", "s3:ListBucket"),
+        "delete_object": ("s3:DeleteObject",), "head_object": ("s3:GetObject", "s3:ListBucket"),
         # A presigned URL is used with the signer's permissions.
         "generate_presigned_url": ("s3:PutObject", "s3:GetObject"),
     },
@@ -213,6 +215,9 @@ def statements(capability: str, stage: str, function: str) -> list[dict[str, Any
     agent = opts.get("agent_runtime_arn", "")
     model = opts.get("bedrock_model_id", "")
     allow = "Allow"
+    # On the bucket itself: makes S3 answer 404 (not 403) for a missing key, so an expired
+    # thumbnail reads as missing (BlobNotFound / exists() False) and is rebuilt.
+    list_bucket = {"Effect": allow, "Action": ["s3:ListBucket"], "Resource": f"arn:aws:s3:::{n['bucket']}"}
     return {
         # The log group itself (with its retention) is created by deploy/infra.yaml.
         "logs": [{"Effect": allow, "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -225,10 +230,11 @@ def statements(capability: str, stage: str, function: str) -> list[dict[str, Any
         ],
         "blobs_rw": [{"Effect": allow,
                       "Action": ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"],
-                      "Resource": f"arn:aws:s3:::{n['bucket']}/*"}],
+                      "Resource": f"arn:aws:s3:::{n['bucket']}/*"}, list_bucket],
         "blobs_read_write": [{"Effect": allow, "Action": ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"],
-                              "Resource": f"arn:aws:s3:::{n['bucket']}/*"}],
-        "blobs_read": [{"Effect": allow, "Action": ["s3:GetObject"], "Resource": f"arn:aws:s3:::{n['bucket']}/*"}],
+                              "Resource": f"arn:aws:s3:::{n['bucket']}/*"}, list_bucket],
+        "blobs_read": [{"Effect": allow, "Action": ["s3:GetObject"], "Resource": f"arn:aws:s3:::{n['bucket']}/*"},
+                       list_bucket],
         "events_put": [{"Effect": allow, "Action": ["events:PutEvents"],
                         "Resource": _arn("events", stage, "event-bus/default")}],
         "tasks_table": [{"Effect": allow,

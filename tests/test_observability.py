@@ -20,7 +20,7 @@ def test_http_invocation_line_has_handler_user_outcome_duration_and_emf(client, 
     assert line["user_id"] == user and line["outcome"] == "ok" and line["status"] == 200
     assert line["duration_ms"] >= 0 and line["request_id"]
     metrics = line["_aws"]["CloudWatchMetrics"][0]
-    assert metrics["Dimensions"] == [["handler"]]
+    assert metrics["Dimensions"] == [["handler"], ["kind"]]  # per route, and every route together
     assert {m["Name"] for m in metrics["Metrics"]} == {"Invocations", "Errors", "Duration"}
     assert line["Invocations"] == 1 and line["Errors"] == 0
 
@@ -60,3 +60,30 @@ def test_no_secret_or_token_reaches_the_log(client, user, capsys, monkeypatch) -
     text = captured.out + captured.err
     assert secret_key not in text
     assert headers["Authorization"].split()[1] not in text
+
+
+def test_a_route_s_500_is_an_error_of_the_api_as_a_whole(client, user, capsys, monkeypatch) -> None:  # noqa: ANN001
+    """Chalice answers a failing route with a 500 and the Lambda invocation succeeds, so only
+    this line can tell the API's error-rate alarm: its Errors are also recorded per kind=http."""
+    from chalicelib.collections import api
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(api, "list_items", broken)
+    capsys.readouterr()
+    response = client.http.get("/items", headers=auth_headers(user))
+    assert response.status_code == 500
+    (line,) = lines(capsys)
+    assert line["outcome"] == "error" and line["Errors"] == 1 and line["kind"] == "http"
+    assert line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["handler"], ["kind"]]
+
+
+def test_non_http_lines_are_recorded_per_handler_only(client, capsys) -> None:  # noqa: ANN001
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                           resources=[])
+    capsys.readouterr()
+    client.lambda_.invoke("task_sweeper", event)
+    (line,) = lines(capsys)
+    assert line["kind"] == "schedule"
+    assert line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["handler"]]
