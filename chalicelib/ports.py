@@ -16,7 +16,8 @@ class BlobStore(Protocol):
         ...
 
     def get(self, bucket: str, key: str) -> bytes:
-        """Raise :class:`BlobNotFound` when the object is absent."""
+        """Raise :class:`BlobNotFound` when the object is absent, :class:`BlobStoreUnavailable`
+        when the store cannot be reached (every method may raise that)."""
         ...
 
     def delete(self, bucket: str, key: str) -> None: ...
@@ -32,6 +33,11 @@ class BlobStore(Protocol):
 
 class BlobNotFound(KeyError):
     """The object does not exist."""
+
+
+class BlobStoreUnavailable(RuntimeError):
+    """The blob store could not be read or written right now (S3 throttling, 5xx or unreachable;
+    a local disk error). The API answers 503; a background handler raises so it is retried."""
 
 
 class EventBus(Protocol):

@@ -114,6 +114,7 @@ class Settings(NamedTuple):
     voyage_base_url: str = ""
     voyage_embedding_model: str = "voyage-3.5"
     provider_timeout_seconds: float = 60.0
+    provider_max_retries: int = 2
 
     # Collections
     image_max_bytes: int = 30 * 1024 * 1024
@@ -192,6 +193,7 @@ def load_settings() -> Settings:
         voyage_base_url=_env("VOYAGE_BASE_URL"),
         voyage_embedding_model=_env("VOYAGE_EMBEDDING_MODEL", "voyage-3.5"),
         provider_timeout_seconds=_float("PROVIDER_TIMEOUT_SECONDS", 60.0),
+        provider_max_retries=_int("PROVIDER_MAX_RETRIES", 2),
         image_max_bytes=_int("IMAGE_MAX_BYTES", 30 * 1024 * 1024),
         image_max_pixels=_int("IMAGE_MAX_PIXELS", 50_000_000),
         vector_exact_search_max_rows=_int("VECTOR_EXACT_SEARCH_MAX_ROWS", 5000),

@@ -102,12 +102,12 @@ def classify_dependency_error(exc: BaseException) -> errors.Unavailable | None:
         return errors.Unavailable(f"an AI provider is unavailable; retry shortly ({exc})")
     if name in {"ProviderOutputError"}:
         return errors.Unavailable("the AI provider returned an unusable answer; nothing was stored; retry")
-    if name in {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"}:
-        return errors.Unavailable("an AWS service is unreachable; retry shortly")
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "") if name == "ClientError" else ""
-    if code in {"ThrottlingException", "ProvisionedThroughputExceededException",
-                "RequestLimitExceeded", "ServiceUnavailable", "InternalServerError"}:
-        return errors.Unavailable(f"an AWS service is busy ({code}); retry shortly")
+    if name in {"BlobStoreUnavailable"}:
+        return errors.Unavailable("the file store is unavailable; retry shortly")
+    from chalicelib.aws.errors import describe, is_transient
+
+    if is_transient(exc):
+        return errors.Unavailable(f"an AWS service is unavailable ({describe(exc)}); retry shortly")
     return None
 
 

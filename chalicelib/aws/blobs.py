@@ -1,12 +1,29 @@
-"""S3 as a :class:`chalicelib.ports.BlobStore`."""
+"""S3 as a :class:`chalicelib.ports.BlobStore`.
+
+Throttling, 5xx answers and network failures (after botocore's own retries) surface as
+:class:`~chalicelib.ports.BlobStoreUnavailable`; other S3 errors (AccessDenied, NoSuchBucket)
+propagate unchanged, since retrying cannot fix them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from chalicelib.ports import BlobNotFound
+from chalicelib.aws.errors import describe, is_transient
+from chalicelib.ports import BlobNotFound, BlobStoreUnavailable
+
+
+@contextlib.contextmanager
+def _unavailable_when_transient(action: str, bucket: str, key: str) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        if is_transient(exc):
+            raise BlobStoreUnavailable(f"S3 {action} s3://{bucket}/{key} failed: {describe(exc)}") from exc
+        raise
 
 
 class S3BlobStore:
@@ -18,26 +35,30 @@ class S3BlobStore:
     def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/octet-stream",
             tags: Mapping[str, str] | None = None) -> None:
         extra = {"Tagging": urlencode(dict(tags))} if tags else {}  # needs s3:PutObjectTagging
-        self._s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type, **extra)
+        with _unavailable_when_transient("PutObject", bucket, key):
+            self._s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type, **extra)
 
     def get(self, bucket: str, key: str) -> bytes:
-        try:
-            return self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except self._s3.exceptions.NoSuchKey:
-            raise BlobNotFound(f"s3://{bucket}/{key}") from None
+        with _unavailable_when_transient("GetObject", bucket, key):
+            try:
+                return self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            except self._s3.exceptions.NoSuchKey:
+                raise BlobNotFound(f"s3://{bucket}/{key}") from None
 
     def delete(self, bucket: str, key: str) -> None:
-        self._s3.delete_object(Bucket=bucket, Key=key)
+        with _unavailable_when_transient("DeleteObject", bucket, key):
+            self._s3.delete_object(Bucket=bucket, Key=key)
 
     def exists(self, bucket: str, key: str) -> bool:
-        try:
-            self._s3.head_object(Bucket=bucket, Key=key)
-            return True
-        except Exception as exc:  # noqa: BLE001 - botocore ClientError with a 404 code
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-            if code in {"404", "NoSuchKey", "NotFound"}:
-                return False
-            raise
+        with _unavailable_when_transient("HeadObject", bucket, key):
+            try:
+                self._s3.head_object(Bucket=bucket, Key=key)
+                return True
+            except Exception as exc:  # noqa: BLE001 - botocore ClientError with a 404 code
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+                if code in {"404", "NoSuchKey", "NotFound"}:
+                    return False
+                raise
 
     def presigned_put(self, bucket: str, key: str, content_type: str, expires_in: int = 900) -> dict[str, Any]:
         url = self._s3.generate_presigned_url(

@@ -23,8 +23,8 @@ from chalicelib.collections.analysis_schema import ANALYSIS_SCHEMA, INSTRUCTION,
 from chalicelib.collections.events import ANALYSIS_COMPLETE, Outcome
 from chalicelib.collections.tables import analyses
 from chalicelib.collections.thumbnail_store import image_for_analysis
-from chalicelib.ports import BlobStore, EventBus
-from chalicelib.providers import ProviderOutputError
+from chalicelib.ports import BlobStore, BlobStoreUnavailable, EventBus
+from chalicelib.providers import ProviderError, ProviderOutputError, ProviderUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,11 @@ def analyze_item(
     if existing is not None:
         _publish(bus, item_id, existing, user_id, started_at)
         return Outcome("duplicate", item_id, analysis_id=existing)
-    found = image_for_analysis(blobs, bucket, item)  # an expired thumbnail is rendered again
+    try:
+        found = image_for_analysis(blobs, bucket, item)  # an expired thumbnail is rendered again
+    except BlobStoreUnavailable as exc:
+        items.note_retry(engine, item_id, f"analysis: {exc}")
+        raise  # EventBridge retries the delivery
     if found is None:
         return Outcome("skipped", item_id, reason="image no longer exists")
     image, media_type = found
@@ -65,8 +69,12 @@ def analyze_item(
             images=[{"media_type": media_type, "data": image}],
             max_tokens=MAX_TOKENS,
         )
-    except ProviderOutputError as exc:
-        reason = f"analysis failed: the model's output was unusable ({exc})"
+    except ProviderUnavailable as exc:
+        items.note_retry(engine, item_id, f"analysis: {exc}")
+        raise  # EventBridge retries the delivery
+    except (ProviderOutputError, ProviderError) as exc:  # retrying the same request cannot help
+        what = "the model's output was unusable" if isinstance(exc, ProviderOutputError) else "the request was refused"
+        reason = f"analysis failed: {what} ({exc})"
         log.warning("item %s: %s", item_id, reason)
         with engine.begin() as conn:
             if items.get_for_update(conn, item_id) is not None:

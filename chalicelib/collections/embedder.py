@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from chalicelib.collections import items
 from chalicelib.collections.events import Outcome
 from chalicelib.collections.tables import EMBEDDING_DIMENSIONS, analyses, embeddings
+from chalicelib.providers import ProviderError, ProviderUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,17 @@ def embed_analysis(*, engine: Engine, embedder: Any, analysis_id: str, user_id: 
         with engine.begin() as conn:
             items.set_status(conn, item_id, "failed", error="the analysis has no text to embed")
         return Outcome("failed", item_id, reason="empty document", analysis_id=analysis_id)
-    result = embedder.embed([document], input_type="document")
+    try:
+        result = embedder.embed([document], input_type="document")
+    except ProviderUnavailable as exc:
+        items.note_retry(engine, item_id, f"embedding: {exc}")
+        raise  # EventBridge retries the delivery
+    except ProviderError as exc:  # a 4xx: retrying the same request cannot help
+        reason = f"embedding failed: {exc}"
+        log.warning("item %s: %s", item_id, reason)
+        with engine.begin() as conn:
+            items.set_status(conn, item_id, "failed", error=reason)
+        return Outcome("failed", item_id, reason=reason, analysis_id=analysis_id)
     stored = _store(engine, [(dict(row), source)], result)
     return Outcome("done" if stored else "skipped", item_id, analysis_id=analysis_id)
 

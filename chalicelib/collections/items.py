@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,8 @@ from sqlalchemy.dialects.postgresql import insert
 
 from chalicelib.collections.tables import analyses, items
 from chalicelib.errors import BadRequest, NotFound
+
+log = logging.getLogger(__name__)
 
 MAX_ERROR_LENGTH = 1000
 
@@ -60,6 +63,17 @@ def set_status(conn: Connection, item_id: str, status: str, error: str | None = 
         update(items).where(items.c.id == item_id)
         .values(status=status, error=error, updated_at=func.now(), **values)
     )
+
+
+def note_retry(engine: Any, item_id: str, reason: str) -> None:
+    """Record why a pipeline step failed and will be retried (the status is unchanged, so the
+    item shows it is waiting, and why, until the retry succeeds and clears ``error``)."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(update(items).where(items.c.id == item_id)
+                         .values(error=f"will be retried: {reason}"[:MAX_ERROR_LENGTH], updated_at=func.now()))
+    except Exception:  # noqa: BLE001 - best effort: the database may be the dependency that is down
+        log.warning("item %s: could not record the retry reason", item_id, exc_info=True)
 
 
 def encode_cursor(created_at: datetime, item_id: str) -> str:

@@ -18,7 +18,7 @@ from chalicelib.collections.events import IMAGE_PROCESSED, Outcome
 from chalicelib.collections.keys import parse_image_key
 from chalicelib.collections.thumbnail_store import write_thumbnail
 from chalicelib.collections.thumbnails import DEFAULT_MAX_PIXELS, ImageRejected, make_thumbnail
-from chalicelib.ports import BlobNotFound, BlobStore, EventBus
+from chalicelib.ports import BlobNotFound, BlobStore, BlobStoreUnavailable, EventBus
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,9 @@ def process_upload(
         data = blobs.get(bucket, key)
     except BlobNotFound:
         return Outcome("skipped", item_id, reason="object no longer exists")
+    except BlobStoreUnavailable as exc:
+        items.note_retry(engine, item_id, f"thumbnail: {exc}")
+        raise  # the S3 notification's invocation is retried
     if len(data) > max_bytes:
         return _fail(engine, item_id, f"image is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
     digest = hashlib.sha256(data).hexdigest()
@@ -60,7 +63,11 @@ def process_upload(
         thumbnail = make_thumbnail(data, parsed.extension, max_pixels=max_pixels)
     except ImageRejected as exc:
         return _fail(engine, item_id, str(exc))
-    write_thumbnail(blobs, bucket, parsed.thumbnail_key, thumbnail.data, thumbnail.mime_type)
+    try:
+        write_thumbnail(blobs, bucket, parsed.thumbnail_key, thumbnail.data, thumbnail.mime_type)
+    except BlobStoreUnavailable as exc:
+        items.note_retry(engine, item_id, f"thumbnail: {exc}")
+        raise
     with engine.begin() as conn:
         items.set_status(conn, item_id, "ready" if already_done else "processing",
                          thumbnail_path=parsed.thumbnail_key, thumbnail_mime_type=thumbnail.mime_type,

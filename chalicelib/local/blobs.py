@@ -7,6 +7,7 @@ the write, which is how an S3 ``ObjectCreated:Put`` event gets queued. Presigned
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -14,12 +15,12 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from chalicelib.ports import BlobNotFound
+from chalicelib.ports import BlobNotFound, BlobStoreUnavailable
 
 Notify = Callable[[str, str, int, str], None]
 
@@ -75,18 +76,21 @@ class LocalBlobStore:
         """Write the object atomically (tags kept in its metadata), then notify (S3 ObjectCreated:Put)."""
         path = self.path_for(bucket, key)
         etag = hashlib.md5(data, usedforsecurity=False).hexdigest()  # S3 single-part ETag
-        _atomic_write(path, data)
         meta = {"content_type": content_type, "etag": etag, "size": len(data), "tags": dict(tags or {})}
-        _atomic_write(self._meta_path(bucket, key), json.dumps(meta).encode())
+        with _disk_errors_unavailable("write", bucket, key):
+            _atomic_write(path, data)
+            _atomic_write(self._meta_path(bucket, key), json.dumps(meta).encode())
         if self.notify is not None:
             self.notify(bucket, key, len(data), etag)
 
     def get(self, bucket: str, key: str) -> bytes:
         """The object's bytes; :class:`BlobNotFound` when absent."""
-        try:
-            return self.path_for(bucket, key).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise BlobNotFound(f"s3://{bucket}/{key}") from None
+        path = self.path_for(bucket, key)
+        with _disk_errors_unavailable("read", bucket, key):
+            try:
+                return path.read_bytes()
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                raise BlobNotFound(f"s3://{bucket}/{key}") from None
 
     def head(self, bucket: str, key: str) -> dict[str, Any]:
         """``{"content_type", "etag", "size", "tags"}`` of an object; :class:`BlobNotFound` when absent."""
@@ -102,10 +106,11 @@ class LocalBlobStore:
     def delete(self, bucket: str, key: str) -> None:
         """Remove the object (no error if absent, like S3)."""
         for path in (self.path_for(bucket, key), self._meta_path(bucket, key)):
-            try:
-                path.unlink()
-            except (FileNotFoundError, IsADirectoryError):
-                pass
+            with _disk_errors_unavailable("delete", bucket, key):
+                try:
+                    path.unlink()
+                except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                    pass
 
     def exists(self, bucket: str, key: str) -> bool:
         return self.path_for(bucket, key).is_file()
@@ -149,6 +154,19 @@ class LocalBlobStore:
             return False
         expected = self.sign(method, bucket, key, expires_at)
         return hmac.compare_digest(expected, str(signature))
+
+
+@contextlib.contextmanager
+def _disk_errors_unavailable(action: str, bucket: str, key: str) -> Iterator[None]:
+    """A disk error (full, read-only, I/O, a path blocked by a file) as BlobStoreUnavailable."""
+    try:
+        yield
+    except BlobNotFound:
+        raise
+    except OSError as exc:
+        raise BlobStoreUnavailable(
+            f"local blob store cannot {action} s3://{bucket}/{key}: {exc.strerror or type(exc).__name__}"
+        ) from exc
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -47,7 +47,7 @@ def get_llm(settings: Any) -> LLM:
     from chalicelib.providers.claude import ClaudeLLM
 
     return ClaudeLLM(key, settings.claude_model, base_url=settings.anthropic_base_url or None,
-                     timeout=settings.provider_timeout_seconds)
+                     timeout=settings.provider_timeout_seconds, max_retries=settings.provider_max_retries)
 
 
 def get_embedder(settings: Any) -> Embedder:
@@ -60,7 +60,7 @@ def get_embedder(settings: Any) -> Embedder:
     from chalicelib.providers.voyage import VoyageEmbedder
 
     return VoyageEmbedder(key, settings.voyage_embedding_model, base_url=settings.voyage_base_url or None,
-                          timeout=settings.provider_timeout_seconds)
+                          timeout=settings.provider_timeout_seconds, max_retries=settings.provider_max_retries)
 
 
 def get_agent(settings: Any, llm: LLM) -> Agent:

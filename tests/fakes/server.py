@@ -1,7 +1,8 @@
 """A scriptable JSON HTTP server on an ephemeral loopback port.
 
 Queue canned replies with :meth:`FakeServer.reply`, or set :attr:`FakeServer.handler` to a callable
-``(path, headers, body) -> (status, json_body)``; every request is kept in :attr:`requests`.
+``(path, headers, body) -> (status, json_body)`` or ``(status, json_body, delay_seconds)``
+(a delay longer than the client's timeout is a timeout); every request is kept in :attr:`requests`.
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ class FakeServer:
                 return self.replies.popleft()
         if self.handler is None:
             return 500, {"error": "no reply scripted"}, 0.0
-        status, payload = self.handler(path, headers, body)
-        return status, payload, 0.0
+        reply = self.handler(path, headers, body)
+        return (reply[0], reply[1], reply[2] if len(reply) > 2 else 0.0)
 
     def reply(self, status: int, body: Any, delay: float = 0.0) -> FakeServer:
         self.replies.append((status, body, delay))
