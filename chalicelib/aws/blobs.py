@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from botocore.exceptions import ClientError
+
 from chalicelib.aws.errors import describe, is_transient
 from chalicelib.ports import BlobNotFound, BlobStoreUnavailable
 
@@ -54,9 +56,8 @@ class S3BlobStore:
             try:
                 self._s3.head_object(Bucket=bucket, Key=key)
                 return True
-            except Exception as exc:  # noqa: BLE001 - botocore ClientError with a 404 code
-                code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-                if code in {"404", "NoSuchKey", "NotFound"}:
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
                     return False
                 raise
 
