@@ -148,3 +148,26 @@ def test_a_refused_request_fails_the_item_with_the_reason(client, user, provider
     item = get_item(client, user, item_id).json_body
     assert item["status"] == "failed" and item["error"].startswith("analysis failed: the request was refused"), item
     assert item["latest_analysis"] is None and failed_deliveries("collections_analyzer") == []
+
+
+@pytest.mark.parametrize("fault", ["529", "timeout"])
+def test_claude_outage_during_a_task(client, user, providers, fault: str) -> None:  # noqa: ANN001
+    """The task worker's agent is Claude (no AgentCore runtime configured): 202 at once, the
+    task waits as `pending` with the reason in its timeline, and the retried invocation
+    completes it once Claude is back."""
+    claude, _ = providers
+    headers = auth_headers(user)
+    with outage(claude, fault):
+        created = client.http.post("/tasks", headers=headers, body='{"description": "find two florists"}')
+        assert created.status_code == 202, created.body
+        task_id = created.json_body["id"]
+        wiring.local_runtime().drain(timeout=60)
+        task = client.http.get(f"/tasks/{task_id}", headers=headers).json_body
+        assert task["status"] == "pending", task
+        assert any(e["type"] == "warning" and "Claude unavailable" in e["message"] for e in task["events"])
+        [delivery] = failed_deliveries("task_worker")
+        assert delivery.attempts == 3
+
+    retry_and_drain("task_worker")
+    task = client.http.get(f"/tasks/{task_id}", headers=headers).json_body
+    assert task["status"] == "completed" and task["provider_used"] == "anthropic", task
