@@ -107,6 +107,8 @@ class Settings(NamedTuple):
     generator_concurrency: int = 8
     generator_lease_seconds: int = 240
     task_deadline_seconds: int = 900
+    task_reinvoke_after_seconds: int = 120
+    task_reinvoke_max: int = 2
 
     # Providers
     anthropic_base_url: str = ""
@@ -188,6 +190,8 @@ def load_settings() -> Settings:
         generator_concurrency=_int("GENERATOR_CONCURRENCY", 8),
         generator_lease_seconds=_int("GENERATOR_LEASE_SECONDS", 240),
         task_deadline_seconds=_int("TASK_DEADLINE_SECONDS", 900),
+        task_reinvoke_after_seconds=_int("TASK_REINVOKE_AFTER_SECONDS", 120),
+        task_reinvoke_max=_int("TASK_REINVOKE_MAX", 2),
         anthropic_base_url=_env("ANTHROPIC_BASE_URL"),
         claude_model=_env("CLAUDE_MODEL", "claude-sonnet-4-5"),
         voyage_base_url=_env("VOYAGE_BASE_URL"),

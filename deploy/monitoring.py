@@ -143,7 +143,8 @@ def dashboard_body() -> dict[str, Any]:
         _widget("Tasks by status (last 24 h)", [[ns, "Tasks", "status", s]
                                                 for s in ("pending", "processing", "completed", "error")],
                 0, 18, stat="Maximum"),
-        _widget("Stuck tasks and failed events", [
+        _widget("Lost invocations, stuck tasks and failed events", [
+            [ns, "TasksReinvoked", "handler", "task_sweeper"],
             [ns, "TasksStuck", "handler", "task_sweeper"],
             ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${FailuresQueueName}",
              {"stat": "Maximum", "label": "async failures queue"}]], 12, 18),

@@ -64,8 +64,9 @@ FUNCTIONS: dict[str, Function] = {
         notes="agentcore only when deploy/stages.json names agent_runtime_arn"),
     # Each schedule gets reserved concurrency 1 so a slow run never overlaps the next; the
     # handlers are safe to overlap anyway (conditional updates, SKIP LOCKED claims, leases).
-    "task_sweeper": Function(256, 60, ("logs", "secrets", "tasks_table"), env=_TASKS_ENV,
-                             reserved_concurrency=1, trigger="rate(5 minutes)"),
+    # The sweeper re-invokes the worker for a task whose async invocation was lost.
+    "task_sweeper": Function(256, 60, ("logs", "secrets", "tasks_table", "invoke_worker"),
+                             env=(*_TASKS_ENV, "WORKER_LAMBDA_ARN"), reserved_concurrency=1, trigger="rate(5 minutes)"),
     "pattern_detector": Function(512, 300, ("logs", "secrets", "bedrock_model"),
                                  env=("PATTERN_DETECTOR", "BEDROCK_MODEL_ID", *_PAGES_DB_ENV),
                                  reserved_concurrency=1, database=True, trigger="rate(5 minutes)"),
@@ -118,7 +119,7 @@ MODULE_FUNCTIONS: dict[str, tuple[str, ...]] = {
     "chalicelib/aws/blobs.py": ("api_handler", "collections_image_processor", "collections_analyzer"),
     "chalicelib/aws/events.py": ("api_handler", "collections_image_processor", "collections_analyzer"),
     "chalicelib/tasks/dynamo_store.py": ("api_handler", "task_worker", "task_sweeper"),
-    "chalicelib/invoke/adapter.py": ("api_handler",),
+    "chalicelib/invoke/adapter.py": ("api_handler", "task_sweeper"),
     "chalicelib/providers/agentcore.py": ("task_worker",),
     "chalicelib/pages/detector.py": ("pattern_detector",),
     "chalicelib/secrets.py": tuple(FUNCTIONS),

@@ -15,6 +15,7 @@ def service() -> TaskService:
     return TaskService(
         wiring.task_store(), wiring.invoker(), settings.worker_lambda_arn or "task_worker",
         deadline_seconds=settings.task_deadline_seconds,
+        reinvoke_after_seconds=settings.task_reinvoke_after_seconds, reinvoke_max=settings.task_reinvoke_max,
         max_description_chars=settings.task_description_max_chars,
     )
 
@@ -32,11 +33,12 @@ STATUS_WINDOW = timedelta(hours=24)
 
 
 def run_sweeper() -> dict[str, Any]:
-    """The scheduled sweep, then EMF metrics: ``TasksStuck`` (marked error by this run) and
-    ``Tasks`` per ``status`` over the last 24 hours."""
+    """The scheduled sweep, then EMF metrics: ``TasksReinvoked`` (lost invocations sent again),
+    ``TasksStuck`` (marked error by this run) and ``Tasks`` per ``status`` over the last 24 hours."""
     stats = service().sweep()
     observability.put_metrics("task sweeper run", {"handler": "task_sweeper"},
-                              {"TasksStuck": (stats.get("expired", 0), "Count")})
+                              {"TasksStuck": (stats.get("expired", 0), "Count"),
+                               "TasksReinvoked": (stats.get("reinvoked", 0), "Count")})
     since = (datetime.now(UTC) - STATUS_WINDOW).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # as created_at
     counts = wiring.task_store().count_by_status(since)
     for status, count in counts.items():

@@ -28,6 +28,8 @@ from chalicelib.tasks.store import BadCursor, TaskExists, TaskStore
 log = logging.getLogger(__name__)
 
 MAX_IDEMPOTENCY_KEY = 128
+#: Timeline message of a sweeper re-invocation (counted to cap them).
+REINVOKED_PREFIX = "Worker did not start within"
 
 
 def validate_description(body: dict[str, Any], max_chars: int) -> str:
@@ -60,17 +62,20 @@ def parse_limit(raw: str | None, default: int = 20, maximum: int = 100) -> int:
 
 class TaskService:
     def __init__(self, store: TaskStore, invoker: Any, worker_function: str, *, deadline_seconds: int,
-                 max_description_chars: int) -> None:
+                 max_description_chars: int, reinvoke_after_seconds: int = 120, reinvoke_max: int = 2) -> None:
         self.store = store
         self.invoker = invoker
         self.worker_function = worker_function
         self.deadline_seconds = deadline_seconds
         self.max_description_chars = max_description_chars
+        self.reinvoke_after_seconds = max(0, reinvoke_after_seconds)
+        self.reinvoke_max = max(0, reinvoke_max)
 
     # --- API ----------------------------------------------------------------------------------
 
     def create(self, owner: str, body: dict[str, Any], idempotency_key: str | None = None) -> Task:
-        """Store a pending task and hand it to the worker asynchronously; returns at once.
+        """Store a pending task and hand it to the worker asynchronously; returns at once. If the
+        hand-off fails the task stays pending with a warning and the sweeper invokes it again.
 
         The same Idempotency-Key from the same user returns the same task with no second worker
         run; reusing a key for a different description is a 409."""
@@ -89,11 +94,11 @@ class TaskService:
             return exists.task
         try:
             self.invoker.invoke_async(self.worker_function, {"task_id": task.id})
-        except Exception as exc:  # noqa: BLE001 - any failure to hand off must be recorded
-            reason = f"Could not start the worker: {type(exc).__name__}: {exc}"[:500]
-            log.error("task %s: %s", task.id, reason)
-            self.store.apply(task.id, Change(ACTIVE, event(reason, "error"), ERROR, {"error_message": reason}))
-            raise errors.Unavailable("the task worker could not be started; the task was marked error") from None
+        except Exception as exc:  # noqa: BLE001 - the task is stored: the sweeper hands it off again
+            reason = f"{type(exc).__name__}: {exc}"[:300]
+            log.error("task %s: could not start the worker, the sweeper will invoke it again: %s", task.id, reason)
+            warning = event(f"Could not start the worker ({reason}); the sweeper will invoke it again", "warning")
+            return self.store.apply(task.id, Change(ACTIVE, warning)) or self.store.get(task.id) or task
         return self.store.apply(task.id, Change(ACTIVE, event(MSG_INVOKED))) or self.store.get(task.id) or task
 
     def get(self, owner: str, task_id: str) -> Task:
@@ -154,8 +159,40 @@ class TaskService:
         return self.store.apply(task.id, Change(ACTIVE, event(reason, "error"), ERROR, {"error_message": reason}))
 
     def sweep(self) -> dict[str, int]:
-        """Mark every task past its deadline as error; returns how many were swept."""
+        """Mark every task past its deadline as error, then re-invoke the worker for each task
+        still pending with no timeline activity for ``reinvoke_after_seconds`` (its async
+        invocation was lost), at most ``reinvoke_max`` times; after that it is marked error."""
         expired = sum(1 for task in self.store.overdue(self._cutoff()) if self._expire(task))
+        reinvoked = 0
+        cutoff = (datetime.now(UTC) - timedelta(seconds=self.reinvoke_after_seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        for task in self.store.overdue(cutoff, limit=500):
+            if task.status != PENDING or task.updated_at >= cutoff:
+                continue  # being processed, or touched recently (a retry may still be on its way)
+            done = sum(1 for e in task.events if e.get("message", "").startswith(REINVOKED_PREFIX))
+            if done >= self.reinvoke_max:
+                expired += self._give_up(task, done + 1)
+            else:
+                reinvoked += self._reinvoke(task, done + 1)
         if expired:
-            log.warning("task sweeper: %d task(s) past their deadline marked error", expired)
-        return {"expired": expired}
+            log.warning("task sweeper: %d task(s) marked error", expired)
+        if reinvoked:
+            log.warning("task sweeper: %d lost worker invocation(s) sent again", reinvoked)
+        return {"expired": expired, "reinvoked": reinvoked}
+
+    def _reinvoke(self, task: Task, attempt: int) -> int:
+        message = (f"{REINVOKED_PREFIX} {self.reinvoke_after_seconds} s; "
+                   f"invoked again ({attempt} of {self.reinvoke_max})")
+        if self.store.apply(task.id, Change((PENDING,), event(message, "warning"))) is None:
+            return 0  # a worker claimed it meanwhile
+        try:
+            self.invoker.invoke_async(self.worker_function, {"task_id": task.id})
+        except Exception as exc:  # noqa: BLE001 - counted as an attempt; the next sweep tries again
+            log.error("task %s: re-invoking the worker failed: %s: %s", task.id, type(exc).__name__, exc)
+            return 0
+        return 1
+
+    def _give_up(self, task: Task, invocations: int) -> int:
+        reason = (f"No worker ran the task after {invocations} invocations "
+                  f"({self.reinvoke_after_seconds} s apart); giving up")
+        changed = self.store.apply(task.id, Change((PENDING,), event(reason, "error"), ERROR, {"error_message": reason}))
+        return 1 if changed else 0

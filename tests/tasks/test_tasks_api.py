@@ -253,18 +253,6 @@ def test_overdue_task_is_expired_lazily_on_read(client, user, monkeypatch) -> No
     assert get(client, user, task_id).json_body["status"] == "error"
 
 
-def test_failed_hand_off_marks_the_task_error_and_answers_503(client, user, monkeypatch) -> None:  # noqa: ANN001
-    class DownInvoker:
-        def invoke_async(self, function: str, payload: dict) -> None:
-            raise ConnectionError("lambda endpoint unreachable")
-
-    monkeypatch.setattr(wiring, "invoker", lambda: DownInvoker())
-    response = create(client, user)
-    assert response.status_code == 503 and response.headers["Retry-After"]
-    tasks = client.http.get("/tasks", headers=auth_headers(user)).json_body["tasks"]
-    assert tasks[0]["status"] == "error" and "Could not start the worker" in tasks[0]["error_message"]
-
-
 def test_cors_echoes_only_allowed_origins(client, user, monkeypatch) -> None:  # noqa: ANN001
     from chalicelib import settings
 

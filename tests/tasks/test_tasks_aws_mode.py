@@ -63,7 +63,11 @@ def test_post_stores_in_dynamodb_and_invokes_the_worker_async(aws_stage, user) -
         assert client.http.get(f"/tasks/{task_id}", headers=auth_headers("someone-else")).status_code == 404
 
 
-def test_throttled_invoke_is_retried_then_fails_cleanly(aws_stage, user, monkeypatch) -> None:  # noqa: ANN001
+def test_throttled_invoke_is_retried_then_left_to_the_sweeper(aws_stage, user, monkeypatch) -> None:  # noqa: ANN001
+    """Lambda throttles the hand-off past the adapter's retries: 202 anyway (the task is stored
+    in DynamoDB as pending with the reason), and the sweeper's re-invoke goes through."""
+    import time
+
     from chalice.test import Client
 
     from app import app
@@ -72,12 +76,22 @@ def test_throttled_invoke_is_retried_then_fails_cleanly(aws_stage, user, monkeyp
     lam = stubber.client
     monkeypatch.setattr(wiring, "invoker", lambda: AdapterInvoker("us-east-1", client=lam, max_retries=2,
                                                                   initial_retry_delay=0.01, max_retry_delay=0.02))
+    monkeypatch.setenv("TASK_REINVOKE_AFTER_SECONDS", "0")
     for _ in range(3):
         stubber.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
     with Client(app, stage_name="dev", project_dir=str(ROOT)) as client:
         response = client.http.post("/tasks", headers=auth_headers(user),
                                     body=json.dumps({"description": "Find me a mason"}))
-    assert response.status_code == 503
-    stubber.assert_no_pending_responses()  # 1 try + 2 retries
-    items = table.scan()["Items"]
-    assert len(items) == 1 and items[0]["status"] == "error"
+        assert response.status_code == 202, response.body
+        stubber.assert_no_pending_responses()  # 1 try + 2 retries
+        items = table.scan()["Items"]
+        assert len(items) == 1 and items[0]["status"] == "pending"
+        assert "TooManyRequestsException" in items[0]["events"][-1]["message"]
+
+        stubber.add_response("invoke", {"StatusCode": 202})
+        time.sleep(0.01)
+        sweep = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
+                                                detail={}, resources=[])
+        assert client.lambda_.invoke("task_sweeper", sweep).payload["reinvoked"] == 1
+        stubber.assert_no_pending_responses()
+    assert table.scan()["Items"][0]["events"][-1]["message"].endswith("invoked again (1 of 2)")
