@@ -98,7 +98,7 @@ def stage_alarms() -> dict[str, dict[str, Any]]:
             Period=PERIOD, Dimensions=[{"Name": "QueueName", "Value": {"Ref": "FailuresQueueName"}}],
             ComparisonOperator="GreaterThanThreshold", Threshold=0),
         "TasksStuckAlarm": _alarm(
-            "The task sweeper marked tasks as error: they passed TASK_DEADLINE_SECONDS without finishing",
+            "The task sweeper marked tasks as error: past TASK_DEADLINE_SECONDS, or no worker ran them after TASK_REINVOKE_MAX re-invocations",
             AlarmName={"Fn::Sub": "${App}-${Stage}-tasks-stuck"},
             Namespace=ns, MetricName="TasksStuck", Statistic="Sum", Period=PERIOD,
             Dimensions=[{"Name": "handler", "Value": "task_sweeper"}],
