@@ -49,6 +49,14 @@ class UnsupportedMediaType(AppError):
     code = "unsupported_media_type"
 
 
+class BadGateway(AppError):
+    """An upstream AI provider refused the request (a 4xx such as a revoked key): retrying
+    will not help until an operator fixes the configuration."""
+
+    status = 502
+    code = "provider_error"
+
+
 class Unavailable(AppError):
     """A dependency is down: retry later; nothing that was accepted is lost."""
 

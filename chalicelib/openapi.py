@@ -164,6 +164,7 @@ _ERRORS = {
     413: "The body is over the size limit",
     415: "The body must be application/json",
     500: "An unexpected error (logged with its trace id)",
+    502: "An AI provider refused the request (a server configuration problem, logged); retrying will not help",
     503: "A dependency (database, AWS, an AI provider) is unavailable; retry after `Retry-After` seconds",
 }
 
@@ -262,7 +263,7 @@ def _document() -> dict[str, Any]:
                 "get": _op("Every analysis version, newest first", 200, "AnalysisList", 404, 503, params=item_id),
             },
             "/search": {"post": _op("Keyword, vector or hybrid search over the caller's items", 200,
-                                    "SearchResults", 400, 413, 415, 503, body="SearchRequest")},
+                                    "SearchResults", 400, 413, 415, 502, 503, body="SearchRequest")},
             "/tasks": {
                 "post": _op("Create a task; the agent runs in the background", 202, "TaskAccepted",
                             400, 409, 413, 415, 503, body="TaskCreate", params=[_IDEMPOTENCY],
@@ -279,7 +280,7 @@ def _document() -> dict[str, Any]:
                                       body="Activity", ok_description="Accepted")},
             "/pages": {"get": _op("The caller's fresh cached pages", 200, "PageList", 503)},
             "/pages/{page_type}": {
-                "get": _op("A page from the cache, or generated now on a miss", 200, "Page", 400, 503,
+                "get": _op("A page from the cache, or generated now on a miss", 200, "Page", 400, 502, 503,
                            params=[_path_param("page_type", "^[a-z0-9][a-z0-9_-]{0,63}$")]),
             },
         },

@@ -86,8 +86,9 @@ def error_response(error: errors.AppError) -> Response:
     return Response(body=error.to_body(), status_code=error.status, headers=headers)
 
 
-def classify_dependency_error(exc: BaseException) -> errors.Unavailable | None:
-    """Map 'a dependency is down' exceptions (database, AWS, AI providers) to a 503."""
+def classify_dependency_error(exc: BaseException) -> errors.Unavailable | errors.BadGateway | None:
+    """Map 'a dependency is down' exceptions (database, AWS, AI providers) to a 503, and an AI
+    provider refusing the request to a 502."""
     try:
         from sqlalchemy.exc import DBAPIError, OperationalError
         from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -102,6 +103,9 @@ def classify_dependency_error(exc: BaseException) -> errors.Unavailable | None:
         return errors.Unavailable(f"an AI provider is unavailable; retry shortly ({exc})")
     if name in {"ProviderOutputError"}:
         return errors.Unavailable("the AI provider returned an unusable answer; nothing was stored; retry")
+    if name == "ProviderError":  # the base class itself: a 4xx answer (bad key, bad request)
+        return errors.BadGateway("the AI provider refused the request; this is a server configuration "
+                                 "problem and it has been logged")
     if name in {"BlobStoreUnavailable"}:
         return errors.Unavailable("the file store is unavailable; retry shortly")
     from chalicelib.aws.errors import describe, is_transient
@@ -124,10 +128,13 @@ def endpoint(func: Callable[..., Any]) -> Callable[..., Any]:
                 log.warning("%s failed: %s", func.__name__, exc.message)
             return error_response(exc)
         except Exception as exc:  # noqa: BLE001 - the last line of defence for the API
-            unavailable = classify_dependency_error(exc)
-            if unavailable is not None:
+            dependency = classify_dependency_error(exc)
+            if isinstance(dependency, errors.BadGateway):
+                log.error("%s: an AI provider refused the request: %s", func.__name__, exc)
+                return error_response(dependency)
+            if dependency is not None:
                 log.warning("%s: dependency unavailable: %s", func.__name__, type(exc).__name__)
-                return error_response(unavailable)
+                return error_response(dependency)
             log.exception("%s: unhandled error", func.__name__)
             return error_response(errors.AppError("internal error; it has been logged"))
 

@@ -141,6 +141,8 @@ def test_a_refused_request_fails_the_item_with_the_reason(client, user, provider
     item = get_item(client, user, item_id).json_body
     assert item["status"] == "failed" and item["error"].startswith("embedding failed: Voyage rejected"), item
     assert failed_deliveries("collections_embedder") == []  # not retried: it cannot succeed
+    refused = search(client, user, query="photo", mode="vector")
+    assert refused.status_code == 502 and refused.json_body["error"]["code"] == "provider_error", refused.body
 
     claude.handler = lambda *_: claude_fake.error(400, "invalid_request_error")
     item_id = upload(client, user, images.jpeg((640, 480), "blue"))
@@ -148,6 +150,8 @@ def test_a_refused_request_fails_the_item_with_the_reason(client, user, provider
     item = get_item(client, user, item_id).json_body
     assert item["status"] == "failed" and item["error"].startswith("analysis failed: the request was refused"), item
     assert item["latest_analysis"] is None and failed_deliveries("collections_analyzer") == []
+    page = client.http.get("/pages/home", headers=auth_headers(user))
+    assert page.status_code == 502 and page.json_body["error"]["code"] == "provider_error", page.body
 
 
 @pytest.mark.parametrize("fault", ["529", "timeout"])
