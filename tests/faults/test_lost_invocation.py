@@ -24,6 +24,11 @@ class LossyInvoker:
         self.real, self.lose, self.down = real, False, False
         self.calls: list[Mapping[str, Any]] = []
 
+    def calls_for(self, task_id: str) -> int:
+        """Invocations of this task (the session database may hold other tests' tasks, which
+        the sweeper handles too)."""
+        return sum(1 for call in self.calls if call.get("task_id") == task_id)
+
     def invoke_async(self, function: str, payload: Mapping[str, Any]) -> None:
         self.calls.append(payload)
         if self.down:
@@ -69,13 +74,14 @@ def test_a_lost_invocation_is_sent_again_and_completes(client, user, invoker) ->
     assert read(client, user, task_id)["status"] == "pending"  # the invocation went nowhere
 
     invoker.lose = False
-    assert sweep(client)["reinvoked"] == 1
+    assert sweep(client)["reinvoked"] >= 1 and invoker.calls_for(task_id) == 2
     wiring.local_runtime().drain()
     task = read(client, user, task_id)
     assert task["status"] == "completed" and task["provider_used"] == "offline", task
     assert any(e["type"] == "warning" and e["message"].endswith("invoked again (1 of 2)") for e in task["events"])
     assert agent_runs(task) == 1
-    assert sweep(client)["reinvoked"] == 0  # finished tasks are left alone
+    sweep(client)
+    assert invoker.calls_for(task_id) == 2  # a finished task is left alone
 
 
 def test_a_failed_hand_off_still_answers_202_and_the_sweeper_starts_it(client, user, invoker) -> None:  # noqa: ANN001
@@ -86,7 +92,7 @@ def test_a_failed_hand_off_still_answers_202_and_the_sweeper_starts_it(client, u
     assert task["events"][-1]["type"] == "warning"
 
     invoker.down = False
-    assert sweep(client)["reinvoked"] == 1
+    assert sweep(client)["reinvoked"] >= 1 and invoker.calls_for(task["id"]) == 2
     wiring.local_runtime().drain()
     done = read(client, user, task["id"])
     assert done["status"] == "completed" and agent_runs(done) == 1
@@ -95,13 +101,14 @@ def test_a_failed_hand_off_still_answers_202_and_the_sweeper_starts_it(client, u
 def test_invocations_that_keep_getting_lost_end_in_error_with_the_reason(client, user, invoker) -> None:  # noqa: ANN001
     invoker.lose = True
     task_id = create(client, user)["id"]
-    assert [sweep(client)["reinvoked"] for _ in range(2)] == [1, 1]
-    result = sweep(client)
-    assert result["reinvoked"] == 0 and result["expired"] >= 1
+    for invocations in (2, 3):
+        sweep(client)
+        assert invoker.calls_for(task_id) == invocations
+    assert sweep(client)["expired"] >= 1
     task = read(client, user, task_id)
     assert task["status"] == "error" and task["error_message"].startswith("No worker ran the task after 3 invocations")
-    assert [c["task_id"] for c in invoker.calls] == [task_id] * 3
-    assert sweep(client)["reinvoked"] == 0 and agent_runs(task) == 0
+    sweep(client)
+    assert invoker.calls_for(task_id) == 3 and agent_runs(task) == 0
 
 
 def test_a_recently_touched_task_is_not_sent_again(client, user, invoker, monkeypatch) -> None:  # noqa: ANN001
@@ -109,5 +116,5 @@ def test_a_recently_touched_task_is_not_sent_again(client, user, invoker, monkey
     settings.get_settings.cache_clear()
     invoker.lose = True
     task_id = create(client, user)["id"]
-    assert sweep(client)["reinvoked"] == 0
-    assert read(client, user, task_id)["status"] == "pending" and len(invoker.calls) == 1
+    sweep(client)
+    assert read(client, user, task_id)["status"] == "pending" and invoker.calls_for(task_id) == 1
