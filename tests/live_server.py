@@ -45,16 +45,20 @@ def healthy(base: str) -> bool:
 
 @contextlib.contextmanager
 def local_server(data_dir: Path, database_url: str, jwt_secret: str,
-                 extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, dict[str, str]]]:
-    """Yield (base URL, environment) of a running `python -m chalicelib.local.serve`."""
+                 extra_env: dict[str, str] | None = None,
+                 autoreload: bool = False) -> Iterator[tuple[str, dict[str, str]]]:
+    """Yield (base URL, environment) of a running `python -m chalicelib.local.serve`; its output
+    goes to ``data_dir/serve.log``. ``autoreload`` as `make run` has it (off: a test's edit of
+    the tree must not restart another test's server)."""
     port = free_port()
     env = {**os.environ, "STAGE": "local", "LOCAL_DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
            "JWT_SECRET": jwt_secret, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.serve", "--port", str(port),
-                                "--no-autoreload"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "chalicelib.local.serve", "--port", str(port)]
+    if not autoreload:
+        command.append("--no-autoreload")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: healthy(base) or process.poll() is not None, timeout=90)

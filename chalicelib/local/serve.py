@@ -4,7 +4,10 @@
    DATABASE_URL is set) and migrates it;
 2. starts ``chalice local --stage local`` as a child process, handing it DATABASE_URL;
 3. runs the local runtime here: S3 events, EventBridge events, schedules, async invokes;
-4. prints a ready line once ``GET /health`` answers, and stops both on Ctrl-C / SIGTERM.
+4. prints a ready line once ``GET /health`` answers, and stops both on Ctrl-C / SIGTERM;
+5. restarts both (a fresh process, so the runtime runs the new handlers too) when a source file
+   of the app changes (``chalicelib/local/reload.py``), unless ``--no-autoreload``. A change that
+   breaks the app is logged and the next change starts it again.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from chalicelib.local.reload import SourceWatcher
 from chalicelib.settings import PROJECT_ROOT
 
 log = logging.getLogger("local.serve")
@@ -38,14 +42,45 @@ def _wait_healthy(url: str, child: subprocess.Popen, timeout: float) -> bool:
     return False
 
 
+def _stop_child(child: subprocess.Popen) -> None:
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _restart(argv: list[str], reason: str) -> None:
+    """Replace this process with a fresh ``make run`` (same arguments, same PID)."""
+    log.info("%s: restarting", reason)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "chalicelib.local.serve", *argv])
+
+
+def _wait_for_change(watcher: SourceWatcher, stop: threading.Event) -> Path | None:
+    while not stop.wait(1.0):
+        changed = watcher.changed()
+        if changed is not None:
+            return changed
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="make run", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--no-autoreload", action="store_true",
-                        help="do not restart chalice local when a source file changes (tests, load runs)")
+                        help="do not restart when a source file of the app changes (tests, load runs)")
     args = parser.parse_args(argv)
+    watcher = None if args.no_autoreload else SourceWatcher(PROJECT_ROOT)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
 
     os.environ.setdefault("STAGE", "local")
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
@@ -53,50 +88,67 @@ def main(argv: list[str] | None = None) -> int:
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    from chalicelib import wiring
-    from chalicelib.settings import get_settings
-
-    settings = get_settings()
     started = time.monotonic()
-    database_url = wiring.database_url()
-    log.info("database ready in %.1f s", time.monotonic() - started)
+    try:
+        from chalicelib import wiring
+        from chalicelib.settings import get_settings
+
+        settings = get_settings()
+        database_url = wiring.database_url()
+        log.info("database ready in %.1f s", time.monotonic() - started)
+        runtime = wiring.local_runtime()  # imports app.py: a broken edit fails here
+    except Exception:
+        if watcher is None:
+            raise
+        log.exception("the app failed to start; waiting for a source change")
+        changed = _wait_for_change(watcher, stop)
+        if changed is None:
+            return 1
+        _restart(argv, f"{changed.relative_to(PROJECT_ROOT)} changed")
 
     env = {**os.environ, "DATABASE_URL": database_url, "LOCAL_DATA_DIR": str(settings.local_data_dir)}
     chalice = Path(sys.executable).with_name("chalice")
-    command = [str(chalice), "local", "--stage", "local", "--host", args.host, "--port", str(args.port)]
-    if args.no_autoreload:
-        command.append("--no-autoreload")
+    # chalice local's own reloader watches every file under the project, .venv/ and .local/
+    # included, and so restarts all the time: ours (reload.py) watches the app's source only.
+    command = [str(chalice), "local", "--stage", "local", "--host", args.host, "--port", str(args.port),
+               "--no-autoreload"]
     child = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-
-    runtime = wiring.local_runtime()
-    runner = threading.Thread(target=runtime.run_forever, args=(stop,), name="local-runtime", daemon=True)
+    halt = threading.Event()  # stops the runtime: on Ctrl-C / SIGTERM and before a restart
+    runner = threading.Thread(target=runtime.run_forever, args=(halt,), name="local-runtime", daemon=True)
     runner.start()
 
     base = f"http://{args.host}:{args.port}"
     if _wait_healthy(f"{base}/health", child, timeout=60):
-        log.info("ready in %.1f s: %s (GET /health); runtime delivering from %s",
-                 time.monotonic() - started, base, settings.local_data_dir)
-    else:
+        log.info("ready in %.1f s: %s (GET /health); runtime delivering from %s%s",
+                 time.monotonic() - started, base, settings.local_data_dir,
+                 "" if watcher is None else "; restarts when the app's source changes")
+    elif watcher is None:
         log.error("chalice local did not become healthy at %s/health", base)
-        stop.set()
+        _stop_child(child)  # the loop below sees it gone and returns its failure
 
+    changed: Path | None = None
     try:
-        while not stop.is_set() and child.poll() is None:
-            stop.wait(0.5)
+        while not stop.is_set():
+            if child.poll() is not None:
+                if watcher is None:
+                    break
+                log.error("chalice local exited with %s; waiting for a source change", child.returncode)
+                changed = _wait_for_change(watcher, stop)
+                break
+            changed = watcher.changed() if watcher is not None else None
+            if changed is not None:
+                break
+            stop.wait(1.0)
     finally:
-        stop.set()
-        if child.poll() is None:
-            child.terminate()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        halt.set()
+        _stop_child(child)
         runner.join(timeout=30)
-    return child.returncode or 0
+    if changed is not None and not stop.is_set():
+        _restart(argv, f"{changed.relative_to(PROJECT_ROOT)} changed")
+    if stop.is_set():  # Ctrl-C / SIGTERM: a clean stop, whatever the terminated child returned
+        return 0
+    return child.returncode or 1
 
 
 if __name__ == "__main__":
