@@ -10,10 +10,12 @@ import logging
 
 from chalice import AuthResponse, Chalice, Rate, Response
 
-from chalicelib import auth, cors, observability, web
+from chalicelib import auth, cors, logs, observability, web
 from chalicelib.settings import get_settings
 
-app = Chalice(app_name="ai-backend")
+# Chalice's own log handler writes text: its records go to the root logger, formatted as JSON.
+app = Chalice(app_name="ai-backend", configure_logs=False)
+logs.configure(getattr(logging, get_settings().log_level, logging.INFO))
 app.log.setLevel(getattr(logging, get_settings().log_level, logging.INFO))
 app.register_middleware(web.normalize_chalice_errors, "http")
 app.register_middleware(observability.invocation_middleware, "all")
@@ -28,6 +30,9 @@ def jwt_auth(auth_request):  # noqa: ANN001, ANN201 - Chalice's AuthRequest/Auth
     except auth.Unauthorized as exc:
         raise auth.unauthorized(exc.reason) from None
     return AuthResponse(routes=["*"], principal_id=claims["sub"])
+
+
+observability.observe_authorizer(jwt_auth)
 
 
 # --- platform ---------------------------------------------------------------------------------

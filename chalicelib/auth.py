@@ -131,12 +131,12 @@ def unauthorized(reason: str) -> Exception:
 
     local = sys.modules.get("chalice.local")
     log.info("401: %s", reason)
-    if local is None:
-        return Unauthorized(reason)
-    return local.NotAuthorizedError(
+    error: Exception = Unauthorized(reason) if local is None else local.NotAuthorizedError(
         {"x-amzn-ErrorType": "UnauthorizedException", "Content-Type": "application/json"},
         b'{"message":"Unauthorized"}',
     )
+    error.auth_reason = reason  # type: ignore[attr-defined] - read by the invocation line
+    return error
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """One structured JSON line per handler invocation, in CloudWatch's embedded metric format.
 
 Registered as Chalice ``all`` middleware, so every route, S3 handler, EventBridge handler,
-schedule and pure Lambda writes exactly one line: handler, kind, request or event id, trace id,
+schedule and pure Lambda writes exactly one line (Chalice runs no middleware for a built-in
+authorizer: :func:`observe_authorizer` gives it the same line): handler, kind, request or event id, trace id,
 user id, outcome, duration, plus EMF metadata that makes CloudWatch record ``Invocations``,
 ``Errors`` and ``Duration`` per handler without any API call. :func:`put_metrics` adds the
 domain's figures (a generator run, a pipeline stage, tasks by status) the same way.
@@ -59,7 +60,11 @@ def describe(event: Any) -> dict[str, Any]:
         "request_id": _context_value(context, "aws_request_id"),
         "user_id": None,
     }
-    if kind == "CloudWatchEvent":
+    if kind == "LambdaFunctionEvent":
+        payload = getattr(event, "event", None)
+        if isinstance(payload, dict) and isinstance(payload.get("user_id"), str):
+            info["user_id"] = payload["user_id"]  # for the log only: the handler never trusts it
+    elif kind == "CloudWatchEvent":
         info["event_id"] = getattr(event, "event_id", None)
         detail = getattr(event, "detail", None) or {}
         if isinstance(detail, dict):
@@ -147,6 +152,50 @@ def put_metrics(msg: str, dimensions: Mapping[str, str], metrics: Mapping[str, t
     emit(record, dict(metrics), tuple(dimensions))
 
 
+def _invocation_metrics(duration: float, outcome: str) -> dict[str, tuple[float, str]]:
+    return {"Invocations": (1, "Count"), "Errors": (1 if outcome == "error" else 0, "Count"),
+            "Duration": (round(duration, 2), "Milliseconds")}
+
+
+def observe_authorizer(authorizer: Any) -> Any:
+    """Give a Chalice built-in authorizer its invocation line (``kind: authorizer``; ``outcome``
+    ``ok`` with the user, ``rejected`` with the reason, or ``error``). Chalice runs no middleware
+    for it, locally or in Lambda (where it is a function of its own). The object keeps its
+    identity, so the routes that name it and the deployed handler ``app.<name>`` are unchanged."""
+    from chalice.app import ChaliceAuthorizer
+
+    class ObservedAuthorizer(ChaliceAuthorizer):
+        def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+            started = time.perf_counter()
+            token = tracing.bind(None)
+            info: dict[str, Any] = {"kind": "authorizer", "handler": self.name,
+                                    "request_id": _context_value(context, "aws_request_id"),
+                                    "user_id": None, "trace_id": tracing.current()}
+            outcome = "error"
+            try:
+                result = super().__call__(event, context)
+                outcome = "ok"
+                if isinstance(result, dict):
+                    info["user_id"] = result.get("principalId")
+                return result
+            except Exception as exc:
+                reason = getattr(exc, "auth_reason", None)
+                if reason is not None:
+                    outcome, info["reason"] = "rejected", reason
+                else:
+                    info["error"] = type(exc).__name__
+                raise
+            finally:
+                tracing.unbind(token)
+                duration = (time.perf_counter() - started) * 1000
+                emit({"level": "ERROR" if outcome == "error" else "INFO", "msg": "invocation", **info,
+                      "outcome": outcome, "duration_ms": round(duration, 2)},
+                     _invocation_metrics(duration, outcome))
+
+    authorizer.__class__ = ObservedAuthorizer
+    return authorizer
+
+
 def invocation_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
     """Chalice ``all`` middleware: time the handler and emit its line, success or failure."""
     started = time.perf_counter()
@@ -178,6 +227,5 @@ def invocation_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any
         # HTTP lines are also recorded per kind (kind=http: every route together): Chalice turns
         # a route's exception into a 500 response, which Lambda's own Errors metric never sees,
         # so the API's error-rate alarm (deploy/monitoring.py) reads this one as well.
-        emit(record, {"Invocations": (1, "Count"), "Errors": (1 if outcome == "error" else 0, "Count"),
-                      "Duration": (round(duration, 2), "Milliseconds")},
+        emit(record, _invocation_metrics(duration, outcome),
              also_by=(("kind",),) if info["kind"] == "http" else ())

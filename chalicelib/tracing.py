@@ -49,6 +49,11 @@ def lambda_trace_id() -> str | None:
     return parse(os.environ.get("_X_AMZN_TRACE_ID"))
 
 
+def bound() -> str | None:
+    """The trace id bound to this invocation, if any (never makes one: for log formatting)."""
+    return _current.get()
+
+
 def current() -> str:
     """The current invocation's trace id (one is made if nothing bound one)."""
     trace_id = _current.get()

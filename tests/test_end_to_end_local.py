@@ -97,3 +97,13 @@ def test_every_kind_of_handler_through_make_run(server) -> None:  # noqa: ANN001
         return any("task_sweeper" in line and "succeeded" in line for line in out.splitlines())
 
     wait_for(sweeper_done)
+
+    # What `make run` printed: one JSON object per line (chalice's "Serving on" banner aside), an
+    # invocation line for every kind of handler, and no upload signature or token anywhere.
+    log_text = (Path(env["LOCAL_DATA_DIR"]) / "serve.log").read_text()
+    records = [json.loads(line) for line in log_text.splitlines() if not line.startswith("Serving on ")]
+    kinds = {r["kind"] for r in records if r.get("msg") == "invocation"}
+    assert {"http", "authorizer", "s3", "event", "invoke", "schedule"} <= kinds
+    access = [r for r in records if r.get("logger") == "local.http"]
+    assert any(r["path"] == "/local/blobs" and r["method"] == "PUT" and r["status"] == 200 for r in access)
+    assert signed["url"].split("signature=", 1)[1] not in log_text and token not in log_text

@@ -13,18 +13,25 @@ import pytest
 from chalicelib import settings, wiring
 from tests.collections import images
 from tests.collections.conftest import create_item, get_item, search, upload
-from tests.conftest import TEST_JWT_SECRET, auth_headers
+from tests.conftest import TEST_JWT_SECRET, auth_headers, make_token
 from tests.fakes import anthropic_server as fake_claude
 from tests.fakes.server import FakeServer
 from tests.fakes.voyage_server import voyage_server
 
 CLAUDE_KEY = "sk-ant-api03-LEAKCHECK-claude-0123456789"
 VOYAGE_KEY = "pa-LEAKCHECK-voyage-0123456789abcdef"
+DB_PASSWORD = "LEAKCHECK-db-password-5f3a"  # the embedded server trusts loopback: any password connects
+AWS_SECRET = "LEAKCHECK/aws-secret-access-key/0123456789"
 
 
 @pytest.fixture()
-def real_providers(monkeypatch: pytest.MonkeyPatch, local_env):  # noqa: ANN001, ANN201
+def real_providers(monkeypatch: pytest.MonkeyPatch, local_env, pg_url):  # noqa: ANN001, ANN201
+    from sqlalchemy.engine import make_url
+
     with FakeServer(fake_claude.schema_filling_handler) as claude, voyage_server() as voyage:
+        monkeypatch.setenv("DATABASE_URL", make_url(pg_url).set(password=DB_PASSWORD)
+                           .render_as_string(hide_password=False))
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
         monkeypatch.setenv("ANTHROPIC_API_KEY", CLAUDE_KEY)
         monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.url)
         monkeypatch.setenv("VOYAGE_API_KEY", VOYAGE_KEY)
@@ -53,6 +60,12 @@ def test_full_flow_logs_no_secret(client, user, real_providers, capsys, caplog) 
     assert get_item(client, user, item_id).json_body["status"] == "ready"
     assert search(client, user, query="anything", mode="vector").status_code == 200
     presigned = create_item(client, user, "b.png", "image/png")
+    expired = make_token(user, ttl=-60)
+    assert client.http.get("/tasks", headers={"Authorization": f"Bearer {expired}"}).status_code == 401
+    scheduled = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                               resources=[])
+    for schedule in ("pattern_detector", "page_generator", "task_sweeper"):
+        client.lambda_.invoke(schedule, scheduled)
     for _ in range(5):  # more than the SDK's retries
         claude.reply(529, {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})
     failed = client.http.get("/pages/reports", headers=headers)
@@ -63,16 +76,18 @@ def test_full_flow_logs_no_secret(client, user, real_providers, capsys, caplog) 
     captured = capsys.readouterr()
     text = "\n".join([captured.out, captured.err, caplog.text])
     signature = re.search(r"signature=([^&]+)", presigned["upload"]["url"]).group(1)
-    for secret in (CLAUDE_KEY, VOYAGE_KEY, TEST_JWT_SECRET, token, signature):
+    for secret in (CLAUDE_KEY, VOYAGE_KEY, TEST_JWT_SECRET, token, expired, signature, DB_PASSWORD, AWS_SECRET):
         assert secret not in text
     assert "LEAKCHECK" not in text
 
     invocations = [json.loads(line) for line in captured.out.splitlines()
                    if line.startswith("{") and '"msg":"invocation"' in line]
     kinds = {line["kind"] for line in invocations}
-    assert {"http", "s3", "event", "invoke"} <= kinds
+    assert {"http", "authorizer", "s3", "event", "invoke", "schedule"} <= kinds
     for line in invocations:
         assert line["outcome"] in {"ok", "rejected", "error"} and line["duration_ms"] >= 0
         assert line["trace_id"] and (line.get("request_id") or line.get("event_id"))
         if line["kind"] == "http" and "/local/blobs" not in line["handler"]:  # signed URL, no token
             assert line["user_id"] == user
+        if line["kind"] in {"s3", "event", "invoke"}:  # the owner of the work, whatever its source
+            assert line["user_id"] == user, line

@@ -7,9 +7,14 @@ import json
 from tests.conftest import auth_headers
 
 
-def lines(capsys) -> list[dict]:  # noqa: ANN001
+def all_lines(capsys) -> list[dict]:  # noqa: ANN001
     out = capsys.readouterr().out
     return [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"invocation"' in line]
+
+
+def lines(capsys) -> list[dict]:  # noqa: ANN001
+    """The handlers' lines, without the authorizer's (tested on its own below)."""
+    return [line for line in all_lines(capsys) if line["kind"] != "authorizer"]
 
 
 def test_http_invocation_line_has_handler_user_outcome_duration_and_emf(client, user, capsys) -> None:  # noqa: ANN001
@@ -87,3 +92,37 @@ def test_non_http_lines_are_recorded_per_handler_only(client, capsys) -> None:  
     (line,) = lines(capsys)
     assert line["kind"] == "schedule"
     assert line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["handler"]]
+
+
+def test_the_authorizer_writes_its_own_line_accepted_or_rejected(client, user, capsys) -> None:  # noqa: ANN001
+    """Chalice runs no middleware for a built-in authorizer; a 401 still leaves a line."""
+    from tests.conftest import make_token
+
+    capsys.readouterr()
+    client.http.get("/me", headers=auth_headers(user))
+    authorizer, route = all_lines(capsys)
+    assert authorizer["kind"] == "authorizer" and authorizer["handler"] == "jwt_auth"
+    assert authorizer["user_id"] == user and authorizer["outcome"] == "ok" and authorizer["duration_ms"] >= 0
+    assert authorizer["request_id"] and authorizer["Invocations"] == 1 and authorizer["Errors"] == 0
+    assert route["handler"] == "GET /me"
+
+    # No Authorization header at all: API Gateway answers 401 without invoking the authorizer
+    # (chalice local does the same), so there is nothing of ours to log.
+    assert client.http.get("/tasks").status_code == 401
+    assert all_lines(capsys) == []
+    expired = make_token(user, ttl=-60)
+    for headers in ({"Authorization": "Bearer not-a-jwt"}, {"Authorization": f"Bearer {expired}"}):
+        assert client.http.get("/tasks", headers=headers).status_code == 401
+        (line,) = all_lines(capsys)  # the route never ran: the authorizer's line is the only one
+        assert line["kind"] == "authorizer" and line["outcome"] == "rejected" and line["reason"]
+        assert line["user_id"] is None and line["Errors"] == 0 and line["trace_id"]
+    assert expired not in capsys.readouterr().out
+
+
+def test_the_worker_line_names_the_task_owner(client, user, runtime, capsys) -> None:  # noqa: ANN001
+    created = client.http.post("/tasks", headers=auth_headers(user), body=b'{"description": "paint a fence"}')
+    assert created.status_code == 202
+    capsys.readouterr()
+    runtime.drain()
+    (worker,) = [line for line in lines(capsys) if line["kind"] == "invoke"]
+    assert worker["handler"] == "task_worker" and worker["user_id"] == user and worker["outcome"] == "ok"

@@ -289,18 +289,22 @@ class LocalRuntime:
         except Exception as exc:  # noqa: BLE001 - a handler that raises is a failed attempt
             error = "".join(traceback.format_exception(exc)).strip()
             outcome = self.queue.fail(delivery, error)
+            fields = _delivery_fields(delivery, self.queue.max_attempts, start,
+                                      "retry" if outcome == "queued" else outcome)
             log.warning(
                 "delivery handler=%s kind=%s id=%s attempt=%d/%d duration_ms=%.1f outcome=%s error=%s: %s",
                 delivery.target, delivery.kind, delivery.id, delivery.attempts, self.queue.max_attempts,
-                _ms(start), "retry" if outcome == "queued" else outcome, type(exc).__name__, exc,
+                fields["duration_ms"], fields["outcome"], type(exc).__name__, exc,
+                extra={**fields, "error": type(exc).__name__},
             )
             log.debug("delivery %s traceback:\n%s", delivery.id, error)
             return outcome
         outcome = "succeeded" if self.queue.succeed(delivery) else "lost"
+        fields = _delivery_fields(delivery, self.queue.max_attempts, start, outcome)
         log.info(
             "delivery handler=%s kind=%s id=%s attempt=%d/%d duration_ms=%.1f outcome=%s",
             delivery.target, delivery.kind, delivery.id, delivery.attempts, self.queue.max_attempts,
-            _ms(start), outcome,
+            fields["duration_ms"], outcome, extra=fields,
         )
         return outcome
 
@@ -371,6 +375,13 @@ def _s3_event_matches(patterns: Iterable[str], event_name: str) -> bool:
         if pattern == event_name:
             return True
     return False
+
+
+def _delivery_fields(delivery: Delivery, max_attempts: int, start: float, outcome: str) -> dict[str, Any]:
+    """A delivery line's fields, as keys of its JSON log record (``chalicelib.logs``)."""
+    return {"handler": delivery.target, "kind": delivery.kind, "delivery_id": delivery.id,
+            "attempt": delivery.attempts, "max_attempts": max_attempts,
+            "duration_ms": round(_ms(start), 1), "outcome": outcome}
 
 
 def _ms(start: float) -> float:

@@ -2,7 +2,8 @@
 
 1. resolves the database (the embedded PostgreSQL + pgvector under ``.local/pg`` unless
    DATABASE_URL is set) and migrates it;
-2. starts ``chalice local --stage local`` as a child process, handing it DATABASE_URL;
+2. starts ``chalice local --stage local`` (``local/http.py``) as a child process, handing it
+   DATABASE_URL;
 3. runs the local runtime here: S3 events, EventBridge events, schedules, async invokes;
 4. prints a ready line once ``GET /health`` answers, and stops both on Ctrl-C / SIGTERM;
 5. restarts both (a fresh process, so the runtime runs the new handlers too) when a source file
@@ -84,10 +85,9 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("STAGE", "local")
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    from chalicelib import logs
+
+    logs.configure(os.environ.get("LOG_LEVEL", "INFO").upper())  # JSON lines, as in Lambda
     started = time.monotonic()
     try:
         from chalicelib import wiring
@@ -107,11 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         _restart(argv, f"{changed.relative_to(PROJECT_ROOT)} changed")
 
     env = {**os.environ, "DATABASE_URL": database_url, "LOCAL_DATA_DIR": str(settings.local_data_dir)}
-    chalice = Path(sys.executable).with_name("chalice")
-    # chalice local's own reloader watches every file under the project, .venv/ and .local/
-    # included, and so restarts all the time: ours (reload.py) watches the app's source only.
-    command = [str(chalice), "local", "--stage", "local", "--host", args.host, "--port", str(args.port),
-               "--no-autoreload"]
+    # `chalice local` with JSON logs and no query strings in access lines (local/http.py). Its own
+    # reloader watches every file under the project, .venv/ and .local/ included, and so
+    # restarts all the time: ours (reload.py) watches the app's source only.
+    command = [sys.executable, "-m", "chalicelib.local.http", "--stage", "local", "--host", args.host,
+               "--port", str(args.port), "--no-autoreload"]
     child = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
 
     halt = threading.Event()  # stops the runtime: on Ctrl-C / SIGTERM and before a restart

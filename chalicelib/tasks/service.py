@@ -93,7 +93,7 @@ class TaskService:
                                       field="Idempotency-Key") from None
             return exists.task
         try:
-            self.invoker.invoke_async(self.worker_function, {"task_id": task.id})
+            self.invoker.invoke_async(self.worker_function, {"task_id": task.id, "user_id": task.owner})
         except Exception as exc:  # noqa: BLE001 - the task is stored: the sweeper hands it off again
             reason = f"{type(exc).__name__}: {exc}"[:300]
             log.error("task %s: could not start the worker, the sweeper will invoke it again: %s", task.id, reason)
@@ -185,7 +185,7 @@ class TaskService:
         if self.store.apply(task.id, Change((PENDING,), event(message, "warning"))) is None:
             return 0  # a worker claimed it meanwhile
         try:
-            self.invoker.invoke_async(self.worker_function, {"task_id": task.id})
+            self.invoker.invoke_async(self.worker_function, {"task_id": task.id, "user_id": task.owner})
         except Exception as exc:  # noqa: BLE001 - counted as an attempt; the next sweep tries again
             log.error("task %s: re-invoking the worker failed: %s: %s", task.id, type(exc).__name__, exc)
             return 0

@@ -81,6 +81,17 @@ def create_task(base: str, token: str, description: str) -> str:
         return json.loads(response.read())["id"]
 
 
+def serve_messages(log: Path, start: str) -> list[str]:
+    """`make run`'s own log messages (JSON lines) that begin with ``start``."""
+    messages = []
+    for line in log.read_text().splitlines():
+        if line.startswith("{"):
+            record = json.loads(line)
+            if record.get("logger") == "local.serve" and str(record.get("msg", "")).startswith(start):
+                messages.append(record["msg"])
+    return messages
+
+
 def test_make_run_restarts_on_a_source_edit_and_not_on_its_own_data(pg_url: str) -> None:
     data_dir = ROOT / ".local" / f"reload-test-{uuid.uuid4().hex[:8]}"  # inside the tree, as `make run` has it
     app_py = ROOT / "app.py"
@@ -98,8 +109,8 @@ def test_make_run_restarts_on_a_source_edit_and_not_on_its_own_data(pg_url: str)
             assert "restarting" not in log.read_text().lower()
 
             bump(app_py)
-            wait_for(lambda: log.read_text().count("local.serve ready in") == 2, timeout=60)
-            assert "app.py changed: restarting" in log.read_text()
+            wait_for(lambda: len(serve_messages(log, "ready in")) == 2, timeout=60)
+            assert serve_messages(log, "app.py changed: restarting")
             assert healthy(base)
             # Both halves came back: the route answers and the runtime runs the worker again.
             after = create_task(base, token, "after the restart")

@@ -197,6 +197,12 @@ def test_failing_handler_retried_then_failed(runtime: LocalRuntime, caplog: pyte
     assert len(lines) == 3
     assert "attempt=1/3" in lines[0] and "outcome=retry" in lines[0] and "RuntimeError" in lines[0]
     assert "attempt=3/3" in lines[2] and "outcome=failed" in lines[2]
+    records = [r for r in caplog.records if r.getMessage().startswith("delivery ")]
+    # The same figures as keys of the record, so the JSON log line carries them as fields.
+    assert [(r.handler, r.kind, r.delivery_id, r.attempt, r.outcome) for r in records] == [
+        ("worker", "invoke", delivery_id, 1, "retry"), ("worker", "invoke", delivery_id, 2, "retry"),
+        ("worker", "invoke", delivery_id, 3, "failed")]
+    assert all(r.error == "RuntimeError" and r.duration_ms >= 0 for r in records)
 
 
 def test_restart_keeps_queued_and_failed(tmp_path: Path) -> None:

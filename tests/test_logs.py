@@ -1,0 +1,84 @@
+"""Every log record as one JSON line (chalicelib/logs.py), in Lambda and locally."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+from chalicelib import logs, tracing
+
+
+@contextlib.contextmanager
+def bare_root() -> Iterator[logging.Logger]:
+    """The root logger with pytest's capture handlers set aside (pytest adds them per phase, so
+    this runs inside the test body)."""
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    root.handlers = []
+    try:
+        yield root
+    finally:
+        root.handlers, root.level = saved, level
+
+
+def test_a_record_is_one_json_line_with_trace_extras_and_the_traceback() -> None:
+    with bare_root() as root:
+        lines = _log_a_few(root)
+    first, second, third = (json.loads(line) for line in lines)
+    assert first["level"] == "WARNING" and first["logger"] == "app.http"
+    assert first["msg"] == "create_item: dependency unavailable"
+    assert first["trace_id"] == "1-6b100000-0123456789abcdef01234567"
+    assert first["handler"] == "POST /items" and first["attempt"] == 2 and first["time"].endswith("Z")
+    assert second["level"] == "ERROR" and "RuntimeError: boom\nsecond line" in second["exception"]
+    assert "trace_id" not in third  # nothing bound, and no Lambda trace: no invented id
+
+
+def _log_a_few(bare_root: logging.Logger) -> list[str]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    bare_root.addHandler(handler)
+    bare_root.setLevel(logging.INFO)
+    token = tracing.bind("1-6b100000-0123456789abcdef01234567")
+    try:
+        logging.getLogger("app.http").warning("create_item: %s", "dependency unavailable",
+                                               extra={"handler": "POST /items", "attempt": 2})
+        try:
+            raise RuntimeError("boom\nsecond line")
+        except RuntimeError:
+            logging.getLogger("chalicelib.tasks").exception("task %s: agent failed", "t-1")
+    finally:
+        tracing.unbind(token)
+    logging.getLogger("local.serve").info("outside any invocation")
+    return stream.getvalue().splitlines()
+
+
+def test_in_lambda_the_runtime_handler_keeps_its_place_and_speaks_json(monkeypatch) -> None:  # noqa: ANN001
+    stream = io.StringIO()
+    runtime_handler = logging.StreamHandler(stream)  # stands for the Lambda runtime's root handler
+    runtime_handler.setFormatter(logging.Formatter("[%(levelname)s]\t%(message)s"))
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ai-backend-dev")
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-6b100000-00000000000000000000abcd;Parent=1;Sampled=1")
+    with bare_root() as root:
+        root.addHandler(runtime_handler)
+        logs.configure(logging.INFO)
+        logging.getLogger("chalicelib.secrets").warning("SSM parameter %s unavailable", "/collections/dev/X",
+                                                        extra={"aws_request_id": "req-1"})
+        assert root.handlers == [runtime_handler]
+    (line,) = (json.loads(text) for text in stream.getvalue().splitlines())
+    assert line["msg"] == "SSM parameter /collections/dev/X unavailable" and line["aws_request_id"] == "req-1"
+    assert line["trace_id"] == "1-6b100000-00000000000000000000abcd"
+
+
+def test_elsewhere_a_json_stdout_handler_is_added_once(monkeypatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    with bare_root() as root:
+        logs.configure("INFO")
+        logs.configure("INFO")
+        assert len(root.handlers) == 1
+        logging.getLogger("local.http").info("GET /health 200", extra={"status": 200})
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["status"] == 200
