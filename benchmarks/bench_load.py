@@ -4,7 +4,11 @@ PostgreSQL): N task creations and N activity posts from C concurrent keep-alive 
 Reports per route p50/p99 latency and throughput next to the baseline, the same loop against
 GET /health (the server's floor per request), as ratios; then checks nothing was lost: every
 202'd task is readable and reaches a terminal status, and the stored activity rows equal the
-accepted count. Exit status 1 on any 5xx or lost record.
+accepted count. Each activity post carries a unique marker in its metadata, so the check is on
+the sets: every accepted marker stored once, nothing stored that was not accepted; a post
+retried after a connection reset (activity has no Idempotency-Key) may be stored twice, and such
+duplicates are reported apart. Exit status 1 on any 5xx, unexpected 4xx, task ending in error,
+lost record or unexplained duplicate.
 
     .venv/bin/python benchmarks/bench_load.py                      # 2000 + 2000, 32 clients
     .venv/bin/python benchmarks/bench_load.py --tasks 200 --activity 200 --clients 16
@@ -19,6 +23,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +41,8 @@ class Result:
     bodies: list[dict] = field(default_factory=list)
     elapsed: float = 0.0
     resets: int = 0  # connections chalice local's small listen backlog refused or reset
+    accepted: set[int] = field(default_factory=set)  # indexes of the requests answered 200/202
+    retried: set[int] = field(default_factory=set)  # indexes sent again after a reset
 
     def percentile(self, pct: float) -> float:
         ordered = sorted(self.latencies)
@@ -61,8 +68,11 @@ def drive(base: str, requests: list[tuple[str, str, bytes | None, dict[str, str]
             method, path, body, headers = requests[index]
             started = time.perf_counter()
             status, payload = 599, b"{}"
-            for _ in range(3):  # a reset connection is retried, as a client would (task POSTs carry keys)
+            for attempt in range(3):  # a reset connection is retried, as a client would (task POSTs carry keys)
                 try:
+                    if attempt:
+                        with lock:
+                            result.retried.add(index)
                     connection.request(method, path, body=body, headers=headers)
                     response = connection.getresponse()
                     payload = response.read()
@@ -78,6 +88,7 @@ def drive(base: str, requests: list[tuple[str, str, bytes | None, dict[str, str]
                 result.latencies.append(took)
                 result.statuses[status] = result.statuses.get(status, 0) + 1
                 if status in (200, 202):
+                    result.accepted.add(index)
                     result.bodies.append(json.loads(payload or b"{}"))
         connection.close()
 
@@ -91,9 +102,15 @@ def drive(base: str, requests: list[tuple[str, str, bytes | None, dict[str, str]
     return result
 
 
-def run(base: str, tasks: int, activity: int, clients: int, count_activity: Callable[[str], int],
+def unexpected_statuses(result: Result, expected: int) -> int:
+    """Answers other than ``expected`` below 500 (5xx are counted as server errors)."""
+    return sum(n for status, n in result.statuses.items() if status != expected and status < 500)
+
+
+def run(base: str, tasks: int, activity: int, clients: int, read_markers: Callable[[str], list[str]],
         wait_seconds: float = 300) -> dict:
-    """The load run against a live server; returns the figures and the loss checks."""
+    """The load run against a live server; returns the figures and the loss checks.
+    ``read_markers(user)`` lists the ``metadata.marker`` of every activity row stored for the user."""
     import jwt
 
     users = [f"load-{uuid.uuid4().hex[:8]}" for _ in range(clients)]
@@ -107,7 +124,9 @@ def run(base: str, tasks: int, activity: int, clients: int, count_activity: Call
     run_id = uuid.uuid4().hex[:8]
     created = drive(base, [("POST", "/tasks", json.dumps({"description": f"load task {i}"}).encode(),
                             {**headers(i), "Idempotency-Key": f"{run_id}-{i}"}) for i in range(tasks)], clients)
-    posted = drive(base, [("POST", "/activity", json.dumps({"page": f"page-{i % 7}", "action": "view"}).encode(),
+    marker = [f"{run_id}-a{i}" for i in range(activity)]
+    posted = drive(base, [("POST", "/activity", json.dumps({"page": f"page-{i % 7}", "action": "view",
+                                                            "metadata": {"marker": marker[i]}}).encode(),
                            headers(i)) for i in range(activity)], clients)
 
     accepted_ids = [b["id"] for b in created.bodies]
@@ -135,29 +154,40 @@ def run(base: str, tasks: int, activity: int, clients: int, count_activity: Call
             time.sleep(1)
     connection.close()
     accepted_activity = sum(b.get("accepted", 0) for b in posted.bodies)
-    stored_activity = sum(count_activity(u) for u in users)
+    stored = [m for u in users for m in read_markers(u)]
+    stored_set, accepted_markers = set(stored), {marker[i] for i in posted.accepted}
+    retried_markers = {marker[i] for i in posted.retried}
+    extra = {m: n - 1 for m, n in Counter(stored).items() if n > 1}  # marker -> rows beyond the first
     return {
         "health": health, "tasks": created, "activity": posted,
         "tasks_accepted": len(accepted_ids), "tasks_terminal": len(terminal),
         "tasks_lost": len(set(owner_of) - set(terminal)),
         "tasks_error": sum(1 for s in terminal.values() if s == "error"),
-        "activity_accepted": accepted_activity, "activity_stored": stored_activity,
+        "activity_accepted": accepted_activity, "activity_stored": len(stored),
+        "activity_lost": len(accepted_markers - stored_set),
+        "activity_unaccepted_stored": len(stored_set - accepted_markers),
+        # extra rows: a post retried after a reset may have been stored by the attempt that was cut
+        "activity_duplicates_after_reset": sum(n for m, n in extra.items() if m in retried_markers),
+        "activity_duplicates_unexplained": sum(n for m, n in extra.items() if m not in retried_markers),
         "server_errors": created.server_errors + posted.server_errors + health.server_errors,
+        "unexpected_4xx": (unexpected_statuses(health, 200) + unexpected_statuses(created, 202)
+                           + unexpected_statuses(posted, 202)),
     }
 
 
-def activity_counter(database_url: str) -> Callable[[str], int]:
-    from sqlalchemy import create_engine, func, select
+def activity_markers(database_url: str) -> Callable[[str], list[str]]:
+    from sqlalchemy import create_engine, select
 
     from chalicelib.pages.tables import activity_log
 
     engine = create_engine(database_url)
 
-    def count(user: str) -> int:
+    def markers(user: str) -> list[str]:
         with engine.connect() as conn:
-            return conn.execute(select(func.count()).where(activity_log.c.user_id == user)).scalar_one()
+            rows = conn.execute(select(activity_log.c.metadata).where(activity_log.c.user_id == user)).scalars()
+            return [(m or {}).get("marker", "") for m in rows]
 
-    return count
+    return markers
 
 
 def report(figures: dict) -> str:
@@ -176,13 +206,21 @@ def report(figures: dict) -> str:
                      f"connection resets retried: {figures[name].resets}")
     lines.append(f"tasks: {figures['tasks_accepted']} accepted, {figures['tasks_terminal']} finished "
                  f"({figures['tasks_error']} error), {figures['tasks_lost']} lost")
-    lines.append(f"activity: {figures['activity_accepted']} accepted, {figures['activity_stored']} stored")
+    lines.append(f"activity: {figures['activity_accepted']} accepted, {figures['activity_stored']} stored; "
+                 f"by marker: {figures['activity_lost']} lost, {figures['activity_unaccepted_stored']} stored "
+                 f"but not accepted, {figures['activity_duplicates_after_reset']} duplicated by a retry after a "
+                 f"reset, {figures['activity_duplicates_unexplained']} other duplicates")
+    lines.append(f"unexpected 4xx: {figures['unexpected_4xx']}")
     return "\n".join(lines)
 
 
 def ok(figures: dict) -> bool:
-    return (figures["server_errors"] == 0 and figures["tasks_lost"] == 0
-            and figures["activity_accepted"] == figures["activity_stored"])
+    """No 5xx, no unexpected 4xx, no task lost or ended in error, and the stored activity markers
+    are exactly the accepted ones (duplicates only where a post was retried after a reset)."""
+    return (figures["server_errors"] == 0 and figures["unexpected_4xx"] == 0
+            and figures["tasks_lost"] == 0 and figures["tasks_error"] == 0
+            and figures["activity_lost"] == 0 and figures["activity_unaccepted_stored"] == 0
+            and figures["activity_duplicates_unexplained"] == 0)
 
 
 def main() -> int:
@@ -201,7 +239,7 @@ def main() -> int:
     with local_server(Path(tempfile.mkdtemp(prefix="load-")), url, SECRET) as (base, _):
         print(f"load: {args.tasks} POST /tasks + {args.activity} POST /activity from {args.clients} clients "
               f"against {base} (make run: chalice local + local runtime)")
-        figures = run(base, args.tasks, args.activity, args.clients, activity_counter(url))
+        figures = run(base, args.tasks, args.activity, args.clients, activity_markers(url))
     print(report(figures))
     return 0 if ok(figures) else 1
 

@@ -169,6 +169,20 @@ _ERRORS = {
 }
 
 
+#: On every response the app answers (API Gateway's own 401 and 403 carry no trace id).
+TRACE_HEADER = {"X-Trace-Id": {"description": "The request's trace id, as logged (send it to support)",
+                               "schema": {"type": "string", "minLength": 1}}}
+#: On every 503: when to retry.
+RETRY_HEADER = {"Retry-After": {"description": "Seconds to wait before retrying", "required": True,
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+
+
+def _headers(code: int) -> dict[str, Any]:
+    if code == 401:
+        return {}
+    return {"headers": {**TRACE_HEADER, **(RETRY_HEADER if code == 503 else {})}}
+
+
 def _json(schema: str) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
@@ -176,10 +190,12 @@ def _json(schema: str) -> dict[str, Any]:
 def _op(summary: str, ok: int, schema: str | None, *errors: int, auth: bool = True,
         body: str | None = None, params: list[dict[str, Any]] | None = None,
         ok_description: str = "Success") -> dict[str, Any]:
-    responses: dict[str, Any] = {str(ok): {"description": ok_description, **(_json(schema) if schema else {})}}
+    responses: dict[str, Any] = {str(ok): {"description": ok_description, **_headers(ok),
+                                           **(_json(schema) if schema else {})}}
     codes = set(errors) | {500} | ({401} if auth else set())
     for code in sorted(codes):
-        responses[str(code)] = {"description": _ERRORS[code], **_json("Unauthorized" if code == 401 else "Error")}
+        responses[str(code)] = {"description": _ERRORS[code], **_headers(code),
+                                **_json("Unauthorized" if code == 401 else "Error")}
     op: dict[str, Any] = {"summary": summary, "responses": responses}
     if auth:
         op["security"] = [{"bearer": []}]
@@ -212,7 +228,7 @@ _SIGNED = [_query("bucket", {"type": "string"}), _query("key", {"type": "string"
 
 def _preflight(methods: str) -> dict[str, Any]:
     return {"summary": f"CORS preflight ({methods}): grants only for origins in CORS_ALLOW_ORIGINS",
-            "security": [], "responses": {"204": {"description": "Preflight answered (no body)"}}}
+            "security": [], "responses": {"204": {"description": "Preflight answered (no body)", **_headers(204)}}}
 
 
 @functools.lru_cache(maxsize=1)
@@ -233,10 +249,11 @@ def _document() -> dict[str, Any]:
         "paths": {
             "/openapi.json": {"get": _op("This document", 200, None, auth=False)},
             "/health": {"get": {**_op("Stage, version, database and providers", 200, "Health", auth=False),
-                                "responses": {"200": {"description": "Healthy", **_json("Health")},
+                                "responses": {"200": {"description": "Healthy", **_headers(200), **_json("Health")},
                                               "503": {"description": "The database is unreachable",
-                                                      **_json("Health")},
-                                              "500": {"description": _ERRORS[500], **_json("Error")}}}},
+                                                      "headers": TRACE_HEADER, **_json("Health")},
+                                              "500": {"description": _ERRORS[500], **_headers(500),
+                                                      **_json("Error")}}}},
             "/me": {"get": _op("The caller as the API sees them", 200, "Me")},
             "/local/blobs": {
                 "put": _op("Local stage only: target of a presigned upload URL", 200, "BlobWritten",
@@ -301,3 +318,11 @@ def response_schema(path: str, method: str, status: int) -> dict[str, Any] | Non
         raise KeyError(f"{method} {path} does not document status {status}")
     content = response.get("content", {}).get("application/json")
     return content["schema"] if content else None
+
+
+def response_headers(path: str, method: str, status: int) -> dict[str, Any]:
+    """The documented headers of one response (name -> header object), ``{}`` when none."""
+    response = _document()["paths"][path][method.lower()]["responses"].get(str(status))
+    if response is None:
+        raise KeyError(f"{method} {path} does not document status {status}")
+    return copy.deepcopy(response.get("headers", {}))

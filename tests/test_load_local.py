@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.bench_load import SECRET, activity_counter, ok, report, run
+from benchmarks.bench_load import SECRET, activity_markers, ok, report, run
 from tests.live_server import local_server
 
 
 def test_concurrent_load_loses_nothing(tmp_path: Path, pg_url: str) -> None:
     with local_server(tmp_path, pg_url, SECRET) as (base, _):
-        figures = run(base, tasks=150, activity=150, clients=16, count_activity=activity_counter(pg_url),
+        figures = run(base, tasks=150, activity=150, clients=16, read_markers=activity_markers(pg_url),
                       wait_seconds=120)
     print(report(figures))
     assert figures["server_errors"] == 0
     assert figures["tasks_accepted"] == 150 and figures["tasks_lost"] == 0 and figures["tasks_error"] == 0
-    assert figures["activity_accepted"] == figures["activity_stored"] == 150
+    assert figures["unexpected_4xx"] == 0
+    assert figures["activity_accepted"] == 150
+    assert figures["activity_lost"] == figures["activity_unaccepted_stored"] == 0  # by marker, not by count
+    assert figures["activity_duplicates_unexplained"] == 0
+    assert figures["activity_stored"] == 150 + figures["activity_duplicates_after_reset"]
     assert ok(figures)

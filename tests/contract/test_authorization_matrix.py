@@ -50,7 +50,10 @@ def owned(client, runtime, user) -> dict[str, str]:  # noqa: ANN001
     runtime.drain()
     page = client.http.get("/pages/secret-owner-page", headers=headers)
     assert page.status_code == 200
-    return {"item_id": item_id, "task_id": task["id"], "page_type": "secret-owner-page"}
+    analysis = client.http.get(f"/items/{item_id}", headers=headers).json_body["latest_analysis"]
+    assert analysis["headline"] and analysis["summary"], analysis
+    return {"item_id": item_id, "task_id": task["id"], "page_type": "secret-owner-page",
+            "headline": analysis["headline"], "summary": analysis["summary"]}
 
 
 def requests_for(owned: dict[str, str]) -> list[tuple[str, str, str, bytes | None]]:
@@ -96,14 +99,16 @@ def test_the_matrix(client, user, owned) -> None:  # noqa: ANN001
     authenticated = {(p, m) for p, ms in app.routes.items() for m, e in ms.items() if e.authorizer is not None}
     assert {(route, method) for route, method, _, _ in calls} == authenticated
 
-    secrets = [owned["item_id"], owned["task_id"], "SECRET-TASK", "SECRET-META", user]
+    secrets = [owned["item_id"], owned["task_id"], "SECRET-TASK", "SECRET-META", user, owned["page_type"],
+               owned["headline"], owned["summary"]]
+    stranger = f"stranger-{user}"
+    theirs: dict[str, set[str]] = {"items": set(), "tasks": set(), "pages": set()}  # what the stranger made
     for route, method, path, body in calls:
         for name, token in bad_tokens(user).items():
             response = _call(client, method, path, body, token)
             assert response.status_code == 401, (name, method, route, response.status_code)
             assert json.loads(response.body) == {"message": "Unauthorized"}
 
-        stranger = f"stranger-{user}"
         response = _call(client, method, path, body, make_token(stranger))
         text = response.body.decode() if isinstance(response.body, bytes) else str(response.body)
         for secret in (s for s in secrets if s not in path):  # an id the caller sent may be echoed back
@@ -112,8 +117,19 @@ def test_the_matrix(client, user, owned) -> None:  # noqa: ANN001
             assert response.status_code == 404, (method, route, response.status_code)
         elif route == "/pages/{page_type}":
             assert response.json_body["components"] != _owner_page(client, user, owned)  # the stranger's own page
+            theirs["pages"].add(response.json_body["page_type"])
         else:
             assert response.status_code < 500, (method, route)
+        if (route, method) == ("/items", "POST"):
+            theirs["items"].add(response.json_body["item_id"])
+        elif (route, method) == ("/tasks", "POST"):
+            theirs["tasks"].add(response.json_body["id"])
+        elif (route, method) == ("/items", "GET"):  # exactly the stranger's own data, never the owner's
+            assert {i["item_id"] for i in response.json_body["items"]} == theirs["items"], response.json_body
+        elif (route, method) == ("/tasks", "GET"):
+            assert {t["id"] for t in response.json_body["tasks"]} == theirs["tasks"], response.json_body
+        elif (route, method) == ("/pages", "GET"):
+            assert {p["page_type"] for p in response.json_body["pages"]} == theirs["pages"], response.json_body
 
         owner = _call(client, method, path, body, make_token(user))
         assert owner.status_code < 400, (method, route, owner.status_code, owner.body)

@@ -8,12 +8,14 @@ Bounded (FUZZ_EXAMPLES per operation, 15 by default, derandomized) so the suite 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from jsonschema import Draft202012Validator
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
@@ -27,12 +29,35 @@ from tests.conftest import TEST_JWT_SECRET, make_token
 from tests.live_server import local_server
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+_DOC = document()
+
+
+@schemathesis.check
+def error_body_conformance(ctx: schemathesis.CheckContext, response: schemathesis.Response,
+                           case: schemathesis.Case) -> bool | None:
+    """Every answer >= 400 is JSON and a documented error: ``Unauthorized`` for a 401 (API
+    Gateway's own), ``Error`` (``{"error": {"code", "message"}}``) for any other."""
+    if response.status_code < 400:
+        return None
+    try:
+        body = json.loads(response.content)
+    except ValueError as exc:
+        raise AssertionError(f"{response.status_code} body is not JSON: {response.content[:200]!r}") from exc
+    name = "Unauthorized" if response.status_code == 401 else "Error"
+    validator = Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": _DOC["components"]})
+    errors = sorted(validator.iter_errors(body), key=str)
+    if errors:
+        raise AssertionError(f"{response.status_code} body is not a documented {name}: {errors[0].message}: {body!r}")
+    return True
+
+
 CHECKS = {
     GenerationMode.POSITIVE: [not_a_server_error, status_code_conformance, content_type_conformance,
-                              response_schema_conformance],
+                              response_schema_conformance, error_body_conformance],
     # An invalid request may be answered 400/404/413/415/422 (or accepted when the server is more
     # lenient than the schema): it must never be a 5xx and always a documented JSON body.
-    GenerationMode.NEGATIVE: [not_a_server_error, content_type_conformance],
+    GenerationMode.NEGATIVE: [not_a_server_error, status_code_conformance, content_type_conformance,
+                              error_body_conformance],
 }
 
 

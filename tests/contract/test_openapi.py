@@ -45,14 +45,20 @@ def test_authenticated_routes_are_documented_as_such() -> None:
 
 
 class Checker:
-    """Validates each response against the operation it came from."""
+    """Validates each response against the operation it came from: a documented status (and no
+    5xx: every operation documents 500, so a crash would otherwise pass), a schema-valid body,
+    and the documented headers (``Retry-After`` on every 503, ``X-Trace-Id`` where declared)."""
 
     def __init__(self) -> None:
         self.doc = openapi.document()
         self.seen: set[tuple[str, str, int]] = set()
 
-    def check(self, response: Any, path: str, method: str) -> Any:
+    def check(self, response: Any, path: str, method: str, expect: int | None = None) -> Any:
         status = response.status_code
+        if expect is not None:
+            assert status == expect, f"{method} {path}: {status}, expected {expect}: {response.body!r}"
+        else:
+            assert status < 500, f"{method} {path}: {status} {response.body!r}"
         schema = openapi.response_schema(path, method, status)  # KeyError: an undocumented status
         self.seen.add((path, method, status))
         if schema is not None:
@@ -60,6 +66,17 @@ class Checker:
             validator = Draft202012Validator({**schema, "components": self.doc["components"]})
             errors = sorted(validator.iter_errors(body), key=str)
             assert not errors, f"{method} {path} {status}: {errors[0].message}"
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        documented = openapi.response_headers(path, method, status)
+        if status == 503 and path != "/health":
+            assert "Retry-After" in documented, f"{method} {path} 503 does not declare Retry-After"
+        for name, header in documented.items():
+            value = headers.get(name.lower())
+            if value is None:
+                assert not header.get("required") and name != "X-Trace-Id", f"{method} {path} {status}: no {name}"
+                continue
+            errors = list(Draft202012Validator(header["schema"]).iter_errors(value))
+            assert not errors, f"{method} {path} {status}: {name}: {value!r}: {errors[0].message}"
         return response
 
 
@@ -153,3 +170,41 @@ def test_error_bodies_are_json(client, user) -> None:  # noqa: ANN001
         body = json.loads(response.body)
         assert set(body["error"]) >= {"code", "message"}
         assert re.fullmatch(r"[a-z_]+", body["error"]["code"])
+
+
+def test_with_the_database_down_every_503_is_documented_with_retry_after(  # noqa: ANN201
+        client, user, checker: Checker, monkeypatch: pytest.MonkeyPatch, pg_url: str):  # noqa: ANN001
+    """The flow above has no 503: here the database refuses connections (a closed port on
+    loopback) and every operation documenting 503 must answer it, as documented, with
+    ``Retry-After`` (``/health`` answers its own 503 body)."""
+    import socket
+
+    from sqlalchemy.engine import make_url
+
+    from chalicelib import settings
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = make_url(pg_url).set(host="127.0.0.1", port=port).difference_update_query(["host"])
+    monkeypatch.setenv("DATABASE_URL", down.render_as_string(hide_password=False))
+    monkeypatch.setenv("DB_CONNECT_TIMEOUT_SECONDS", "2")
+    settings.reset()
+    wiring.reset()
+    try:
+        bodies = {("/items", "post"): {"filename": "a.jpg", "content_type": "image/jpeg"}, ("/search", "post"):
+                  {"query": "red"}, ("/tasks", "post"): {"description": "d"},
+                  ("/activity", "post"): {"page": "home", "action": "view"}, ("/items/{item_id}/analyze", "post"): {}}
+        values = {"item_id": "some-item", "task_id": "some-task", "page_type": "home"}
+        checked = 0
+        for path, ops in openapi.document()["paths"].items():
+            for method, op in ops.items():
+                if "503" not in op["responses"]:
+                    continue
+                body = bodies.get((path, method))
+                c = checker.check
+                c(_json(client, method, path.format(**values), user, body), path, method, expect=503)
+                checked += 1
+        assert checked >= 14
+    finally:
+        wiring.reset()

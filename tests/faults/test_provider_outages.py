@@ -154,7 +154,7 @@ def test_a_refused_request_fails_the_item_with_the_reason(client, user, provider
     assert page.status_code == 502 and page.json_body["error"]["code"] == "provider_error", page.body
 
 
-@pytest.mark.parametrize("fault", ["529", "timeout"])
+@pytest.mark.parametrize("fault", ["429", "500", "529", "timeout"])
 def test_claude_outage_during_a_task(client, user, providers, fault: str) -> None:  # noqa: ANN001
     """The task worker's agent is Claude (no AgentCore runtime configured): 202 at once, the
     task waits as `pending` with the reason in its timeline, and the retried invocation
