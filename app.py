@@ -255,11 +255,13 @@ def task_sweeper(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
 @app.route("/activity", methods=["POST"], authorizer=jwt_auth)
 @web.endpoint
 def record_activity() -> Response:
-    """One event or ``{"events": [...]}`` (page or intent, action, metadata, timestamp)."""
+    """One event or ``{"events": [...]}`` (page or intent, action, metadata, timestamp);
+    ``Idempotency-Key`` makes retries safe."""
     from chalicelib.pages.entry import service
 
-    count = service().record(web.current_user(app), web.json_body(app, get_settings().max_body_bytes))
-    return Response(status_code=202, body={"accepted": count})
+    body = web.json_body(app, get_settings().max_body_bytes)
+    key = app.current_request.headers.get("idempotency-key")
+    return Response(status_code=202, body=service().record(web.current_user(app), body, key))
 
 
 @app.route("/pages", methods=["GET"], authorizer=jwt_auth)

@@ -66,3 +66,14 @@ class Unavailable(AppError):
     def __init__(self, message: str, *, retry_after: int = 5, field: str | None = None) -> None:
         super().__init__(message, field=field)
         self.retry_after = retry_after
+
+
+#: The longest ``Idempotency-Key`` any route accepts.
+MAX_IDEMPOTENCY_KEY = 128
+
+
+def idempotency_key(value: str | None) -> str | None:
+    """A request's ``Idempotency-Key`` header: None when absent, else 1-128 characters (400)."""
+    if value is not None and not (0 < len(value) <= MAX_IDEMPOTENCY_KEY):
+        raise BadRequest(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} characters", field="Idempotency-Key")
+    return value

@@ -136,8 +136,9 @@ SCHEMAS: dict[str, Any] = {
         {"type": "object", "required": ["events"], "properties": {"events": {
             "type": "array", "minItems": 1, "maxItems": 100, "items": {"$ref": "#/components/schemas/ActivityEvent"}}}},
     ]},
-    "ActivityAccepted": {"type": "object", "required": ["accepted"],
-                         "properties": {"accepted": {"type": "integer", "minimum": 1}}},
+    "ActivityAccepted": {"type": "object", "required": ["accepted", "replayed"],
+                         "properties": {"accepted": {"type": "integer", "minimum": 1},
+                                        "replayed": {"type": "boolean"}}},
     "Page": {
         "type": "object",
         "required": ["page_type", "components", "source", "relevance_score", "provider_used", "model_used",
@@ -294,7 +295,9 @@ def _document() -> dict[str, Any]:
                 "options": {**_preflight("GET"), "parameters": [_path_param("task_id")]},
             },
             "/activity": {"post": _op("Record one event or a batch", 202, "ActivityAccepted", 400, 413, 415, 503,
-                                      body="Activity", ok_description="Accepted")},
+                                      body="Activity", params=[_IDEMPOTENCY],
+                                      ok_description="Accepted (a replayed Idempotency-Key: the first "
+                                                     "request's count, `replayed: true`, nothing stored)")},
             "/pages": {"get": _op("The caller's fresh cached pages", 200, "PageList", 503)},
             "/pages/{page_type}": {
                 "get": _op("A page from the cache, or generated now on a miss", 200, "Page", 400, 502, 503,

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, select
 
+from chalicelib import errors
 from chalicelib.collections import items, keys
 from chalicelib.collections.events import IMAGE_PROCESSED
 from chalicelib.collections.search import DEFAULT_EXACT_MAX_ROWS, parse_search_request, search
@@ -148,8 +149,7 @@ def delete_item(svc: Collections, user_id: str, item_id: str) -> None:
 def reanalyze(svc: Collections, user_id: str, item_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
     """``POST /items/{id}/analyze``: publish ``ImageProcessed`` again with a new request id, so
     the analyzer writes a new version (the same ``Idempotency-Key`` gives the same version)."""
-    if idempotency_key and len(idempotency_key) > 128:
-        raise BadRequest("Idempotency-Key is longer than 128 characters", field="Idempotency-Key")
+    idempotency_key = errors.idempotency_key(idempotency_key)
     request_id = f"reanalyze:{item_id}:{idempotency_key or uuid.uuid4()}"
     with svc.engine.begin() as conn:
         row = items.get_owned(conn, user_id, item_id)

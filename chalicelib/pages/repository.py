@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from chalicelib.pages.tables import activity_log, generation_queue, page_cache
+from chalicelib.pages.tables import activity_log, activity_requests, generation_queue, page_cache
 
 MAX_ATTEMPTS = 3  # seed 000: MAX_ATTEMPTS = 3
 CACHE_VALIDITY = timedelta(minutes=30)
@@ -41,14 +41,43 @@ def cache_key(user_id: str, page_type: str) -> str:
 # --- activity ---------------------------------------------------------------------------------
 
 
-def record_activity(engine: Engine, user_id: str, events: list[dict[str, Any]]) -> int:
+#: How long an activity batch's Idempotency-Key is remembered.
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+def record_activity(engine: Engine, user_id: str, events: list[dict[str, Any]],
+                    idempotency_key: str | None = None) -> tuple[int, bool]:
+    """Store a batch; returns (events accepted, replayed). With an ``idempotency_key`` the key
+    and the events are written in one transaction, so a retried batch stores nothing twice and
+    answers the first one's count."""
     now = utcnow()
     rows = [{"user_id": user_id, "page": e.get("page"), "intent": e.get("intent"), "action": e["action"],
              "metadata": e.get("metadata") or {}, "occurred_at": e.get("occurred_at") or now, "created_at": now}
             for e in events]
+    try:
+        with engine.begin() as connection:
+            if idempotency_key is not None:
+                connection.execute(insert(activity_requests).values(
+                    user_id=user_id, idempotency_key=idempotency_key, accepted=len(rows), created_at=now))
+            connection.execute(insert(activity_log), rows)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        with engine.connect() as connection:
+            accepted = connection.execute(select(activity_requests.c.accepted).where(
+                activity_requests.c.user_id == user_id,
+                activity_requests.c.idempotency_key == idempotency_key)).scalar_one_or_none()
+        if accepted is None:  # the first request's transaction rolled back meanwhile: try once more
+            return record_activity(engine, user_id, events, idempotency_key)
+        return accepted, True
+    return len(rows), False
+
+
+def forget_activity_keys(engine: Engine, older_than: timedelta = IDEMPOTENCY_WINDOW) -> int:
+    """Delete the Idempotency-Keys of activity batches older than ``older_than``."""
     with engine.begin() as connection:
-        connection.execute(insert(activity_log), rows)
-    return len(rows)
+        return connection.execute(delete(activity_requests).where(
+            activity_requests.c.created_at < utcnow() - older_than)).rowcount
 
 
 def user_activity(engine: Engine, user_id: str, since: datetime, limit: int = 500) -> list[dict[str, Any]]:

@@ -48,8 +48,12 @@ class PagesService:
 
     # --- API ----------------------------------------------------------------------------------
 
-    def record(self, user_id: str, body: dict[str, Any]) -> int:
-        return repo.record_activity(self.engine, user_id, validate_activity(body, repo.utcnow()))
+    def record(self, user_id: str, body: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
+        """Store a batch of activity; a retried batch (same ``Idempotency-Key``) stores nothing
+        twice and answers ``{"accepted": <the first count>, "replayed": true}``."""
+        key = errors.idempotency_key(idempotency_key)
+        accepted, replayed = repo.record_activity(self.engine, user_id, validate_activity(body, repo.utcnow()), key)
+        return {"accepted": accepted, "replayed": replayed}
 
     def list_pages(self, user_id: str) -> list[dict[str, Any]]:
         return [page_body(row, "cache") for row in repo.fresh_pages(self.engine, user_id)]
@@ -110,6 +114,7 @@ class PagesService:
             stats["predictions"] += len(predictions)
             stats["queued"] += sum(repo.enqueue(self.engine, p.user_id, p.page_type, p.confidence, p.pattern)
                                    for p in predictions)
+        stats["keys_forgotten"] = repo.forget_activity_keys(self.engine)
         log.info("pattern detector: %s", stats)
         return stats
 

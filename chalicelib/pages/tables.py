@@ -22,6 +22,16 @@ activity_log = Table(
     Index("ix_activity_log_occurred", "occurred_at"),
 )
 
+#: The Idempotency-Key of each ``POST /activity`` batch (migration ``0005_activity_requests``).
+activity_requests = Table(
+    "activity_requests", metadata,
+    Column("user_id", String(128), primary_key=True),
+    Column("idempotency_key", String(128), primary_key=True),
+    Column("accepted", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_activity_requests_created", "created_at"),
+)
+
 generation_queue = Table(
     "generation_queue", metadata,
     Column("id", String(36), primary_key=True),

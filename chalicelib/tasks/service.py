@@ -27,7 +27,7 @@ from chalicelib.tasks.store import BadCursor, TaskExists, TaskStore
 
 log = logging.getLogger(__name__)
 
-MAX_IDEMPOTENCY_KEY = 128
+MAX_IDEMPOTENCY_KEY = errors.MAX_IDEMPOTENCY_KEY
 #: Timeline message of a sweeper re-invocation (counted to cap them).
 REINVOKED_PREFIX = "Worker did not start within"
 
@@ -80,9 +80,7 @@ class TaskService:
         The same Idempotency-Key from the same user returns the same task with no second worker
         run; reusing a key for a different description is a 409."""
         description = validate_description(body, self.max_description_chars)
-        if idempotency_key is not None and not (0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY):
-            raise errors.BadRequest(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} characters",
-                                    field="Idempotency-Key")
+        idempotency_key = errors.idempotency_key(idempotency_key)
         task = Task(id=new_task_id(owner, idempotency_key), owner=owner, description=description,
                     events=[event(MSG_CREATED)])
         try:

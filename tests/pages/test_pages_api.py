@@ -29,17 +29,77 @@ def recording(monkeypatch: pytest.MonkeyPatch, local_env) -> RecordingLLM:  # no
     return llm
 
 
-def post_activity(client, user: str, body: object):  # noqa: ANN001
-    return client.http.post("/activity", headers=auth_headers(user), body=json.dumps(body))
+def post_activity(client, user: str, body: object, **headers: str):  # noqa: ANN001
+    return client.http.post("/activity", headers=auth_headers(user, **headers), body=json.dumps(body))
 
 
 def test_activity_single_and_batch(client, user) -> None:  # noqa: ANN001
-    assert post_activity(client, user, {"page": "dashboard", "action": "view"}).json_body == {"accepted": 1}
+    assert post_activity(client, user, {"page": "dashboard", "action": "view"}).json_body == {
+        "accepted": 1, "replayed": False}
     batch = {"events": [{"page": "billing", "action": "click", "metadata": {"button": "pay"}},
                         {"intent": "export-report", "action": "start",
                          "timestamp": (datetime.utcnow() - timedelta(hours=1)).isoformat() + "Z"}]}
     response = post_activity(client, user, batch)
-    assert response.status_code == 202 and response.json_body == {"accepted": 2}
+    assert response.status_code == 202 and response.json_body == {"accepted": 2, "replayed": False}
+
+
+def stored_events(user: str) -> list[tuple]:
+    from sqlalchemy import select
+
+    from chalicelib import wiring
+    from chalicelib.pages.tables import activity_log
+
+    with wiring.pages_engine().connect() as connection:
+        return [tuple(r) for r in connection.execute(
+            select(activity_log.c.page, activity_log.c.action).where(activity_log.c.user_id == user)
+            .order_by(activity_log.c.id))]
+
+
+def test_a_retried_batch_with_its_idempotency_key_is_stored_once(client, user) -> None:  # noqa: ANN001
+    batch = {"events": [{"page": "billing", "action": "click"}, {"page": "home", "action": "view"}]}
+    first = post_activity(client, user, batch, **{"Idempotency-Key": "batch-1"})
+    again = post_activity(client, user, batch, **{"Idempotency-Key": "batch-1"})
+    assert first.status_code == again.status_code == 202
+    assert first.json_body == {"accepted": 2, "replayed": False}
+    assert again.json_body == {"accepted": 2, "replayed": True}
+    assert stored_events(user) == [("billing", "click"), ("home", "view")]
+    # Another key, or the same key from another user, is a new batch.
+    assert post_activity(client, user, batch, **{"Idempotency-Key": "batch-2"}).json_body["replayed"] is False
+    other = f"{user}-other"
+    assert post_activity(client, other, batch, **{"Idempotency-Key": "batch-1"}).json_body["replayed"] is False
+    assert len(stored_events(user)) == 4 and len(stored_events(other)) == 2
+    # A key that fails validation stores nothing.
+    too_long = post_activity(client, user, batch, **{"Idempotency-Key": "k" * 129})
+    assert too_long.status_code == 400 and too_long.json_body["error"]["field"] == "Idempotency-Key"
+    assert len(stored_events(user)) == 4
+
+
+def test_concurrent_retries_of_one_batch_store_it_once(engine) -> None:  # noqa: ANN001 - PG and MariaDB
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import func, select
+
+    from chalicelib.pages import repository as repo
+    from chalicelib.pages.tables import activity_log, activity_requests
+
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    events = [{"page": "reports", "action": "view"}, {"page": "home", "action": "view"}]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: repo.record_activity(engine, user, events, "same-key"), range(16)))
+    assert sorted(replayed for _, replayed in results) == [False] + [True] * 15
+    assert all(accepted == 2 for accepted, _ in results)
+
+    def count(table) -> int:  # noqa: ANN001
+        with engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(table)
+                                      .where(table.c.user_id == user)).scalar_one()
+
+    assert count(activity_log) == 2 and count(activity_requests) == 1
+    # Keys are remembered for a day, then forgotten (the pattern detector's run does this).
+    repo.forget_activity_keys(engine, older_than=timedelta(hours=1))
+    assert count(activity_requests) == 1  # a fresh key is kept
+    assert repo.forget_activity_keys(engine, older_than=timedelta(seconds=-1)) >= 1
+    assert count(activity_requests) == 0 and count(activity_log) == 2
 
 
 @pytest.mark.parametrize(
