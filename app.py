@@ -116,7 +116,7 @@ def item_sweeper(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
     ITEM_RESEND_MAX re-sends mark them failed with the reason: none stays processing forever."""
     from chalicelib.collections.entry import run_item_sweeper
 
-    return run_item_sweeper()
+    return run_item_sweeper(getattr(event.context, "get_remaining_time_in_millis", None))
 
 
 def _collections():  # noqa: ANN202 - chalicelib.collections.api.Collections

@@ -111,7 +111,7 @@ def on_analysis_complete(event: Mapping[str, Any]) -> Outcome:
     return outcome
 
 
-def run_item_sweeper() -> dict[str, Any]:
+def run_item_sweeper(remaining_millis: Any = None) -> dict[str, Any]:
     """The scheduled item sweep, then one EMF line: ``ItemsResent`` (stuck steps sent again)
     and ``ItemsStuck`` (items marked failed by this run), dimension ``handler``."""
     from chalicelib.collections.processor import process_upload
@@ -130,7 +130,7 @@ def run_item_sweeper() -> dict[str, Any]:
         engine=wiring.engine(), blobs=wiring.blob_store(), bus=wiring.event_bus(), bucket=settings.bucket_name,
         process_upload=reprocess, resend_after_seconds=settings.item_resend_after_seconds,
         resend_max=settings.item_resend_max,
-    ).sweep()
+    ).sweep(remaining_millis)
     result = report.to_dict()
     observability.put_metrics("item sweeper run", {"handler": "item_sweeper"},
                               {"ItemsResent": (result["resent"], "Count"), "ItemsStuck": (result["failed"], "Count")},

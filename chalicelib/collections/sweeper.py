@@ -18,7 +18,8 @@ conditional UPDATE that only matches while the item is still quiet and unchanged
 concurrent or overlapping sweeps re-send an item once, and an item that progresses meanwhile is
 left alone. The handlers are idempotent, so a re-send that races a slow delivery cannot make a
 step run twice to completion. Unfinished items are scanned in pages of ``page_size``, at most
-``max_pages`` per run (the rest wait for the next run).
+``max_pages`` per run, stopping early when the run nears its timeout (the rest wait for the
+next run).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ STEPS = (THUMBNAIL, ANALYSIS, EMBEDDING)
 RETRY_PREFIX = "will be retried: "
 PAGE_SIZE = 100
 MAX_PAGES = 10
+#: A run stops starting new items with less than this left before its timeout (a thumbnail
+#: re-run may take as long as the image processor's own 60 s timeout).
+RESERVE_MILLIS = 60_000
 #: A ``pending`` item is only looked at this long after creation: its upload URL expires after
 #: 15 minutes, so an older pending item with no original is one the user never uploaded.
 UPLOAD_WINDOW = timedelta(hours=24)
@@ -106,7 +110,8 @@ class ItemSweeper:
             or_(items.c.resent_at.is_(None), items.c.resent_at < cutoff),
         )
 
-    def sweep(self) -> SweepReport:
+    def sweep(self, remaining_millis: Callable[[], int] | None = None) -> SweepReport:
+        """One run; ``remaining_millis`` is the Lambda context's ``get_remaining_time_in_millis``."""
         report = SweepReport()
         last: tuple[Any, str] | None = None
         embedded = select(embeddings.c.id).where(embeddings.c.analysis_id == items.c.current_analysis_id).exists()
@@ -119,6 +124,10 @@ class ItemSweeper:
             with self.engine.connect() as conn:
                 page = [dict(row) for row in conn.execute(query).mappings()]
             for row in page:
+                if remaining_millis is not None and remaining_millis() < RESERVE_MILLIS:
+                    log.warning("item sweeper: near the timeout after %d item(s); the next run goes on",
+                                report.scanned)
+                    return report
                 report.scanned += 1
                 self._handle(row, report)
             if len(page) < self.page_size:
