@@ -258,3 +258,21 @@ def test_one_users_items_never_affect_anothers(client, stack) -> None:  # noqa: 
     drain()
     assert_ready_once(client, bob, bobs)  # bob's own budget, untouched by alice's failures
     assert get_item(client, bob, alices).status_code == 404
+
+
+def test_the_sweeper_reports_items_resent_and_stuck_as_emf_metrics(client, user, stack, capsys) -> None:  # noqa: ANN001
+    import json
+
+    _, _, bus = stack
+    bus.lose.add("AnalysisComplete")
+    item_id = upload(client, user, images.jpeg((320, 240), "red"))
+    drain()
+    quiet_for(item_id)
+    capsys.readouterr()
+    result = sweep(client)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+             if line.startswith("{") and '"_aws"' in line]
+    (run,) = [x for x in lines if x["msg"] == "item sweeper run"]
+    assert run["handler"] == "item_sweeper" and run["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["handler"]]
+    assert run["ItemsResent"] == result["resent"] >= 1 and run["ItemsStuck"] == result["failed"]
+    assert run["resent_by_step"]["embedding"] >= 1 and bus.count("AnalysisComplete", item_id) == 2
