@@ -276,3 +276,45 @@ def test_the_sweeper_reports_items_resent_and_stuck_as_emf_metrics(client, user,
     assert run["handler"] == "item_sweeper" and run["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["handler"]]
     assert run["ItemsResent"] == result["resent"] >= 1 and run["ItemsStuck"] == result["failed"]
     assert run["resent_by_step"]["embedding"] >= 1 and bus.count("AnalysisComplete", item_id) == 2
+
+
+# --- an AWS stage: moto S3 and EventBridge, the app's real boto3 clients -----------------------
+
+from tests.faults import test_blob_store_errors as s3_outage  # noqa: E402 - the AWS-stage fixture
+
+aws_app = s3_outage.aws_app
+
+
+def aws_sweep() -> dict[str, Any]:
+    """The scheduled handler as Lambda calls it, with a 300 s budget (the function's timeout)."""
+    from app import app
+
+    event = {"version": "0", "id": "sweep-1", "detail-type": "Scheduled Event", "source": "aws.events",
+             "account": "123456789012", "time": "2025-01-01T00:00:00Z", "region": "us-east-1",
+             "resources": [], "detail": {}}
+    return app.handler_map["item_sweeper"](event, LambdaContext("item_sweeper", timeout_seconds=300))
+
+
+def test_an_s3_outage_past_the_retries_is_resent_in_an_aws_stage(aws_app, user, monkeypatch) -> None:  # noqa: ANN001
+    client, faults = aws_app
+    monkeypatch.setenv("ITEM_RESEND_AFTER_SECONDS", str(AFTER))
+    settings.get_settings.cache_clear()
+    item_id, key = s3_outage.browser_upload(client, user, images.jpeg((800, 600), "green"))
+    faults.fault = "SlowDown"
+    for _ in range(3):  # the notification and Lambda's 2 retries, all during the outage
+        with pytest.raises(Exception, match="SlowDown"):
+            s3_outage.s3_notification(client, key)
+    assert row(item_id)["error"].startswith("will be retried: thumbnail: S3 GetObject")
+
+    faults.fault = None
+    quiet_for(item_id)
+    published: list[Any] = []
+    events = wiring.aws_client("events")
+    monkeypatch.setattr(events, "put_events", lambda **kw: published.append(kw) or
+                        {"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"}]})
+    assert aws_sweep()["resent_by_step"]["thumbnail"] >= 1
+    done = row(item_id)
+    assert done["status"] == "processing" and done["thumbnail_path"] and done["error"] is None, done
+    assert done["resend_step"] == "thumbnail" and done["resend_count"] == 1
+    [entry] = [e for call in published for e in call["Entries"] if item_id in e["Detail"]]
+    assert entry["DetailType"] == "ImageProcessed" and entry["Source"] == "collections.imageprocessor"
