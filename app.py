@@ -115,6 +115,15 @@ def collections_embedder(event) -> None:  # noqa: ANN001 - chalice CloudWatchEve
     on_analysis_complete(event.to_dict())
 
 
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="item_sweeper")
+def item_sweeper(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
+    """Re-send the step of items stuck with no progress for ITEM_RESEND_AFTER_SECONDS; after
+    ITEM_RESEND_MAX re-sends mark them failed with the reason: none stays processing forever."""
+    from chalicelib.collections.entry import run_item_sweeper
+
+    return run_item_sweeper(getattr(event.context, "get_remaining_time_in_millis", None))
+
+
 def _collections():  # noqa: ANN202 - chalicelib.collections.api.Collections
     from chalicelib.collections.entry import services
 

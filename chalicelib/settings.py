@@ -122,6 +122,8 @@ class Settings(NamedTuple):
     image_max_bytes: int = 30 * 1024 * 1024
     image_max_pixels: int = 50_000_000
     vector_exact_search_max_rows: int = 5000
+    item_resend_after_seconds: int = 300
+    item_resend_max: int = 2
 
     # HTTP API
     public_base_url: str = "http://127.0.0.1:8000"
@@ -201,6 +203,8 @@ def load_settings() -> Settings:
         image_max_bytes=_int("IMAGE_MAX_BYTES", 30 * 1024 * 1024),
         image_max_pixels=_int("IMAGE_MAX_PIXELS", 50_000_000),
         vector_exact_search_max_rows=_int("VECTOR_EXACT_SEARCH_MAX_ROWS", 5000),
+        item_resend_after_seconds=_int("ITEM_RESEND_AFTER_SECONDS", 300),
+        item_resend_max=_int("ITEM_RESEND_MAX", 2),
         public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         max_body_bytes=_int("MAX_BODY_BYTES", 1_048_576),
         max_upload_bytes=_int("MAX_UPLOAD_BYTES", 20 * 1_048_576),

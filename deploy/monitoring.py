@@ -6,7 +6,7 @@ once the functions exist.
 Per function (AWS/Lambda metrics): error rate over ``ErrorRatePercent``, maximum duration over
 ``DurationAlarmFraction`` of that function's timeout, throttles above zero. For the stage: a
 message in the async-failures queue (events Lambda gave up on), tasks stuck (the sweeper's
-``TasksStuck`` EMF metric), page generation errors. Every alarm notifies one SNS topic, with an
+``TasksStuck`` EMF metric), items stuck (the item sweeper's ``ItemsStuck``), page generation errors. Every alarm notifies one SNS topic, with an
 optional e-mail subscription.
 """
 
@@ -103,6 +103,12 @@ def stage_alarms() -> dict[str, dict[str, Any]]:
             Namespace=ns, MetricName="TasksStuck", Statistic="Sum", Period=PERIOD,
             Dimensions=[{"Name": "handler", "Value": "task_sweeper"}],
             ComparisonOperator="GreaterThanThreshold", Threshold=0),
+        "ItemsStuckAlarm": _alarm(
+            "The item sweeper marked images failed: a pipeline step still stuck after ITEM_RESEND_MAX re-sends",
+            AlarmName={"Fn::Sub": "${App}-${Stage}-items-stuck"},
+            Namespace=ns, MetricName="ItemsStuck", Statistic="Sum", Period=PERIOD,
+            Dimensions=[{"Name": "handler", "Value": "item_sweeper"}],
+            ComparisonOperator="GreaterThanThreshold", Threshold=0),
         "GenerationErrorsAlarm": _alarm(
             "Page generation failed for GenerationErrorsThreshold or more jobs in 10 minutes",
             AlarmName={"Fn::Sub": "${App}-${Stage}-generation-errors"},
@@ -143,9 +149,11 @@ def dashboard_body() -> dict[str, Any]:
         _widget("Tasks by status (last 24 h)", [[ns, "Tasks", "status", s]
                                                 for s in ("pending", "processing", "completed", "error")],
                 0, 18, stat="Maximum"),
-        _widget("Lost invocations, stuck tasks and failed events", [
+        _widget("Lost invocations, stuck tasks and items, failed events", [
             [ns, "TasksReinvoked", "handler", "task_sweeper"],
             [ns, "TasksStuck", "handler", "task_sweeper"],
+            [ns, "ItemsResent", "handler", "item_sweeper"],
+            [ns, "ItemsStuck", "handler", "item_sweeper"],
             ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${FailuresQueueName}",
              {"stat": "Maximum", "label": "async failures queue"}]], 12, 18),
     ]

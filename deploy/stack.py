@@ -80,6 +80,11 @@ FUNCTIONS: dict[str, Function] = {
         async_source=True, database=True, trigger="ImageProcessed"),
     "collections_embedder": Function(512, 60, ("logs", "secrets", "async_failures"), async_source=True,
                                      database=True, trigger="AnalysisComplete"),
+    # Re-sends the step of a stuck item: the image processor's work run here (reads the original,
+    # writes the thumbnail: the processor's size), or ImageProcessed / AnalysisComplete again.
+    "item_sweeper": Function(1024, 300, ("logs", "secrets", "blobs_read_write", "events_put"),
+                             env=("EVENT_BUS_NAME",), reserved_concurrency=1, database=True,
+                             trigger="rate(5 minutes)"),
 }
 
 #: Every AWS operation the code makes, by module: {method called: IAM actions it needs}.
@@ -116,8 +121,8 @@ LOOKALIKES: dict[tuple[str, str], str] = {
 
 #: Which functions run code in each module (a module's calls must be allowed for each).
 MODULE_FUNCTIONS: dict[str, tuple[str, ...]] = {
-    "chalicelib/aws/blobs.py": ("api_handler", "collections_image_processor", "collections_analyzer"),
-    "chalicelib/aws/events.py": ("api_handler", "collections_image_processor", "collections_analyzer"),
+    "chalicelib/aws/blobs.py": ("api_handler", "collections_image_processor", "collections_analyzer", "item_sweeper"),
+    "chalicelib/aws/events.py": ("api_handler", "collections_image_processor", "collections_analyzer", "item_sweeper"),
     "chalicelib/tasks/dynamo_store.py": ("api_handler", "task_worker", "task_sweeper"),
     "chalicelib/invoke/adapter.py": ("api_handler", "task_sweeper"),
     "chalicelib/providers/agentcore.py": ("task_worker",),
@@ -134,6 +139,10 @@ NOT_CALLED_BY: set[tuple[str, str, str]] = {
     # The image processor writes thumbnails; it never deletes or presigns.
     ("chalicelib/aws/blobs.py", "collections_image_processor", "delete_object"),
     ("chalicelib/aws/blobs.py", "collections_image_processor", "generate_presigned_url"),
+    # The item sweeper checks originals, reruns the processor's work and publishes; it never
+    # deletes or presigns.
+    ("chalicelib/aws/blobs.py", "item_sweeper", "delete_object"),
+    ("chalicelib/aws/blobs.py", "item_sweeper", "generate_presigned_url"),
 }
 
 #: Resources that stay open-ended on purpose, and why (the test accepts nothing else).

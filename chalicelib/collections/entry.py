@@ -109,3 +109,30 @@ def on_analysis_complete(event: Mapping[str, Any]) -> Outcome:
     log.info("embedder %s: %s %s", outcome.analysis_id, outcome.status, outcome.reason)
     record_stage("ready", outcome, detail.get("started_at"))
     return outcome
+
+
+def run_item_sweeper(remaining_millis: Any = None) -> dict[str, Any]:
+    """The scheduled item sweep, then one EMF line: ``ItemsResent`` (stuck steps sent again)
+    and ``ItemsStuck`` (items marked failed by this run), dimension ``handler``."""
+    from chalicelib.collections.processor import process_upload
+    from chalicelib.collections.sweeper import ItemSweeper
+
+    settings = get_settings()
+
+    def reprocess(key: str) -> Outcome:
+        outcome = process_upload(engine=wiring.engine(), blobs=wiring.blob_store(), bus=wiring.event_bus(),
+                                 bucket=settings.bucket_name, key=key, max_bytes=settings.image_max_bytes,
+                                 max_pixels=settings.image_max_pixels)
+        log.info("item sweeper: image processor %s: %s %s", key, outcome.status, outcome.reason)
+        return outcome
+
+    report = ItemSweeper(
+        engine=wiring.engine(), blobs=wiring.blob_store(), bus=wiring.event_bus(), bucket=settings.bucket_name,
+        process_upload=reprocess, resend_after_seconds=settings.item_resend_after_seconds,
+        resend_max=settings.item_resend_max,
+    ).sweep(None if settings.is_local else remaining_millis)  # chalice's local context says 3 s, always
+    result = report.to_dict()
+    observability.put_metrics("item sweeper run", {"handler": "item_sweeper"},
+                              {"ItemsResent": (result["resent"], "Count"), "ItemsStuck": (result["failed"], "Count")},
+                              resent_by_step=result["resent_by_step"], scanned=result["scanned"])
+    return result

@@ -1,4 +1,5 @@
-"""SQLAlchemy tables for queries; they describe migration ``0004_collections`` (PostgreSQL)."""
+"""SQLAlchemy tables for queries; they describe migrations ``0004_collections`` and
+``0005_item_resends`` (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ items = Table(
     Column("thumbnail_mime_type", String(100)),
     Column("content_sha256", String(64)),
     Column("current_analysis_id", String(64)),
+    Column("resend_step", String(20)),
+    Column("resend_count", Integer, nullable=False, server_default="0"),
+    Column("resent_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -76,10 +76,13 @@ def test_queue_and_stuck_task_alarms_watch_what_the_app_emits(template: dict) ->
     assert dlq["Namespace"] == "AWS/SQS" and dlq["Threshold"] == 0
     assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": {"Ref": "FailuresQueueName"}}]
     assert monitoring.parameters("dev")["FailuresQueueName"] == stack.names("dev")["failures_queue"]
-    stuck = alarms["TasksStuckAlarm"]
-    assert stuck["MetricName"] == "TasksStuck" and stuck["Threshold"] == 0
-    for stage in stack.stages():  # the namespace the alarm reads is the one the functions write to
-        assert _sub(stuck["Namespace"], App=stack.APP, Stage=stage) == stack.stage_env(stage)["METRICS_NAMESPACE"]
+    for name, metric, handler in (("TasksStuckAlarm", "TasksStuck", "task_sweeper"),
+                                  ("ItemsStuckAlarm", "ItemsStuck", "item_sweeper")):
+        stuck = alarms[name]
+        assert stuck["MetricName"] == metric and stuck["Threshold"] == 0
+        assert stuck["Dimensions"] == [{"Name": "handler", "Value": handler}]
+        for stage in stack.stages():  # the namespace the alarm reads is the one the functions write to
+            assert _sub(stuck["Namespace"], App=stack.APP, Stage=stage) == stack.stage_env(stage)["METRICS_NAMESPACE"]
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
         assert alarm["TreatMissingData"] == "notBreaching"
@@ -94,7 +97,7 @@ def test_dashboard_charts_every_function_and_the_app_metrics(template: dict) -> 
     assert charted == {stack.deployed_name("dev", f) for f in stack.FUNCTIONS}
     custom = {m[1] for w in widgets for m in w["properties"]["metrics"] if m[0] == "ai-backend/dev"}
     assert custom == {"JobsProcessed", "PagesGenerated", "GenerationErrors", "StageSeconds", "Tasks", "TasksStuck",
-                      "TasksReinvoked", "Errors"}
+                      "TasksReinvoked", "ItemsResent", "ItemsStuck", "Errors"}
     source = "\n".join(p.read_text() for p in (ROOT / "chalicelib").rglob("*.py"))
     for metric in custom:  # each is a metric the code really emits
         assert re.search(rf'"{metric}"\]? ?[:=] \(', source), metric

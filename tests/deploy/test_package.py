@@ -7,7 +7,7 @@ import json
 
 from deploy import stack
 
-RATES = {"task_sweeper": "rate(5 minutes)", "pattern_detector": "rate(5 minutes)", "page_generator": "rate(2 minutes)"}
+RATES = {"task_sweeper": "rate(5 minutes)", "item_sweeper": "rate(5 minutes)", "pattern_detector": "rate(5 minutes)", "page_generator": "rate(2 minutes)"}
 PATTERNS = {"collections_analyzer": ("collections.imageprocessor", "ImageProcessed"),
             "collections_embedder": ("collections.analyzer", "AnalysisComplete")}
 SEEDS = {  # function: (memory MB, timeout s) as seeds 000, 001/004 and 002 give them

@@ -1,0 +1,198 @@
+"""The item sweeper: no item stays ``pending``/``processing`` forever.
+
+A pipeline step that fails transiently records ``will be retried: <step>: <reason>`` and
+relies on the event source's retries (Lambda async: 2 more attempts). An outage that outlasts
+them, or a lost S3 notification or EventBridge event, would leave the item unfinished with
+nothing on its way. The sweeper finds items with no progress (``updated_at``) and no re-send
+(``resent_at``) for ``resend_after_seconds`` and re-sends the step they are stuck at:
+
+- no thumbnail yet (and the original was uploaded): the image processor's work, run here;
+- thumbnailed, no analysis: ``ImageProcessed`` again (same ``request_id`` as the upload's, so
+  the analyzer still makes one analysis per uploaded content);
+- analysed, not embedded: ``AnalysisComplete`` again for the current analysis.
+
+Re-sends of one step are counted on the item (``resend_step``, ``resend_count``); once a step
+has been re-sent ``resend_max`` times and is still stuck, the item is marked ``failed`` with a
+reason naming the step and its last error. Every re-send and give-up is claimed with a
+conditional UPDATE that only matches while the item is still quiet and unchanged, so
+concurrent or overlapping sweeps re-send an item once, and an item that progresses meanwhile is
+left alone. The handlers are idempotent, so a re-send that races a slow delivery cannot make a
+step run twice to completion. Unfinished items are scanned in pages of ``page_size``, at most
+``max_pages`` per run, stopping early when the run nears its timeout (the rest wait for the
+next run).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+
+from chalicelib.collections.events import ANALYSIS_COMPLETE, IMAGE_PROCESSED
+from chalicelib.collections.items import MAX_ERROR_LENGTH
+from chalicelib.collections.tables import embeddings, items
+from chalicelib.ports import BlobStore, BlobStoreUnavailable, EventBus
+
+log = logging.getLogger(__name__)
+
+THUMBNAIL, ANALYSIS, EMBEDDING = "thumbnail", "analysis", "embedding"
+STEPS = (THUMBNAIL, ANALYSIS, EMBEDDING)
+RETRY_PREFIX = "will be retried: "
+PAGE_SIZE = 100
+MAX_PAGES = 10
+#: A run stops starting new items with less than this left before its timeout (a thumbnail
+#: re-run may take as long as the image processor's own 60 s timeout).
+RESERVE_MILLIS = 60_000
+#: A ``pending`` item is only looked at this long after creation: its upload URL expires after
+#: 15 minutes, so an older pending item with no original is one the user never uploaded.
+UPLOAD_WINDOW = timedelta(hours=24)
+
+_COLUMNS = (items.c.id, items.c.user_id, items.c.file_path, items.c.status, items.c.error,
+            items.c.thumbnail_path, items.c.content_sha256, items.c.current_analysis_id,
+            items.c.resend_step, items.c.resend_count, items.c.updated_at)
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did: re-sends per step, items marked failed, items looked at."""
+
+    resent: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STEPS, 0))
+    failed: int = 0
+    scanned: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"resent": sum(self.resent.values()), "resent_by_step": dict(self.resent),
+                "failed": self.failed, "scanned": self.scanned}
+
+
+def stuck_step(item: Mapping[str, Any], embedded: bool) -> str:
+    """The step an unfinished item waits for. A ``processing`` item whose current analysis is
+    already embedded is a re-analysis (``POST /items/{id}/analyze``) whose event was lost."""
+    if not item["thumbnail_path"]:
+        return THUMBNAIL
+    if not item["current_analysis_id"] or embedded:
+        return ANALYSIS
+    return EMBEDDING
+
+
+def last_error(item: Mapping[str, Any]) -> str:
+    error = (item["error"] or "").removeprefix(RETRY_PREFIX).strip()
+    return error or "no error was recorded (the event or notification was lost)"
+
+
+class ItemSweeper:
+    def __init__(self, *, engine: Engine, blobs: BlobStore, bus: EventBus, bucket: str,
+                 process_upload: Callable[[str], Any], resend_after_seconds: int = 300, resend_max: int = 2,
+                 page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> None:
+        """``process_upload(key)`` runs the image processor's work for one original."""
+        self.engine, self.blobs, self.bus, self.bucket = engine, blobs, bus, bucket
+        self.process_upload = process_upload
+        self.after = max(0, resend_after_seconds)
+        self.resend_max = max(0, resend_max)
+        self.page_size, self.max_pages = max(1, page_size), max(1, max_pages)
+
+    # --- scan ---------------------------------------------------------------------------------
+
+    def _cutoff(self) -> Any:
+        return func.now() - timedelta(seconds=self.after)
+
+    def _quiet(self) -> Any:
+        """Unfinished, with no progress and no re-send since the cutoff (database clock)."""
+        cutoff = self._cutoff()
+        return and_(
+            or_(items.c.status == "processing",
+                and_(items.c.status == "pending", items.c.created_at > func.now() - UPLOAD_WINDOW)),
+            items.c.updated_at < cutoff,
+            or_(items.c.resent_at.is_(None), items.c.resent_at < cutoff),
+        )
+
+    def sweep(self, remaining_millis: Callable[[], int] | None = None) -> SweepReport:
+        """One run; ``remaining_millis`` is the Lambda context's ``get_remaining_time_in_millis``."""
+        report = SweepReport()
+        last: tuple[Any, str] | None = None
+        embedded = select(embeddings.c.id).where(embeddings.c.analysis_id == items.c.current_analysis_id).exists()
+        for _ in range(self.max_pages):
+            query = select(*_COLUMNS, embedded.label("embedded")).where(self._quiet())
+            if last is not None:
+                query = query.where(or_(items.c.updated_at > last[0],
+                                        and_(items.c.updated_at == last[0], items.c.id > last[1])))
+            query = query.order_by(items.c.updated_at, items.c.id).limit(self.page_size)
+            with self.engine.connect() as conn:
+                page = [dict(row) for row in conn.execute(query).mappings()]
+            for row in page:
+                if remaining_millis is not None and remaining_millis() < RESERVE_MILLIS:
+                    log.warning("item sweeper: near the timeout after %d item(s); the next run goes on",
+                                report.scanned)
+                    return report
+                report.scanned += 1
+                self._handle(row, report)
+            if len(page) < self.page_size:
+                break
+            last = (page[-1]["updated_at"], page[-1]["id"])
+        if report.failed:
+            log.warning("item sweeper: %d item(s) marked failed", report.failed)
+        if any(report.resent.values()):
+            log.warning("item sweeper: re-sent %s", {k: v for k, v in report.resent.items() if v})
+        return report
+
+    # --- one item -----------------------------------------------------------------------------
+
+    def _handle(self, item: dict[str, Any], report: SweepReport) -> None:
+        step = stuck_step(item, bool(item["embedded"]))
+        done = item["resend_count"] if item["resend_step"] == step else 0
+        if step == THUMBNAIL:
+            try:
+                if not self.blobs.exists(self.bucket, item["file_path"]):
+                    return  # never uploaded (or deleted): nothing is stuck
+            except BlobStoreUnavailable as exc:
+                log.warning("item %s: cannot check its original, next sweep: %s", item["id"], exc)
+                return
+        if done >= self.resend_max:
+            reason = (f"{step} did not complete after {done} re-send(s) {self.after} s apart; "
+                      f"last error: {last_error(item)}")
+            if self._claim(item, status="failed", error=reason[:MAX_ERROR_LENGTH], updated_at=func.now()):
+                log.warning("item %s (user %s): marked failed: %s", item["id"], item["user_id"], reason)
+                report.failed += 1
+            return
+        if not self._claim(item, resend_step=step, resend_count=done + 1, resent_at=func.now()):
+            return  # another sweep claimed it, or it progressed meanwhile
+        log.warning("item %s (user %s): %s quiet for %d s, re-sending (%d of %d)",
+                    item["id"], item["user_id"], step, self.after, done + 1, self.resend_max)
+        report.resent[step] += 1
+        try:
+            self._resend(step, item)
+        except Exception as exc:  # noqa: BLE001 - counted as a re-send; the next sweep tries again
+            log.warning("item %s: re-sending %s failed: %s: %s", item["id"], step, type(exc).__name__, exc)
+
+    def _claim(self, item: Mapping[str, Any], **values: Any) -> bool:
+        """Apply ``values`` only if the item is still quiet and was not re-sent or changed since
+        it was read: one of any number of concurrent sweeps wins."""
+        statement = (update(items)
+                     .where(items.c.id == item["id"], items.c.status == item["status"],
+                            items.c.resend_count == item["resend_count"], self._quiet())
+                     .values(**values))
+        with self.engine.begin() as conn:
+            return conn.execute(statement).rowcount == 1
+
+    def _resend(self, step: str, item: Mapping[str, Any]) -> None:
+        if step == THUMBNAIL:
+            self.process_upload(item["file_path"])
+        elif step == ANALYSIS:
+            if item["current_analysis_id"]:  # a lost re-analysis: a new version, once per quiet period
+                request_id = f"reanalyze:{item['id']}:resend-{item['updated_at'].timestamp():.6f}"
+            else:  # the upload's own request id: at most one analysis per uploaded content
+                request_id = f"upload:{item['id']}:{item['content_sha256']}"
+            source, detail_type = IMAGE_PROCESSED
+            self.bus.put_event(source, detail_type, {
+                "item_id": item["id"], "user_id": item["user_id"], "bucket": self.bucket,
+                "original_key": item["file_path"], "thumbnail_key": item["thumbnail_path"],
+                "request_id": request_id,
+            })
+        else:
+            source, detail_type = ANALYSIS_COMPLETE
+            self.bus.put_event(source, detail_type, {
+                "item_id": item["id"], "analysis_id": item["current_analysis_id"], "user_id": item["user_id"]})
