@@ -117,6 +117,7 @@ LOOKALIKES: dict[tuple[str, str], str] = {
     ("chalicelib/tracing.py", "invoke"): "the Invoker port wrapped to add trace_id; ends in adapter.py",
     ("chalicelib/db/migrations/versions/0002_tasks.py", "create_table"): "Alembic's op.create_table",
     ("chalicelib/db/migrations/versions/0003_pages.py", "create_table"): "Alembic's op.create_table",
+    ("chalicelib/db/migrations/versions/0005_activity_requests.py", "create_table"): "Alembic's op.create_table",
 }
 
 #: Which functions run code in each module (a module's calls must be allowed for each).

@@ -38,21 +38,21 @@ def scheduled(client) -> dict:  # noqa: ANN001
 def test_http_lines_carry_a_trace_id_returned_to_the_caller(client, user, capsys) -> None:  # noqa: ANN001
     capsys.readouterr()
     response = client.http.get("/me", headers=auth_headers(user))
-    (line,) = [x for x in emf_lines(capsys) if x["msg"] == "invocation"]
+    (line,) = [x for x in emf_lines(capsys) if x["msg"] == "invocation" and x["kind"] == "http"]
     assert parse(line["trace_id"]) == line["trace_id"]
     assert response.headers["X-Trace-Id"] == line["trace_id"]
 
     incoming = "1-5f000000-0123456789abcdef01234567"
     response = client.http.get("/me", headers={**auth_headers(user),
                                                "X-Amzn-Trace-Id": f"Root={incoming};Parent=53995c3f42cd8ad8;Sampled=1"})
-    (line,) = [x for x in emf_lines(capsys) if x["msg"] == "invocation"]
+    (line,) = [x for x in emf_lines(capsys) if x["msg"] == "invocation" and x["kind"] == "http"]
     assert line["trace_id"] == incoming and response.headers["X-Trace-Id"] == incoming
 
 
 def test_a_forged_trace_header_never_reaches_the_log(client, user, capsys) -> None:  # noqa: ANN001
     capsys.readouterr()
     client.http.get("/me", headers={**auth_headers(user), "X-Amzn-Trace-Id": 'Root=x"}\n{"level":"ERROR'})
-    (line,) = [x for x in emf_lines(capsys) if x["msg"] == "invocation"]
+    (line,) = [x for x in emf_lines(capsys) if x["msg"] == "invocation" and x["kind"] == "http"]
     assert parse(line["trace_id"]) == line["trace_id"] and "ERROR" not in line["trace_id"]
 
 
