@@ -49,14 +49,16 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: int | str = logging.INFO) -> None:
-    """Format the root logger's output as JSON.
+    """Format the root logger's output as JSON (``LOG_FORMAT=text``: plain lines, for people).
 
     In Lambda the runtime has installed the root handler: it keeps it and gets our formatter.
     Elsewhere (``chalice local``, ``make run``, the CLIs) a stdout handler is added when the root
     has none; a root that already has handlers (pytest's capture) is left alone.
     """
     root = logging.getLogger()
-    formatter = JsonFormatter()
+    formatter: logging.Formatter = JsonFormatter()
+    if os.environ.get("LOG_FORMAT", "json").lower() == "text":  # a person reading `make run`
+        formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         for handler in root.handlers:
             handler.setFormatter(formatter)

@@ -82,3 +82,13 @@ def test_elsewhere_a_json_stdout_handler_is_added_once(monkeypatch, capsys) -> N
         logging.getLogger("local.http").info("GET /health 200", extra={"status": 200})
     (line,) = capsys.readouterr().out.splitlines()
     assert json.loads(line)["status"] == 200
+
+
+def test_log_format_text_is_for_people(monkeypatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    monkeypatch.setenv("LOG_FORMAT", "text")
+    with bare_root():
+        logs.configure("INFO")
+        logging.getLogger("local.serve").info("ready in %.1f s", 1.5)
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.endswith(" INFO local.serve ready in 1.5 s") and not line.startswith("{")
