@@ -106,6 +106,7 @@ class Settings(NamedTuple):
     bedrock_model_id: str = "meta.llama3-1-8b-instruct-v1:0"
     generator_concurrency: int = 8
     generator_lease_seconds: int = 240
+    page_miss_lease_seconds: int = 35
     task_deadline_seconds: int = 900
     task_reinvoke_after_seconds: int = 120
     task_reinvoke_max: int = 2
@@ -191,6 +192,7 @@ def load_settings() -> Settings:
         bedrock_model_id=_env("BEDROCK_MODEL_ID", "meta.llama3-1-8b-instruct-v1:0"),
         generator_concurrency=_int("GENERATOR_CONCURRENCY", 8),
         generator_lease_seconds=_int("GENERATOR_LEASE_SECONDS", 240),
+        page_miss_lease_seconds=_int("PAGE_MISS_LEASE_SECONDS", 35),
         task_deadline_seconds=_int("TASK_DEADLINE_SECONDS", 900),
         task_reinvoke_after_seconds=_int("TASK_REINVOKE_AFTER_SECONDS", 120),
         task_reinvoke_max=_int("TASK_REINVOKE_MAX", 2),

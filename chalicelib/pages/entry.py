@@ -16,7 +16,8 @@ def service() -> PagesService:
     # Stop claiming while a last job can still finish: one provider call (timeout) plus 5 s.
     margin_ms = int((settings.provider_timeout_seconds + 5) * 1000)
     return PagesService(wiring.pages_engine(), wiring.llm, concurrency=settings.generator_concurrency,
-                        lease=timedelta(seconds=settings.generator_lease_seconds), deadline_margin_ms=margin_ms)
+                        lease=timedelta(seconds=settings.generator_lease_seconds),
+                        miss_lease=timedelta(seconds=settings.page_miss_lease_seconds), deadline_margin_ms=margin_ms)
 
 
 def detector() -> Any:

@@ -37,12 +37,16 @@ def page_body(row: dict[str, Any], source: str) -> dict[str, Any]:
 
 class PagesService:
     def __init__(self, engine: Any, llm_factory: Any, *, concurrency: int = 8,
-                 lease: timedelta = timedelta(seconds=120), miss_wait_seconds: float = 20.0,
-                 deadline_margin_ms: int = 30_000) -> None:
+                 lease: timedelta = timedelta(seconds=120), miss_lease: timedelta | None = None,
+                 miss_wait_seconds: float = 20.0, deadline_margin_ms: int = 30_000) -> None:
+        """``lease``: a generator run's claim on a job; ``miss_lease``: a request's claim on the
+        page it generates on a miss (no longer than the API function can run, so a request that
+        died, or could not record its outcome, holds the page back no longer than that)."""
         self.engine = engine
         self.llm_factory = llm_factory  # called only when a page must be generated
         self.concurrency = concurrency
         self.lease = lease
+        self.miss_lease = lease if miss_lease is None else min(miss_lease, lease)
         self.miss_wait_seconds = miss_wait_seconds
         self.deadline_margin_ms = deadline_margin_ms
 
@@ -70,7 +74,7 @@ class PagesService:
         deadline = time.monotonic() + self.miss_wait_seconds
         while True:
             token = str(uuid.uuid4())
-            job = repo.claim_for_page(self.engine, user_id, page_type, token, self.lease)
+            job = repo.claim_for_page(self.engine, user_id, page_type, token, self.miss_lease)
             if job is not None:
                 self._process(job, token, raise_errors=True)
                 return self._generated(key)

@@ -115,3 +115,39 @@ def test_database_outage_503_then_recovery_with_nothing_lost(client, proxy: TcpP
         rows = conn.execute(select(activity_log.c.page, activity_log.c.action, activity_log.c.metadata)
                             .where(activity_log.c.user_id == user)).all()
     assert [tuple(r) for r in rows] == [("home", "view", {"marker": "before"})]
+
+
+def test_database_cut_in_the_middle_of_a_page_miss(client, proxy: TcpProxy, user, monkeypatch) -> None:  # noqa: ANN001
+    """The database goes while a miss is generating (the page claimed, Claude answering): the
+    request answers 503, nothing half-written is served, and once the database is back the page
+    is generated again as soon as the dead request's claim (PAGE_MISS_LEASE_SECONDS) runs out."""
+    import time
+
+    from chalicelib.providers.offline import OfflineLLM
+
+    class CutsTheDatabase:
+        calls = 0
+
+        def complete_json(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+            CutsTheDatabase.calls += 1
+            if CutsTheDatabase.calls == 1:
+                proxy.cut()  # after the claim, before the page is stored
+            return OfflineLLM().complete_json(*args, **kwargs)
+
+    monkeypatch.setenv("PAGE_MISS_LEASE_SECONDS", "2")
+    settings.reset()
+    monkeypatch.setattr(wiring, "llm", CutsTheDatabase)
+    headers = auth_headers(user)
+
+    during = client.http.get("/pages/reports", headers=headers)
+    assert during.status_code == 503 and during.headers.get("Retry-After")
+    assert json.loads(during.body)["error"]["code"] == "service_unavailable"
+
+    proxy.restore()
+    started = time.monotonic()
+    after = client.http.get("/pages/reports", headers=headers)
+    assert after.status_code == 200, after.body
+    assert after.json_body["page_type"] == "reports" and after.json_body["source"] == "generated"
+    assert time.monotonic() - started < 10  # the 2 s claim, not the generator's 240 s lease
+    assert CutsTheDatabase.calls == 2
+    assert client.http.get("/pages/reports", headers=headers).json_body["source"] == "cache"
