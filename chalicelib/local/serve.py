@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 from chalicelib.local.reload import SourceWatcher
@@ -83,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
 
+    # pgserver asks platformdirs for a runtime dir it does not use; on machines without
+    # XDG_RUNTIME_DIR that prints a warning on every start.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     os.environ.setdefault("STAGE", "local")
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
     from chalicelib import logs
