@@ -110,6 +110,7 @@ class Settings(NamedTuple):
     task_deadline_seconds: int = 900
     task_reinvoke_after_seconds: int = 120
     task_reinvoke_max: int = 2
+    task_record_retry_seconds: int = 60
 
     # Providers
     anthropic_base_url: str = ""
@@ -196,6 +197,7 @@ def load_settings() -> Settings:
         task_deadline_seconds=_int("TASK_DEADLINE_SECONDS", 900),
         task_reinvoke_after_seconds=_int("TASK_REINVOKE_AFTER_SECONDS", 120),
         task_reinvoke_max=_int("TASK_REINVOKE_MAX", 2),
+        task_record_retry_seconds=_int("TASK_RECORD_RETRY_SECONDS", 60),
         anthropic_base_url=_env("ANTHROPIC_BASE_URL"),
         claude_model=_env("CLAUDE_MODEL", "claude-sonnet-4-5"),
         voyage_base_url=_env("VOYAGE_BASE_URL"),

@@ -17,6 +17,7 @@ def service() -> TaskService:
         deadline_seconds=settings.task_deadline_seconds,
         reinvoke_after_seconds=settings.task_reinvoke_after_seconds, reinvoke_max=settings.task_reinvoke_max,
         max_description_chars=settings.task_description_max_chars,
+        record_retry_seconds=settings.task_record_retry_seconds,
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,7 +64,8 @@ def parse_limit(raw: str | None, default: int = 20, maximum: int = 100) -> int:
 
 class TaskService:
     def __init__(self, store: TaskStore, invoker: Any, worker_function: str, *, deadline_seconds: int,
-                 max_description_chars: int, reinvoke_after_seconds: int = 120, reinvoke_max: int = 2) -> None:
+                 max_description_chars: int, reinvoke_after_seconds: int = 120, reinvoke_max: int = 2,
+                 record_retry_seconds: float = 60.0, sleep: Callable[[float], None] = time.sleep) -> None:
         self.store = store
         self.invoker = invoker
         self.worker_function = worker_function
@@ -70,6 +73,8 @@ class TaskService:
         self.max_description_chars = max_description_chars
         self.reinvoke_after_seconds = max(0, reinvoke_after_seconds)
         self.reinvoke_max = max(0, reinvoke_max)
+        self.record_retry_seconds = max(0.0, record_retry_seconds)
+        self._sleep = sleep
 
     # --- API ----------------------------------------------------------------------------------
 
@@ -130,20 +135,39 @@ class TaskService:
         try:
             result = agent.run(task_id, claimed.description)
         except ProviderUnavailable as exc:
-            self.store.apply(task_id, Change((PROCESSING,), event(f"Agent unavailable, will retry: {exc}",
-                                                                  "warning"), PENDING))
+            self._record(task_id, Change((PROCESSING,), event(f"Agent unavailable, will retry: {exc}",
+                                                              "warning"), PENDING))
             raise
         except Exception as exc:  # noqa: BLE001 - the task records why it failed
             reason = f"Agent failed: {type(exc).__name__}: {exc}"[:1000]
             log.exception("task %s: agent failed", task_id)
-            self.store.apply(task_id, Change((PROCESSING,), event(reason, "error"), ERROR, {"error_message": reason}))
+            self._record(task_id, Change((PROCESSING,), event(reason, "error"), ERROR, {"error_message": reason}))
             return {"task_id": task_id, "status": ERROR}
-        done = self.store.apply(task_id, Change(
+        done = self._record(task_id, Change(
             (PROCESSING,), event(MSG_COMPLETED, "success"), COMPLETED,
             {"agent_response": result.response_text, "vendors": result.vendors, "quotes": result.quotes,
              "emails_sent": result.emails_sent, "provider_used": result.provider_used},
         ))
         return {"task_id": task_id, "status": done.status if done else "unknown"}
+
+    def _record(self, task_id: str, change: Change) -> Task | None:
+        """Apply the agent's outcome, retrying a failing store for ``record_retry_seconds``: the
+        agent has run (and may have e-mailed vendors), so a database blip must not lose its
+        answer, and a retried invocation would find the task ``processing`` and skip it."""
+        deadline = time.monotonic() + self.record_retry_seconds
+        delay, attempt = 0.5, 1
+        while True:
+            try:
+                return self.store.apply(task_id, change)
+            except Exception as exc:  # noqa: BLE001 - any store failure: retry, then let Lambda see it
+                if time.monotonic() + delay > deadline:
+                    log.error("task %s: could not record the outcome after %d attempt(s): %s: %s",
+                              task_id, attempt, type(exc).__name__, exc)
+                    raise
+                log.warning("task %s: recording the outcome failed (%s); retrying in %.1f s",
+                            task_id, type(exc).__name__, delay)
+            self._sleep(delay)
+            delay, attempt = min(delay * 2, 8.0), attempt + 1
 
     # --- deadline -----------------------------------------------------------------------------
 

@@ -151,3 +151,33 @@ def test_database_cut_in_the_middle_of_a_page_miss(client, proxy: TcpProxy, user
     assert time.monotonic() - started < 10  # the 2 s claim, not the generator's 240 s lease
     assert CutsTheDatabase.calls == 2
     assert client.http.get("/pages/reports", headers=headers).json_body["source"] == "cache"
+
+
+def test_database_cut_while_the_agent_runs_keeps_its_answer(client, proxy: TcpProxy, user, monkeypatch) -> None:  # noqa: ANN001
+    """The agent has run (and e-mailed vendors) when the database goes for a moment: the worker
+    retries recording the outcome (TASK_RECORD_RETRY_SECONDS) and the task completes with the
+    agent's answer, instead of waiting out its deadline as `error`; the agent ran once."""
+    import threading
+
+    from chalicelib.providers.offline import OfflineAgent
+
+    runs = []
+
+    class CutsTheDatabase(OfflineAgent):
+        def run(self, task_id: str, description: str):  # noqa: ANN201
+            runs.append(task_id)
+            proxy.cut()
+            threading.Timer(1.5, proxy.restore).start()  # back while the worker is retrying
+            return super().run(task_id, description)
+
+    monkeypatch.setenv("TASK_RECORD_RETRY_SECONDS", "20")
+    settings.reset()
+    monkeypatch.setattr(wiring, "agent", CutsTheDatabase)
+    headers = auth_headers(user)
+    created = client.http.post("/tasks", headers=headers, body=json.dumps({"description": "Find a roofer"}))
+    assert created.status_code == 202
+    wiring.local_runtime().drain(timeout=30)
+    task = client.http.get(f"/tasks/{created.json_body['id']}", headers=headers).json_body
+    assert task["status"] == "completed" and task["emails_sent"] == 3, task
+    assert [e["message"] for e in task["events"]][-1] == "Agent completed task successfully"
+    assert runs == [created.json_body["id"]]
