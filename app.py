@@ -15,8 +15,9 @@ from chalicelib.settings import get_settings
 
 # Chalice's own log handler writes text: its records go to the root logger, formatted as JSON.
 app = Chalice(app_name="ai-backend", configure_logs=False)
-logs.configure(getattr(logging, get_settings().log_level, logging.INFO))
-app.log.setLevel(getattr(logging, get_settings().log_level, logging.INFO))
+_LOG_LEVEL = getattr(logging, get_settings().log_level, logging.INFO)
+logs.configure(_LOG_LEVEL)
+app.log.setLevel(_LOG_LEVEL)
 app.register_middleware(web.normalize_chalice_errors, "http")
 app.register_middleware(observability.invocation_middleware, "all")
 app.register_middleware(cors.cors_middleware, "http")

@@ -59,12 +59,12 @@ def configure(level: int | str = logging.INFO) -> None:
     formatter: logging.Formatter = JsonFormatter()
     if os.environ.get("LOG_FORMAT", "json").lower() == "text":  # a person reading `make run`
         formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if root.handlers and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         for handler in root.handlers:
             handler.setFormatter(formatter)
     elif root.handlers:
         return
-    if not root.handlers:
+    else:
         handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(formatter)
         root.addHandler(handler)

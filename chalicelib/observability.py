@@ -152,9 +152,14 @@ def put_metrics(msg: str, dimensions: Mapping[str, str], metrics: Mapping[str, t
     emit(record, dict(metrics), tuple(dimensions))
 
 
-def _invocation_metrics(duration: float, outcome: str) -> dict[str, tuple[float, str]]:
-    return {"Invocations": (1, "Count"), "Errors": (1 if outcome == "error" else 0, "Count"),
-            "Duration": (round(duration, 2), "Milliseconds")}
+def _emit_invocation(info: Mapping[str, Any], outcome: str, started: float,
+                     also_by: tuple[tuple[str, ...], ...] = ()) -> None:
+    """The invocation line of a handler that began at ``started`` (``time.perf_counter()``)."""
+    duration = round((time.perf_counter() - started) * 1000, 2)
+    emit({"level": "ERROR" if outcome == "error" else "INFO", "msg": "invocation", **info,
+          "outcome": outcome, "duration_ms": duration},
+         {"Invocations": (1, "Count"), "Errors": (1 if outcome == "error" else 0, "Count"),
+          "Duration": (duration, "Milliseconds")}, also_by=also_by)
 
 
 def observe_authorizer(authorizer: Any) -> Any:
@@ -187,10 +192,7 @@ def observe_authorizer(authorizer: Any) -> Any:
                 raise
             finally:
                 tracing.unbind(token)
-                duration = (time.perf_counter() - started) * 1000
-                emit({"level": "ERROR" if outcome == "error" else "INFO", "msg": "invocation", **info,
-                      "outcome": outcome, "duration_ms": round(duration, 2)},
-                     _invocation_metrics(duration, outcome))
+                _emit_invocation(info, outcome, started)
 
     authorizer.__class__ = ObservedAuthorizer
     return authorizer
@@ -219,13 +221,9 @@ def invocation_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any
         return response
     finally:
         tracing.unbind(token)
-        duration = (time.perf_counter() - started) * 1000
-        record = {"level": "ERROR" if outcome == "error" else "INFO", "msg": "invocation",
-                  **info, "outcome": outcome, "duration_ms": round(duration, 2)}
         if error:
-            record["error"] = error
+            info["error"] = error
         # HTTP lines are also recorded per kind (kind=http: every route together): Chalice turns
         # a route's exception into a 500 response, which Lambda's own Errors metric never sees,
         # so the API's error-rate alarm (deploy/monitoring.py) reads this one as well.
-        emit(record, _invocation_metrics(duration, outcome),
-             also_by=(("kind",),) if info["kind"] == "http" else ())
+        _emit_invocation(info, outcome, started, also_by=(("kind",),) if info["kind"] == "http" else ())

@@ -29,7 +29,6 @@ from chalicelib.tasks.store import BadCursor, TaskExists, TaskStore
 
 log = logging.getLogger(__name__)
 
-MAX_IDEMPOTENCY_KEY = errors.MAX_IDEMPOTENCY_KEY
 #: Timeline message of a sweeper re-invocation (counted to cap them).
 REINVOKED_PREFIX = "Worker did not start within"
 
@@ -60,6 +59,11 @@ def parse_limit(raw: str | None, default: int = 20, maximum: int = 100) -> int:
     if not 1 <= limit <= maximum:
         raise errors.BadRequest(f"limit must be from 1 to {maximum}", field="limit")
     return limit
+
+
+def worker_payload(task: Task) -> dict[str, str]:
+    """The worker's async payload: the task to run (``user_id`` names its owner in the log only)."""
+    return {"task_id": task.id, "user_id": task.owner}
 
 
 class TaskService:
@@ -96,7 +100,7 @@ class TaskService:
                                       field="Idempotency-Key") from None
             return exists.task
         try:
-            self.invoker.invoke_async(self.worker_function, {"task_id": task.id, "user_id": task.owner})
+            self.invoker.invoke_async(self.worker_function, worker_payload(task))
         except Exception as exc:  # noqa: BLE001 - the task is stored: the sweeper hands it off again
             reason = f"{type(exc).__name__}: {exc}"[:300]
             log.error("task %s: could not start the worker, the sweeper will invoke it again: %s", task.id, reason)
@@ -207,7 +211,7 @@ class TaskService:
         if self.store.apply(task.id, Change((PENDING,), event(message, "warning"))) is None:
             return 0  # a worker claimed it meanwhile
         try:
-            self.invoker.invoke_async(self.worker_function, {"task_id": task.id, "user_id": task.owner})
+            self.invoker.invoke_async(self.worker_function, worker_payload(task))
         except Exception as exc:  # noqa: BLE001 - counted as an attempt; the next sweep tries again
             log.error("task %s: re-invoking the worker failed: %s: %s", task.id, type(exc).__name__, exc)
             return 0
