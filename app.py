@@ -42,11 +42,12 @@ observability.observe_authorizer(jwt_auth)
 @app.route("/health", methods=["GET"])
 @web.endpoint
 def health() -> Response:
-    """Stage, version, database reachability and which providers are real or offline."""
+    """Stage, version, database reachability and which providers are real or offline; 503
+    when the database is unreachable or a required provider is missing (named in ``missing``)."""
     from chalicelib.health import health_report
 
     report = health_report()
-    return Response(body=report, status_code=200 if report["database"]["reachable"] else 503)
+    return Response(body=report, status_code=200 if report["status"] == "ok" else 503)
 
 
 @app.route("/openapi.json", methods=["GET"])

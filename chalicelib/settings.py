@@ -63,6 +63,47 @@ def _bool(name: str, default: bool) -> bool:
     raise ValueError(f"setting {name} must be true or false, got {raw!r}")
 
 
+#: How often the task sweeper runs (app.py schedules it every 5 minutes).
+TASK_SWEEP_INTERVAL_SECONDS = 300
+#: Time a worker has after its Lambda timeout's agent run to record the outcome, and slack for
+#: the async hand-off's queueing, in the task deadline.
+TASK_DEADLINE_SLACK_SECONDS = 60
+PROVIDER_MODES = ("auto", "real", "offline")
+
+
+def minimum_task_deadline(worker_timeout: int, reinvoke_after: int, reinvoke_max: int) -> int:
+    """The shortest safe task deadline: the latest moment a worker can start (the last sweeper
+    re-invocation: each waits ``reinvoke_after`` of quiet plus up to one sweep interval) plus the
+    worker's whole run (its Lambda timeout) plus slack. A shorter deadline could mark a task
+    error while its worker is still running."""
+    return (max(0, reinvoke_max) * (max(0, reinvoke_after) + TASK_SWEEP_INTERVAL_SECONDS)
+            + worker_timeout + TASK_DEADLINE_SLACK_SECONDS)
+
+
+def _task_deadline(worker_timeout: int, reinvoke_after: int, reinvoke_max: int) -> int:
+    """TASK_DEADLINE_SECONDS, derived when unset; a value below the safe minimum fails loudly."""
+    minimum = minimum_task_deadline(worker_timeout, reinvoke_after, reinvoke_max)
+    deadline = _int("TASK_DEADLINE_SECONDS", minimum)
+    if deadline < minimum:
+        raise ValueError(
+            f"setting TASK_DEADLINE_SECONDS={deadline} is shorter than the worker can run: at least {minimum} s "
+            f"(TASK_REINVOKE_MAX={reinvoke_max} x (TASK_REINVOKE_AFTER_SECONDS={reinvoke_after} + "
+            f"{TASK_SWEEP_INTERVAL_SECONDS} s sweep) + TASK_WORKER_TIMEOUT_SECONDS={worker_timeout} + "
+            f"{TASK_DEADLINE_SLACK_SECONDS} s); raise it or leave it unset")
+    return deadline
+
+
+def _providers(local: bool) -> str:
+    """PROVIDERS: ``real`` (outside the local stage, the default and the only silent choice),
+    ``offline`` (asked for explicitly), ``auto`` (local only: real when a key is set)."""
+    mode = _env("PROVIDERS", "auto" if local else "real").lower()
+    if mode not in PROVIDER_MODES:
+        raise ValueError(f"setting PROVIDERS must be one of {', '.join(PROVIDER_MODES)}, got {mode!r}")
+    if mode == "auto" and not local:
+        raise ValueError("setting PROVIDERS=auto is for the local stage only; use real or offline")
+    return mode
+
+
 def _csv(name: str, default: str = "") -> tuple[str, ...]:
     return tuple(part.strip() for part in _env(name, default).split(",") if part.strip())
 
@@ -107,12 +148,14 @@ class Settings(NamedTuple):
     generator_concurrency: int = 8
     generator_lease_seconds: int = 240
     page_miss_lease_seconds: int = 35
-    task_deadline_seconds: int = 900
+    task_worker_timeout_seconds: int = 600
+    task_deadline_seconds: int = 1500
     task_reinvoke_after_seconds: int = 120
     task_reinvoke_max: int = 2
     task_record_retry_seconds: int = 60
 
     # Providers
+    providers: str = "auto"
     anthropic_base_url: str = ""
     claude_model: str = "claude-sonnet-4-5"
     voyage_base_url: str = ""
@@ -168,6 +211,8 @@ def load_settings() -> Settings:
     stage = _env("STAGE", LOCAL_STAGE)
     local = stage == LOCAL_STAGE
     data_dir = Path(_env("LOCAL_DATA_DIR", str(PROJECT_ROOT / ".local"))).resolve()
+    worker_timeout = _int("TASK_WORKER_TIMEOUT_SECONDS", 600)
+    reinvoke_after, reinvoke_max = _int("TASK_REINVOKE_AFTER_SECONDS", 120), _int("TASK_REINVOKE_MAX", 2)
     return Settings(
         stage=stage,
         version=_env("APP_VERSION", "0.1.0"),
@@ -194,10 +239,12 @@ def load_settings() -> Settings:
         generator_concurrency=_int("GENERATOR_CONCURRENCY", 8),
         generator_lease_seconds=_int("GENERATOR_LEASE_SECONDS", 240),
         page_miss_lease_seconds=_int("PAGE_MISS_LEASE_SECONDS", 35),
-        task_deadline_seconds=_int("TASK_DEADLINE_SECONDS", 900),
-        task_reinvoke_after_seconds=_int("TASK_REINVOKE_AFTER_SECONDS", 120),
-        task_reinvoke_max=_int("TASK_REINVOKE_MAX", 2),
+        task_worker_timeout_seconds=worker_timeout,
+        task_deadline_seconds=_task_deadline(worker_timeout, reinvoke_after, reinvoke_max),
+        task_reinvoke_after_seconds=reinvoke_after,
+        task_reinvoke_max=reinvoke_max,
         task_record_retry_seconds=_int("TASK_RECORD_RETRY_SECONDS", 60),
+        providers=_providers(local),
         anthropic_base_url=_env("ANTHROPIC_BASE_URL"),
         claude_model=_env("CLAUDE_MODEL", "claude-sonnet-4-5"),
         voyage_base_url=_env("VOYAGE_BASE_URL"),

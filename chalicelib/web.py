@@ -99,7 +99,7 @@ def classify_dependency_error(exc: BaseException) -> errors.Unavailable | errors
     ):
         return errors.Unavailable("the database is unavailable; retry shortly")
     name = type(exc).__name__
-    if name in {"ProviderUnavailable"}:
+    if name in {"ProviderUnavailable", "ProviderNotConfigured"}:
         return errors.Unavailable(f"an AI provider is unavailable; retry shortly ({exc})")
     if name in {"ProviderOutputError"}:
         return errors.Unavailable("the AI provider returned an unusable answer; nothing was stored; retry")

@@ -199,7 +199,7 @@ def embedder() -> Any:
 def agent() -> Any:
     from chalicelib.providers import get_agent
 
-    return get_agent(get_settings(), llm())
+    return get_agent(get_settings(), llm)  # the LLM is built only if Claude is the agent
 
 
 _CACHED = [

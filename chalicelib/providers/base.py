@@ -25,6 +25,17 @@ class ProviderUnavailable(ProviderError):
     """Rate limited, 5xx, timed out or unreachable: retry later (HTTP callers answer 503)."""
 
 
+class ProviderNotConfigured(ProviderUnavailable):
+    """Real providers are required (PROVIDERS=real) and ``setting`` is missing or unreadable:
+    the call fails as unavailable (retried, 503) rather than falling back to an offline stand-in."""
+
+    def __init__(self, message: str, *, provider: str, setting: str, reason: str) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.setting = setting
+        self.reason = reason
+
+
 class ProviderOutputError(ProviderError):
     """The answer is unusable (cut at max_tokens, a refusal, not the requested schema).
     No partial data is ever returned with it."""

@@ -22,6 +22,7 @@ WORKER = "ai-backend-dev-task_worker"
 def aws_stage(monkeypatch: pytest.MonkeyPatch, aws, tmp_path: Path):  # noqa: ANN001, ANN201
     monkeypatch.setenv("STAGE", "dev")
     monkeypatch.setenv("SSM_PREFIX", "")
+    monkeypatch.setenv("PROVIDERS", "offline")  # asked for explicitly: records say "offline"
     monkeypatch.setenv("TASK_STORE", "dynamodb")
     monkeypatch.setenv("DYNAMODB_TABLE_NAME", "valro-tasks-dev")
     monkeypatch.setenv("WORKER_LAMBDA_ARN", WORKER)
