@@ -11,6 +11,7 @@ from typing import Any
 from chalicelib.providers.base import (
     LLM,
     Agent,
+    AgentInterrupted,
     AgentResult,
     Embedder,
     EmbeddingResult,
@@ -22,7 +23,7 @@ from chalicelib.providers.base import (
 )
 
 __all__ = [
-    "LLM", "Agent", "AgentResult", "Embedder", "EmbeddingResult", "JsonResult", "ProviderError",
+    "LLM", "Agent", "AgentInterrupted", "AgentResult", "Embedder", "EmbeddingResult", "JsonResult", "ProviderError",
     "ProviderNotConfigured", "ProviderOutputError", "ProviderUnavailable", "get_agent", "get_embedder", "get_llm", "provider_report", "provider_status",
 ]
 

@@ -25,6 +25,11 @@ class ProviderUnavailable(ProviderError):
     """Rate limited, 5xx, timed out or unreachable: retry later (HTTP callers answer 503)."""
 
 
+class AgentInterrupted(ProviderUnavailable):
+    """An agent call was cut after it may have started work (a read timeout, a 5xx, a dropped
+    answer). Retrying is safe only by resuming the same agent session; never by a fresh run."""
+
+
 class ProviderNotConfigured(ProviderUnavailable):
     """Real providers are required (PROVIDERS=real) and ``setting`` is missing or unreadable:
     the call fails as unavailable (retried, 503) rather than falling back to an offline stand-in."""

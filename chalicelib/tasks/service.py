@@ -127,8 +127,10 @@ class TaskService:
     def run_worker(self, task_id: str, agent: Any) -> dict[str, Any]:
         """Run the agent once for a pending task. A duplicate delivery finds it no longer
         pending and does nothing; an agent outage puts it back to pending and raises, so the
-        async invoke is retried (and the sweeper ends it at the deadline)."""
-        from chalicelib.providers import ProviderUnavailable
+        async invoke is retried (and the sweeper ends it at the deadline). An interruption after
+        the agent may have started is retried only for an agent that resumes its session (the
+        retry joins the same run); any other agent's task ends in error rather than run twice."""
+        from chalicelib.providers import AgentInterrupted, ProviderUnavailable
 
         claimed = self.store.apply(task_id, Change((PENDING,), event(MSG_STARTED), PROCESSING))
         if claimed is None:
@@ -138,21 +140,42 @@ class TaskService:
             return {"task_id": task_id, "skipped": True, "status": status}
         try:
             result = agent.run(task_id, claimed.description)
+        except AgentInterrupted as exc:
+            if not getattr(agent, "resumes_sessions", False):
+                return self._fail(task_id, f"Agent interrupted after it may have acted ({exc}); not run again")
+            self._record(task_id, Change((PROCESSING,), event(
+                f"Agent call interrupted ({exc}); the retry resumes the same agent session", "warning"), PENDING))
+            raise
         except ProviderUnavailable as exc:
             self._record(task_id, Change((PROCESSING,), event(f"Agent unavailable, will retry: {exc}",
                                                               "warning"), PENDING))
             raise
         except Exception as exc:  # noqa: BLE001 - the task records why it failed
-            reason = f"Agent failed: {type(exc).__name__}: {exc}"[:1000]
             log.exception("task %s: agent failed", task_id)
-            self._record(task_id, Change((PROCESSING,), event(reason, "error"), ERROR, {"error_message": reason}))
-            return {"task_id": task_id, "status": ERROR}
-        done = self._record(task_id, Change(
-            (PROCESSING,), event(MSG_COMPLETED, "success"), COMPLETED,
-            {"agent_response": result.response_text, "vendors": result.vendors, "quotes": result.quotes,
-             "emails_sent": result.emails_sent, "provider_used": result.provider_used},
-        ))
+            return self._fail(task_id, f"Agent failed: {type(exc).__name__}: {exc}")
+        outcome = {"agent_response": result.response_text, "vendors": result.vendors, "quotes": result.quotes,
+                   "emails_sent": result.emails_sent, "provider_used": result.provider_used}
+        done = self._record(task_id, Change((PROCESSING,), event(MSG_COMPLETED, "success"), COMPLETED, outcome))
+        if done is None:
+            done = self._record_late(task_id, outcome)
         return {"task_id": task_id, "status": done.status if done else "unknown"}
+
+    def _fail(self, task_id: str, reason: str) -> dict[str, Any]:
+        reason = reason[:1000]
+        self._record(task_id, Change((PROCESSING,), event(reason, "error"), ERROR, {"error_message": reason}))
+        return {"task_id": task_id, "status": ERROR}
+
+    def _record_late(self, task_id: str, outcome: dict[str, Any]) -> Task | None:
+        """The agent finished after the deadline sweep marked the task error. This worker holds
+        the task's only claim, so the error can only be that sweep's: the agent's work is kept
+        (status completed) with a warning saying it came late."""
+        current = self.store.get(task_id)
+        if current is None or current.status != ERROR:
+            return current
+        log.warning("task %s: the agent finished after the task's deadline; its result is recorded", task_id)
+        warning = event(f"Agent completed after the task's {self.deadline_seconds} s deadline had marked it "
+                        "error; its result is recorded", "warning")
+        return self._record(task_id, Change((ERROR,), warning, COMPLETED, {**outcome, "error_message": None}))
 
     def _record(self, task_id: str, change: Change) -> Task | None:
         """Apply the agent's outcome, retrying a failing store for ``record_retry_seconds``: the

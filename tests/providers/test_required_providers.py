@@ -109,8 +109,9 @@ def test_api_answers_503_and_health_names_what_is_missing(dev_stage, user) -> No
         assert body["status"] == "degraded" and body["database"]["reachable"] is True
         assert body["providers_mode"] == "real"
         assert body["providers"] == {"claude": "missing", "voyage": "missing", "agentcore": "unused"}
-        assert any("/collections/ANTHROPIC_API_KEY" in m for m in body["missing"])
-        assert any("/collections/VOYAGE_API_KEY" in m for m in body["missing"])
+        prefix = settings.get_settings().ssm_prefix  # the stage's, from .chalice/config.json
+        assert any(f"SSM parameter {prefix}/ANTHROPIC_API_KEY" in m for m in body["missing"])
+        assert any(f"SSM parameter {prefix}/VOYAGE_API_KEY" in m for m in body["missing"])
 
         recorded = client.http.post("/activity", headers=auth_headers(user),
                                     body=json.dumps({"page": "home", "action": "view"}))
