@@ -153,6 +153,7 @@ class Settings(NamedTuple):
     task_reinvoke_after_seconds: int = 120
     task_reinvoke_max: int = 2
     task_record_retry_seconds: int = 60
+    task_handoff_seconds: float = 2.0
 
     # Providers
     providers: str = "auto"
@@ -244,6 +245,7 @@ def load_settings() -> Settings:
         task_reinvoke_after_seconds=reinvoke_after,
         task_reinvoke_max=reinvoke_max,
         task_record_retry_seconds=_int("TASK_RECORD_RETRY_SECONDS", 60),
+        task_handoff_seconds=_float("TASK_HANDOFF_SECONDS", 2.0),
         providers=_providers(local),
         anthropic_base_url=_env("ANTHROPIC_BASE_URL"),
         claude_model=_env("CLAUDE_MODEL", "claude-sonnet-4-5"),

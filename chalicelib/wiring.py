@@ -153,6 +153,12 @@ def event_bus() -> Any:
     return TracingEventBus(EventBridgeBus(aws_client("events"), settings.event_bus_name))
 
 
+#: The Lambda adapter's options in AWS: short timeouts and one retry, since POST /tasks waits at
+#: most TASK_HANDOFF_SECONDS for the hand-off anyway and the sweeper sends again what did not go.
+INVOKE_OPTIONS: dict[str, Any] = {"max_retries": 1, "initial_retry_delay": 0.2, "max_retry_delay": 0.5,
+                                    "connect_timeout": 1.0, "read_timeout": 2.0}
+
+
 @functools.lru_cache(maxsize=1)
 def invoker() -> Any:
     settings = get_settings()
@@ -160,7 +166,7 @@ def invoker() -> Any:
         return TracingInvoker(local_runtime())
     from chalicelib.invoke.invoker import AdapterInvoker
 
-    return TracingInvoker(AdapterInvoker(region=settings.aws_region))
+    return TracingInvoker(AdapterInvoker(region=settings.aws_region, **INVOKE_OPTIONS))
 
 
 @functools.lru_cache(maxsize=1)

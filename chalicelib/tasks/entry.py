@@ -18,6 +18,7 @@ def service() -> TaskService:
         reinvoke_after_seconds=settings.task_reinvoke_after_seconds, reinvoke_max=settings.task_reinvoke_max,
         max_description_chars=settings.task_description_max_chars,
         record_retry_seconds=settings.task_record_retry_seconds,
+        handoff_seconds=settings.task_handoff_seconds,
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -69,7 +71,8 @@ def worker_payload(task: Task) -> dict[str, str]:
 class TaskService:
     def __init__(self, store: TaskStore, invoker: Any, worker_function: str, *, deadline_seconds: int,
                  max_description_chars: int, reinvoke_after_seconds: int = 120, reinvoke_max: int = 2,
-                 record_retry_seconds: float = 60.0, sleep: Callable[[float], None] = time.sleep) -> None:
+                 record_retry_seconds: float = 60.0, handoff_seconds: float = 2.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.store = store
         self.invoker = invoker
         self.worker_function = worker_function
@@ -78,13 +81,16 @@ class TaskService:
         self.reinvoke_after_seconds = max(0, reinvoke_after_seconds)
         self.reinvoke_max = max(0, reinvoke_max)
         self.record_retry_seconds = max(0.0, record_retry_seconds)
+        self.handoff_seconds = max(0.1, handoff_seconds)
         self._sleep = sleep
 
     # --- API ----------------------------------------------------------------------------------
 
     def create(self, owner: str, body: dict[str, Any], idempotency_key: str | None = None) -> Task:
         """Store a pending task and hand it to the worker asynchronously; returns at once. If the
-        hand-off fails the task stays pending with a warning and the sweeper invokes it again.
+        hand-off fails, or has not answered within ``handoff_seconds``, the task stays pending with
+        a warning and the sweeper invokes it again (the worker's claim makes a second delivery of
+        the same task a no-op).
 
         The same Idempotency-Key from the same user returns the same task with no second worker
         run; reusing a key for a different description is a 409."""
@@ -100,13 +106,35 @@ class TaskService:
                                       field="Idempotency-Key") from None
             return exists.task
         try:
-            self.invoker.invoke_async(self.worker_function, worker_payload(task))
+            self._hand_off(task)
         except Exception as exc:  # noqa: BLE001 - the task is stored: the sweeper hands it off again
             reason = f"{type(exc).__name__}: {exc}"[:300]
             log.error("task %s: could not start the worker, the sweeper will invoke it again: %s", task.id, reason)
             warning = event(f"Could not start the worker ({reason}); the sweeper will invoke it again", "warning")
             return self.store.apply(task.id, Change(ACTIVE, warning)) or self.store.get(task.id) or task
         return self.store.apply(task.id, Change(ACTIVE, event(MSG_INVOKED))) or self.store.get(task.id) or task
+
+    def _hand_off(self, task: Task) -> None:
+        """``invoke_async`` bounded by ``handoff_seconds`` (run on a daemon thread, so a hung
+        invoke never holds the request past API Gateway's timeout); raises TimeoutError when it
+        has not answered in time, or the invoke's own error."""
+        done = threading.Event()
+        failure: list[BaseException] = []
+
+        def call() -> None:
+            try:
+                self.invoker.invoke_async(self.worker_function, worker_payload(task))
+            except BaseException as exc:  # noqa: BLE001 - handed back to the request's thread
+                failure.append(exc)
+            finally:
+                done.set()
+
+        context = contextvars.copy_context()  # the request's trace id goes with the payload
+        threading.Thread(target=context.run, args=(call,), name=f"handoff-{task.id[:8]}", daemon=True).start()
+        if not done.wait(self.handoff_seconds):
+            raise TimeoutError(f"the worker invoke did not answer within {self.handoff_seconds:g} s")
+        if failure:
+            raise failure[0]
 
     def get(self, owner: str, task_id: str) -> Task:
         task = self.store.get(task_id, owner=owner)
