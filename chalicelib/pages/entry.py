@@ -34,7 +34,8 @@ def detector() -> Any:
 
 
 def run_generator(remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
-    """One scheduled generator run, reported as the seed's summary and as EMF metrics
+    """One scheduled generator run, answered in the seed's shape ``{"statusCode": 200, "body":
+    {"success", "jobs_processed", "pages_generated", "errors"}}`` and reported as EMF metrics
     (``JobsProcessed``, ``PagesGenerated``, ``GenerationErrors``; dimension handler)."""
     stats = service().generate(remaining_ms)
     observability.put_metrics("page generator run", {"handler": "page_generator"}, {
@@ -42,7 +43,7 @@ def run_generator(remaining_ms: Callable[[], int] | None = None) -> dict[str, An
         "PagesGenerated": (stats["pages_generated"], "Count"),
         "GenerationErrors": (stats["errors"], "Count"),
     })
-    return stats
+    return {"statusCode": 200, "body": stats}
 
 
 def run_detector() -> dict[str, Any]:

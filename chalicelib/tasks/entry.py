@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib import observability, wiring
 from chalicelib.settings import get_settings
 from chalicelib.tasks.service import TaskService
+
+log = logging.getLogger(__name__)
 
 
 def service() -> TaskService:
@@ -23,9 +26,18 @@ def service() -> TaskService:
 
 
 def run_worker(event: dict[str, Any]) -> dict[str, Any]:
+    """Our payload ``{"task_id", "user_id", "trace_id"}`` or the seed's ``{"task_id",
+    "description"}``. Either way the task is read from the store by id and the agent gets the
+    stored description: a payload's description is compared, never trusted."""
     task_id = event.get("task_id") if isinstance(event, dict) else None
     if not isinstance(task_id, str) or not task_id:
-        raise ValueError("worker event must be {\"task_id\": \"...\"}")
+        raise ValueError('worker event must be {"task_id": "..."} or {"task_id": "...", "description": "..."}')
+    description = event.get("description")
+    if description is not None:
+        stored = wiring.task_store().get(task_id)
+        if stored is not None and stored.description != description:
+            log.warning("task %s: the payload's description differs from the stored one; the stored one is used",
+                        task_id)
     return service().run_worker(task_id, wiring.agent())
 
 
