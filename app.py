@@ -295,10 +295,11 @@ def get_page(page_type: str) -> dict:
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="pattern_detector")
 def pattern_detector(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
-    """Find recurring patterns in recent activity and queue predicted pages."""
+    """Find recurring patterns in recent activity and queue predicted pages; one user's error
+    is counted and skipped, and the run stops before the deadline."""
     from chalicelib.pages.entry import run_detector
 
-    return run_detector()
+    return run_detector(getattr(event.context, "get_remaining_time_in_millis", None))
 
 
 @app.schedule(Rate(2, unit=Rate.MINUTES), name="page_generator")

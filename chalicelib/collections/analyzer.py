@@ -41,7 +41,9 @@ def analyze_item(
 ) -> Outcome:
     """Handle one ``ImageProcessed`` event (``event_id`` is the EventBridge event id)."""
     item_id, user_id = str(detail.get("item_id") or ""), str(detail.get("user_id") or "")
-    request_id = str(detail.get("request_id") or f"event:{event_id}")
+    # Without request_id the EventBridge id names the request; without both, a fresh id (never a
+    # shared "event:" that would make every such event a duplicate of the first).
+    request_id = str(detail.get("request_id") or f"event:{event_id or uuid.uuid4()}")
     with engine.connect() as conn:
         item = conn.execute(
             select(items.items).where(items.items.c.id == item_id, items.items.c.user_id == user_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -20,12 +21,27 @@ def service() -> PagesService:
                         miss_lease=timedelta(seconds=settings.page_miss_lease_seconds), deadline_margin_ms=margin_ms)
 
 
+#: The detector stops when less than this is left of its Lambda's time: one user's Converse call
+#: (bedrock_client: two attempts of at most 5 s connect + 20 s read) fits in it.
+DETECTOR_MARGIN_MS = 60_000
+
+
+@functools.lru_cache(maxsize=1)
+def bedrock_client() -> Any:
+    """``bedrock-runtime`` with a per-call bound: 2 attempts, 5 s connect, 20 s read."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "total_max_attempts": 2})
+    return boto3.client("bedrock-runtime", region_name=get_settings().aws_region, config=config)
+
+
 def detector() -> Any:
     settings = get_settings()
     if settings.pattern_detector == "bedrock":
         from chalicelib.pages.detector import BedrockDetector
 
-        return BedrockDetector(settings.bedrock_model_id, wiring.aws_client("bedrock-runtime"))
+        return BedrockDetector(settings.bedrock_model_id, bedrock_client())
     if settings.pattern_detector != "statistical":
         raise ValueError(f"PATTERN_DETECTOR must be 'statistical' or 'bedrock', got {settings.pattern_detector!r}")
     from chalicelib.pages.detector import StatisticalDetector
@@ -46,11 +62,13 @@ def run_generator(remaining_ms: Callable[[], int] | None = None) -> dict[str, An
     return {"statusCode": 200, "body": stats}
 
 
-def run_detector() -> dict[str, Any]:
-    """One scheduled detector run, with ``PredictionsQueued`` as an EMF metric."""
-    stats = service().detect(detector())
+def run_detector(remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
+    """One scheduled detector run, with ``PredictionsQueued``, ``UsersScanned`` and
+    ``DetectorErrors`` (users skipped after an error; alarmed) as EMF metrics."""
+    stats = service().detect(detector(), remaining_ms=remaining_ms, margin_ms=DETECTOR_MARGIN_MS)
     observability.put_metrics("pattern detector run", {"handler": "pattern_detector"}, {
         "PredictionsQueued": (stats.get("queued", 0), "Count"),
         "UsersScanned": (stats.get("users", 0), "Count"),
+        "DetectorErrors": (stats.get("errors", 0), "Count"),
     })
     return stats

@@ -106,18 +106,33 @@ class PagesService:
 
     # --- schedules ----------------------------------------------------------------------------
 
-    def detect(self, detector: Any, window: timedelta = CONTEXT_WINDOW) -> dict[str, int]:
+    def detect(self, detector: Any, window: timedelta = CONTEXT_WINDOW,
+               remaining_ms: Callable[[], int] | None = None, margin_ms: int = 60_000) -> dict[str, Any]:
         """Run ``detector`` over each user's recent activity in turn and queue its predictions
-        (``enqueue`` skips keys already queued, processing or fresh: overlapping runs are safe)."""
+        (``enqueue`` skips keys already queued, processing or fresh: overlapping runs are safe).
+        One user's failure (a Bedrock error, an unusable answer) is counted in ``errors``, logged,
+        and the run goes on with the next user; the run stops, before the Lambda deadline, when
+        less than ``margin_ms`` is left (``stopped_early``; the next run starts over)."""
         now = repo.utcnow()
-        stats = {"users": 0, "events": 0, "predictions": 0, "queued": 0}
+        stats: dict[str, Any] = {"users": 0, "events": 0, "predictions": 0, "queued": 0, "errors": 0,
+                                 "stopped_early": False}
         for events in repo.activity_by_user(self.engine, now - window):
-            predictions = detector.detect(events, now)
+            if remaining_ms is not None and remaining_ms() < margin_ms:
+                stats["stopped_early"] = True
+                log.warning("pattern detector: stopping before the deadline after %d user(s)", stats["users"])
+                break
             stats["users"] += 1
             stats["events"] += len(events)
+            try:
+                predictions = detector.detect(events, now)
+                stats["queued"] += sum(repo.enqueue(self.engine, p.user_id, p.page_type, p.confidence, p.pattern)
+                                       for p in predictions)
+            except Exception as exc:  # noqa: BLE001 - one user's failure never stops the others
+                stats["errors"] += 1
+                log.warning("pattern detector: user %s skipped: %s: %s", events[0]["user_id"],
+                            type(exc).__name__, str(exc)[:200])
+                continue
             stats["predictions"] += len(predictions)
-            stats["queued"] += sum(repo.enqueue(self.engine, p.user_id, p.page_type, p.confidence, p.pattern)
-                                   for p in predictions)
         stats["keys_forgotten"] = repo.forget_activity_keys(self.engine)
         log.info("pattern detector: %s", stats)
         return stats
