@@ -148,6 +148,8 @@ class Settings(NamedTuple):
     generator_concurrency: int = 8
     generator_lease_seconds: int = 240
     page_miss_lease_seconds: int = 35
+    page_types: tuple[str, ...] = ()
+    page_misses_per_minute: int = 10
     task_worker_timeout_seconds: int = 600
     task_deadline_seconds: int = 1500
     task_reinvoke_after_seconds: int = 120
@@ -240,6 +242,8 @@ def load_settings() -> Settings:
         generator_concurrency=_int("GENERATOR_CONCURRENCY", 8),
         generator_lease_seconds=_int("GENERATOR_LEASE_SECONDS", 240),
         page_miss_lease_seconds=_int("PAGE_MISS_LEASE_SECONDS", 35),
+        page_types=tuple(t.lower() for t in _csv("PAGE_TYPES")),
+        page_misses_per_minute=_int("PAGE_MISSES_PER_MINUTE", 10),
         task_worker_timeout_seconds=worker_timeout,
         task_deadline_seconds=_task_deadline(worker_timeout, reinvoke_after, reinvoke_max),
         task_reinvoke_after_seconds=reinvoke_after,

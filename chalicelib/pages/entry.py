@@ -18,7 +18,8 @@ def service() -> PagesService:
     margin_ms = int((settings.provider_timeout_seconds + 5) * 1000)
     return PagesService(wiring.pages_engine(), wiring.llm, concurrency=settings.generator_concurrency,
                         lease=timedelta(seconds=settings.generator_lease_seconds),
-                        miss_lease=timedelta(seconds=settings.page_miss_lease_seconds), deadline_margin_ms=margin_ms)
+                        miss_lease=timedelta(seconds=settings.page_miss_lease_seconds), deadline_margin_ms=margin_ms,
+                        page_types=settings.page_types, misses_per_minute=settings.page_misses_per_minute)
 
 
 #: The detector stops when less than this is left of its Lambda's time: one user's Converse call
