@@ -16,12 +16,14 @@ from chalicelib.providers.base import (
     JsonResult,
     ProviderError,
     ProviderOutputError,
+    ProviderRefusal,
     ProviderUnavailable,
+    SchemaMismatch,
 )
 
 __all__ = [
     "LLM", "Agent", "AgentResult", "Embedder", "EmbeddingResult", "JsonResult", "ProviderError",
-    "ProviderOutputError", "ProviderUnavailable", "get_agent", "get_embedder", "get_llm", "provider_status",
+    "ProviderOutputError", "ProviderRefusal", "ProviderUnavailable", "SchemaMismatch", "get_agent", "get_embedder", "get_llm", "provider_status",
 ]
 
 
