@@ -22,7 +22,7 @@ def services() -> Collections:
     return Collections(
         engine=wiring.engine(), blobs=wiring.blob_store(), bucket=settings.bucket_name,
         event_bus=lambda: wiring.event_bus(), embedder=lambda: wiring.embedder(),
-        exact_max_rows=settings.vector_exact_search_max_rows,
+        exact_max_rows=settings.vector_exact_search_max_rows, answer_llm=lambda: wiring.answer_llm(),
     )
 
 
