@@ -72,7 +72,7 @@ def test_claude_answers_from_the_top_results_and_only_result_ids_are_cited(  # n
         client, user, claude: Claude, local_env):  # noqa: ANN001
     ramen = _add(client, user, claude, RAMEN, "red")
     museum = _add(client, user, claude, MUSEUM, "blue")
-    stranger = _add(client, "someone-else", claude, RAMEN, "red")
+    stranger = _add(client, f"{user}-stranger", claude, RAMEN, "red")
     claude.answers.append((200, fake.tool_use({
         "answer": "The ramen place is Ichiran Tenjin in Fukuoka,\x00 open 24 hours.\u202e",
         "citations": [ramen, stranger, "made-up-id", ramen, 7],
