@@ -116,7 +116,9 @@ def _ask_with_one_retry(llm: Any, image: VisionImage, item_id: str) -> tuple[_An
     except ProviderRefusal:
         raise
     except ProviderOutputError as first:
-        log.info("item %s: analysis unusable (%s); asking once more", item_id, first)
+        # Only where it broke: the message quotes the model's text (the user's data).
+        log.info("item %s: analysis unusable at %s; asking once more", item_id,
+                 getattr(first, "where", "") or type(first).__name__)
         try:
             answer, changes = _ask(llm, image, INSTRUCTION + REASK.format(error=str(first)[:500]))
         except ProviderOutputError as second:
