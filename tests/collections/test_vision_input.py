@@ -149,3 +149,17 @@ def test_transparency_is_flattened_onto_white_for_jpeg() -> None:
 def test_not_an_image_is_rejected() -> None:
     with pytest.raises(ImageRejected):
         prepare(b"not an image", ".png")
+
+
+def test_an_unreadable_original_falls_back_to_the_thumbnail(tmp_path) -> None:  # noqa: ANN001
+    from chalicelib.collections.vision_input import image_for_analysis
+    from chalicelib.local.blobs import LocalBlobStore
+
+    blobs = LocalBlobStore(tmp_path, secret="s" * 32)
+    blobs.put("bucket", "u/i.png", b"\x89PNG broken", "image/png")
+    blobs.put("bucket", "u/thumbnails/i.png", images.jpeg((800, 600), "green"), "image/jpeg")
+    item = {"id": "i", "file_path": "u/i.png", "thumbnail_path": "u/thumbnails/i.png", "thumbnail_mime_type": "image/jpeg"}
+    found = image_for_analysis(blobs, "bucket", item)
+    assert found is not None and (found.source, found.width, found.height) == ("thumbnail", 800, 600)
+    blobs.delete("bucket", "u/thumbnails/i.png")
+    assert image_for_analysis(blobs, "bucket", item) is None
