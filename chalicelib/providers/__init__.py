@@ -19,12 +19,15 @@ from chalicelib.providers.base import (
     ProviderError,
     ProviderNotConfigured,
     ProviderOutputError,
+    ProviderRefusal,
     ProviderUnavailable,
+    SchemaMismatch,
 )
 
 __all__ = [
     "LLM", "Agent", "AgentInterrupted", "AgentResult", "Embedder", "EmbeddingResult", "JsonResult", "ProviderError",
-    "ProviderNotConfigured", "ProviderOutputError", "ProviderUnavailable", "get_agent", "get_embedder", "get_llm", "provider_report", "provider_status",
+    "ProviderNotConfigured", "ProviderOutputError", "ProviderRefusal", "ProviderUnavailable", "SchemaMismatch",
+    "get_agent", "get_answer_llm", "get_embedder", "get_llm", "provider_report", "provider_status",
 ]
 
 
@@ -79,6 +82,19 @@ def get_llm(settings: Any) -> LLM:
 
     return ClaudeLLM(key, settings.claude_model, base_url=settings.anthropic_base_url or None,
                      timeout=settings.provider_timeout_seconds, max_retries=settings.provider_max_retries)
+
+
+def get_answer_llm(settings: Any) -> LLM | None:
+    """Claude for search answers (SEARCH_ANSWER_TIMEOUT_SECONDS, one retry: an answer must not
+    hold a search response for long), or None for the offline (extractive) answers, on the
+    same terms as :func:`get_llm` (see :func:`_key`)."""
+    key = _key(settings, "claude", "ANTHROPIC_API_KEY")
+    if not key:
+        return None
+    from chalicelib.providers.claude import ClaudeLLM
+
+    return ClaudeLLM(key, settings.claude_model, base_url=settings.anthropic_base_url or None,
+                     timeout=settings.search_answer_timeout_seconds, max_retries=1)
 
 
 def get_embedder(settings: Any) -> Embedder:
