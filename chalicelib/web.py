@@ -101,7 +101,7 @@ def classify_dependency_error(exc: BaseException) -> errors.Unavailable | errors
     name = type(exc).__name__
     if name in {"ProviderUnavailable", "ProviderNotConfigured"}:
         return errors.Unavailable(f"an AI provider is unavailable; retry shortly ({exc})")
-    if name in {"ProviderOutputError"}:
+    if name in {"ProviderOutputError", "SchemaMismatch", "ProviderRefusal"}:
         return errors.Unavailable("the AI provider returned an unusable answer; nothing was stored; retry")
     if name == "ProviderError":  # the base class itself: a 4xx answer (bad key, bad request)
         return errors.BadGateway("the AI provider refused the request; this is a server configuration "

@@ -118,6 +118,7 @@ LOOKALIKES: dict[tuple[str, str], str] = {
     ("chalicelib/db/migrations/versions/0002_tasks.py", "create_table"): "Alembic's op.create_table",
     ("chalicelib/db/migrations/versions/0003_pages.py", "create_table"): "Alembic's op.create_table",
     ("chalicelib/db/migrations/versions/0005_activity_requests.py", "create_table"): "Alembic's op.create_table",
+    ("chalicelib/db/migrations/versions/0006_page_miss_counts.py", "create_table"): "Alembic's op.create_table",
 }
 
 #: Which functions run code in each module (a module's calls must be allowed for each).
