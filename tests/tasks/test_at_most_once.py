@@ -139,3 +139,30 @@ def test_deadline_is_derived_and_a_shorter_one_fails_loudly(monkeypatch) -> None
     monkeypatch.setenv("TASK_DEADLINE_SECONDS", "900")
     with pytest.raises(ValueError, match="TASK_DEADLINE_SECONDS=900 is shorter than the worker can run: at least 1200"):
         settings.load_settings()
+
+
+def test_a_late_completion_is_recorded_in_every_store(store) -> None:  # noqa: ANN001
+    """The same late completion on PostgreSQL, MariaDB and DynamoDB: error -> completed, the
+    error message cleared, the deadline's error and the warning both on the timeline."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.tasks.model import Task, event
+    from chalicelib.tasks.service import TaskService
+
+    service = TaskService(store, invoker=None, worker_function="task_worker", deadline_seconds=1500,
+                          max_description_chars=4000, reinvoke_max=0)
+    old = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    task = Task(id=str(uuid.uuid4()), owner="u", description="paint", events=[event("Task created")],
+                created_at=old, updated_at=old)
+    store.create(task)
+
+    class SweptWhileRunning:
+        def run(self, task_id: str, description: str) -> AgentResult:
+            assert service.sweep()["expired"] >= 1 and store.get(task_id).status == "error"
+            return AgentResult(response_text="done", vendors=[], quotes=[], emails_sent=0, provider_used="offline")
+
+    assert service.run_worker(task.id, SweptWhileRunning())["status"] == "completed"
+    done = store.get(task.id)
+    assert done.status == "completed" and done.error_message is None and done.agent_response == "done"
+    assert [e["type"] for e in done.events][-2:] == ["error", "warning"]
