@@ -79,7 +79,7 @@ class ClaudeLLM:
             raw_text=raw_text or json.dumps(data),
         )
 
-    def converse(self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
+    def agent_turn(self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
                  max_tokens: int = 1024, timeout: float | None = None) -> Any:
         """One Messages API turn with ``tools`` (the model may call them or answer): the SDK's
         message. ``timeout`` caps this call below the client's own (the caller's deadline)."""
@@ -137,7 +137,7 @@ class ClaudeAgent:
             if remaining is not None and remaining < self.MIN_TURN_SECONDS:
                 stopped = f"stopped before turn {step}: the worker's time is nearly up"
                 break
-            message = self._llm.converse(system, messages, tools.specs, max_tokens=self.max_tokens,
+            message = self._llm.agent_turn(system, messages, tools.specs, max_tokens=self.max_tokens,
                                          timeout=remaining)
             blocks = _blocks(message.content)
             text = "".join(b["text"] for b in blocks if b["type"] == "text").strip() or text

@@ -92,7 +92,7 @@ def test_the_loop_starts_no_turn_past_the_deadline(local_env) -> None:  # noqa: 
     class NoModel:
         provider = "anthropic"
 
-        def converse(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def agent_turn(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
             raise AssertionError("no turn may start this close to the deadline")
 
     tools = toolbox("00000000-0000-4000-8000-000000000001", JOB, lambda message, kind: None)
