@@ -1,8 +1,7 @@
 """The public vendor route ``/vendor/quotes/{token}``: no JWT, the signed token is the credential.
 
-GET answers JSON, or the HTML form when the client prefers ``text/html`` (a vendor clicking the
-e-mailed link). POST takes JSON or the form's ``application/x-www-form-urlencoded`` body and
-answers in the same kind. Errors: 400 (a field), 403 (altered or unknown link), 409 (already
+GET and POST answer JSON, or HTML pages when the client prefers ``text/html`` (a vendor's
+browser). POST takes JSON or the form's ``application/x-www-form-urlencoded`` body. Errors: 400 (a field), 403 (altered or unknown link), 409 (already
 answered), 410 (expired); HTML clients get them as a page with the same status.
 """
 
@@ -70,19 +69,24 @@ def _form_body(request: Any, max_bytes: int) -> dict[str, Any]:
 
 
 def submit(app: Chalice, token: str) -> Response:
-    """Record the vendor's price and note (once)."""
+    """Record the vendor's price and note (once). The body is JSON or the form's urlencoded
+    fields; the answer is the HTML page when the client prefers ``text/html``, else JSON."""
     request = app.current_request
     limit = get_settings().max_body_bytes
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type != FORM:
-        return _json(200, desk().submit(token, web.json_body(app, limit)))
+
+    def body() -> dict[str, Any]:
+        return _form_body(request, limit) if content_type == FORM else web.json_body(app, limit)
+
+    if not _wants_html(request):
+        return _json(200, desk().submit(token, body()))
     try:
-        return _html(200, page.quote_page(desk().submit(token, _form_body(request, limit))))
-    except errors.BadRequest as exc:
+        return _html(200, page.quote_page(desk().submit(token, body())))
+    except (errors.BadRequest, errors.PayloadTooLarge, errors.UnsupportedMediaType) as exc:
         try:
             current = desk().view(token)
         except errors.AppError as other:
             return _error_page(other)
-        return _html(400, page.quote_page(current, error=exc.message))
+        return _html(exc.status, page.quote_page(current, error=exc.message))
     except errors.AppError as exc:
         return _error_page(exc)
