@@ -200,7 +200,8 @@ def vendor_directory() -> Any:
     if get_settings().is_local:
         from chalicelib.vendors.importer import load_sample
 
-        load_sample(directory)
+        with _lock:  # one load per process; another process racing it is handled by upsert
+            load_sample(directory)
     return directory
 
 

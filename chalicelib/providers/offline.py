@@ -148,8 +148,9 @@ class OfflineAgent:
         trade = trade_in(description)
         area = area_in(description, tools.directory.known_areas())
         if trade is None or area is None:
-            missing = " and ".join(n for n, v in (("a trade", trade), ("an area we have vendors in", area)) if v is None)
-            return self._result(f"[offline agent] The task names no {missing}, so no vendor was contacted.", tools)
+            missing = " or ".join(n for n, v in (("a trade", trade), ("an area we have vendors in", area)) if v is None)
+            return self._result(f"[offline agent] The task does not name {missing}, so no vendor was contacted.",
+                                tools)
         found = tools.call("find_vendors", {"trade": trade, "area": area})
         sent, failed = [], []
         message = f"A customer asks for a quote for this {trade} job in {area.title()}: {_plain(description)}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 
 from chalicelib.tasks.model import now_iso
 from chalicelib.vendors.tables import vendors
@@ -141,7 +142,17 @@ class VendorDirectory:
 
     def upsert(self, rows: list[VendorRow]) -> dict[str, int]:
         """Insert new e-mails, update changed vendors, in one transaction:
-        ``{"inserted", "updated", "unchanged"}``."""
+        ``{"inserted", "updated", "unchanged"}``. A concurrent import of the same e-mail (two
+        workers loading the sample at once) makes the loser start again and find the rows."""
+        for attempt in range(3):
+            try:
+                return self._upsert(rows)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _upsert(self, rows: list[VendorRow]) -> dict[str, int]:
         counts = {"inserted": 0, "updated": 0, "unchanged": 0}
         now = now_iso()
         with self._engine.begin() as connection:

@@ -101,3 +101,27 @@ def test_planning_words(text: str, trade: str | None, area: str | None) -> None:
     assert trade_in(text) == trade
     assert area_in(text, {"charlotte", "austin", "round rock", "round"}) == area
     assert canonical_trade("Electricians") == "electrical"
+
+
+def test_concurrent_imports_of_the_same_rows_both_succeed(directory: VendorDirectory, town: str) -> None:
+    """Workers of a fresh local stage load the sample at once: neither fails on the other's rows."""
+    import threading
+
+    text = "name,trades,areas,email\n" + "".join(
+        f"Vendor {i},plumbing,{town},v{i}-{town[-8:]}@race.example\n" for i in range(40))
+    barrier, reports, failures = threading.Barrier(4), [], []
+
+    def load() -> None:
+        barrier.wait()
+        try:
+            reports.append(import_text(directory, text))
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            failures.append(exc)
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == [] and sum(r.inserted for r in reports) == 40
+    assert len(directory.find("plumbing", town, limit=100)) == 40
