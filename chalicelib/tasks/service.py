@@ -52,6 +52,19 @@ def validate_description(body: dict[str, Any], max_chars: int) -> str:
     return description
 
 
+def dependency_down(exc: BaseException) -> bool:
+    """The database or an AWS service failing transiently (the tools use both): the run is
+    retried like a provider outage instead of failing the task."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from chalicelib.aws.errors import is_transient
+
+    if isinstance(exc, (OperationalError, PoolTimeout)):
+        return True
+    return (isinstance(exc, DBAPIError) and exc.connection_invalidated) or is_transient(exc)
+
+
 def parse_limit(raw: str | None, default: int = 20, maximum: int = 100) -> int:
     if raw is None or raw == "":
         return default
@@ -153,11 +166,12 @@ class TaskService:
                 result = agent.run(task_id, claimed.description, tools=toolbox, deadline=deadline)
             else:
                 result = agent.run(task_id, claimed.description)
-        except ProviderUnavailable as exc:
-            self._record(task_id, Change((PROCESSING,), event(f"Agent unavailable, will retry: {exc}",
-                                                              "warning"), PENDING))
-            raise
-        except Exception as exc:  # noqa: BLE001 - the task records why it failed
+        except Exception as exc:  # noqa: BLE001 - the task records why it failed, or waits for a retry
+            if isinstance(exc, ProviderUnavailable) or dependency_down(exc):
+                what = exc if isinstance(exc, ProviderUnavailable) else f"a dependency is down ({type(exc).__name__})"
+                self._record(task_id, Change((PROCESSING,), event(f"Agent unavailable, will retry: {what}",
+                                                                  "warning"), PENDING))
+                raise
             reason = f"Agent failed: {type(exc).__name__}: {exc}"[:1000]
             log.exception("task %s: agent failed", task_id)
             self._record(task_id, lambda: Change((PROCESSING,), event(reason, "error"), ERROR,

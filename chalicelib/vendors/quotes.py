@@ -107,7 +107,8 @@ class QuoteRequests:
         if changed != 1:
             raise AlreadyAnswered(request_id)
         answered = self.get(request_id)
-        assert answered is not None
+        if answered is None:
+            raise RuntimeError(f"quote request {request_id} vanished after its answer was recorded")
         return answered
 
     def effects(self, task_id: str) -> dict[str, Any]:
