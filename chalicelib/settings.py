@@ -157,6 +157,13 @@ class Settings(NamedTuple):
     task_record_retry_seconds: int = 60
     task_handoff_seconds: float = 2.0
 
+    # The concierge agent's tools (chalicelib/vendors)
+    agent_max_steps: int = 8
+    agent_max_quote_requests: int = 3
+    quote_email_sender: str = ""
+    quote_link_ttl_seconds: int = 7 * 24 * 3600
+    quote_max_price: float = 1_000_000.0
+
     # Providers
     providers: str = "auto"
     anthropic_base_url: str = ""
@@ -252,6 +259,11 @@ def load_settings() -> Settings:
         task_record_retry_seconds=_int("TASK_RECORD_RETRY_SECONDS", 60),
         task_handoff_seconds=_float("TASK_HANDOFF_SECONDS", 2.0),
         providers=_providers(local),
+        agent_max_steps=_int("AGENT_MAX_STEPS", 8),
+        agent_max_quote_requests=_int("AGENT_MAX_QUOTE_REQUESTS", 3),
+        quote_email_sender=_env("QUOTE_EMAIL_SENDER", "concierge@valro.local" if local else ""),
+        quote_link_ttl_seconds=_int("QUOTE_LINK_TTL_SECONDS", 7 * 24 * 3600),
+        quote_max_price=_float("QUOTE_MAX_PRICE", 1_000_000.0),
         anthropic_base_url=_env("ANTHROPIC_BASE_URL"),
         claude_model=_env("CLAUDE_MODEL", "claude-sonnet-4-5"),
         voyage_base_url=_env("VOYAGE_BASE_URL"),
