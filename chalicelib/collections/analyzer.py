@@ -23,7 +23,7 @@ from chalicelib.collections.analysis_schema import ANALYSIS_SCHEMA, INSTRUCTION,
 from chalicelib.collections.events import ANALYSIS_COMPLETE, Outcome
 from chalicelib.collections.tables import analyses
 from chalicelib.collections.thumbnail_store import image_for_analysis
-from chalicelib.ports import BlobStore, BlobStoreUnavailable, EventBus
+from chalicelib.ports import BlobNotFound, BlobStore, BlobStoreUnavailable, EventBus
 from chalicelib.providers import ProviderError, ProviderOutputError, ProviderUnavailable
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,8 @@ def analyze_item(
         return Outcome("duplicate", item_id, analysis_id=existing)
     try:
         found = image_for_analysis(blobs, bucket, item)  # an expired thumbnail is rendered again
+        if found is not None and getattr(llm, "reads_original", False):  # offline: full-size text, EXIF
+            found = _original(blobs, bucket, item) or found
     except BlobStoreUnavailable as exc:
         items.note_retry(engine, item_id, f"analysis: {exc}")
         raise  # EventBridge retries the delivery
@@ -86,6 +88,13 @@ def analyze_item(
         return Outcome("skipped", item_id, reason="item deleted during analysis")
     _publish(bus, item_id, analysis_id, user_id, started_at)
     return Outcome("done", item_id, analysis_id=analysis_id)
+
+
+def _original(blobs: BlobStore, bucket: str, item: Mapping[str, Any]) -> tuple[bytes, str] | None:
+    try:
+        return blobs.get(bucket, item["file_path"]), item["mime_type"]
+    except BlobNotFound:
+        return None
 
 
 def _by_request(conn: Any, request_id: str) -> str | None:
