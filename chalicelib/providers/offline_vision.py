@@ -108,7 +108,7 @@ def read_text(im: Image.Image) -> list[Line] | None:
     pieces = []
     for box, (text, score) in zip(boxes, recognised, strict=True):
         text = " ".join(str(text).split())
-        if text and float(score) >= MIN_SCORE:
+        if sum(c.isalnum() for c in text) >= 2 and float(score) >= MIN_SCORE:  # lone marks are noise
             xs, ys = box[:, 0], box[:, 1]
             pieces.append((float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max()), text, float(score)))
     return _rows(pieces, *rec.size)
@@ -397,8 +397,10 @@ class OfflineVision:
     """Image analysis answered on this machine (``provider_used = "offline"``)."""
 
     def __init__(self) -> None:
+        global _engine_error
         reason = ocr_status()
-        if reason:
+        if reason and _engine_error is None:  # said once per process; no import is tried later
+            _engine_error = reason
             log.warning("offline vision: %s; images are analysed from their features only", reason)
 
     @property
