@@ -102,6 +102,11 @@ def run() -> None:
         m = summarize(runs[mode])
         print(f"{mode:10}{m['MRR']:>8.3f}{m['P@1']:>8.3f}{m['recall@5']:>10.3f}{m['NDCG@5']:>9.3f}"
               f"{empty[mode]:>12}/{len(QUERIES) - answered}")
+    for mode in ("keyword", "hybrid"):
+        missed = [f"{q!r} (rank {next((i for i, r in enumerate(ranked, 1) if r in rel), '-')})"
+                  for q, (ranked, rel) in zip([q for q, r in QUERIES.items() if r], runs[mode], strict=True)
+                  if not ranked or ranked[0] not in rel]
+        print(f"{mode} queries not answered first: {', '.join(missed) or 'none'}")
     print("per kind of target (MRR):")
     for (mode, kind), kind_runs in sorted(by_kind.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         print(f"  {kind:24}{mode:9}{summarize(kind_runs)['MRR']:>7.3f}  ({len(kind_runs)} queries)")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
 import threading
 from collections import Counter
@@ -38,6 +39,7 @@ MODEL = "offline-rapidocr+features-1"
 MODEL_NO_OCR = "offline-features-1"
 DET_EDGE = 960  # detection input, long side (RapidOCR runs it at this size, no rescale)
 REC_EDGE = 2048  # lines are cut from the image at up to this size, long side
+REC_THREADS = max(1, min(2, os.cpu_count() or 1))
 MIN_SCORE = 0.5  # recognised lines below this confidence are dropped
 MAX_PIXELS = 50_000_000
 _TRANSPOSES = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
@@ -72,7 +74,10 @@ def _ocr_engine() -> Any | None:
             try:
                 from rapidocr_onnxruntime import RapidOCR
 
-                _engine = RapidOCR(det_limit_type="max", det_limit_side_len=DET_EDGE, print_verbose=False)
+                # One thread per model call: the lines are recognised in REC_THREADS parallel calls
+                # instead, which on a busy machine costs half the CPU of onnxruntime's spinning pool.
+                _engine = RapidOCR(det_limit_type="max", det_limit_side_len=DET_EDGE, print_verbose=False,
+                                   intra_op_num_threads=1, inter_op_num_threads=1)
             except Exception as exc:  # noqa: BLE001 - any failure means "no OCR", never a crash
                 _engine_error = f"OCR unavailable ({type(exc).__name__}: {exc})"
                 log.warning("offline vision: %s; analysing images from their features only", _engine_error)
@@ -104,7 +109,7 @@ def read_text(im: Image.Image) -> list[Line] | None:
         return []
     boxes = engine.sorted_boxes(boxes * (rec.width / det.width))
     crops = engine.get_crop_img_list(rec_bgr, [b.astype("float32") for b in boxes])
-    recognised, _ = engine.text_rec(crops)
+    recognised = _recognise(engine, crops)
     pieces = []
     for box, (text, score) in zip(boxes, recognised, strict=True):
         text = " ".join(str(text).split())
@@ -112,6 +117,25 @@ def read_text(im: Image.Image) -> list[Line] | None:
             xs, ys = box[:, 0], box[:, 1]
             pieces.append((float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max()), text, float(score)))
     return _rows(pieces, *rec.size)
+
+
+def _recognise(engine: Any, crops: list[Any]) -> list[tuple[str, float]]:
+    """(text, score) per crop, in order; the crops are shared out, by width, over parallel calls
+    (onnxruntime releases the GIL while it runs)."""
+    workers = min(REC_THREADS, len(crops))
+    if workers <= 1:
+        return list(engine.text_rec(crops)[0])
+    from concurrent.futures import ThreadPoolExecutor
+
+    order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / crops[i].shape[0])
+    shares = [order[k::workers] for k in range(workers)]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr") as pool:
+        parts = list(pool.map(lambda idx: engine.text_rec([crops[i] for i in idx])[0], shares))
+    out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+    for idx, part in zip(shares, parts, strict=True):
+        for i, answer in zip(idx, part, strict=True):
+            out[i] = (answer[0], answer[1])
+    return out
 
 
 def _rows(pieces: list[tuple[float, float, float, float, str, float]], w: int, h: int) -> list[Line]:
@@ -181,8 +205,11 @@ def features(im: Image.Image, width: int, height: int) -> Features:
     rgb = im.convert("RGB")
     step = max(1, max(rgb.size) // 480)  # sampled, not averaged: sensor noise must survive
     sampled = rgb.resize((max(1, rgb.width // step), max(1, rgb.height // step)), Image.Resampling.NEAREST)
-    pixels = list(sampled.getdata())
-    same = sum(1 for a, b in zip(pixels, pixels[1:], strict=False) if a == b)
+    import numpy as np
+
+    grid = np.asarray(sampled, dtype=np.int16)
+    same = int(np.all(grid[:, 1:] == grid[:, :-1], axis=2).sum())
+    pairs = grid.shape[0] * max(grid.shape[1] - 1, 1)
     small = _fit(rgb, 160)
     distinct = len({(r >> 3, g >> 3, b >> 3) for r, g, b in small.getdata()})
     quantised = small.quantize(colors=8, method=Image.Quantize.MEDIANCUT)
@@ -193,7 +220,7 @@ def features(im: Image.Image, width: int, height: int) -> Features:
         rgb = tuple(palette[index * 3: index * 3 + 3])
         shares[colour_name(rgb)] += count / total
     colours = [(name, round(share, 3)) for name, share in shares.most_common() if share >= 0.04][:5]
-    return Features(width, height, colours, same / max(len(pixels) - 1, 1), distinct)
+    return Features(width, height, colours, same / pairs, distinct)
 
 
 # --- EXIF -------------------------------------------------------------------------------------
@@ -236,7 +263,7 @@ def _degrees(dms: Any, ref: Any) -> float:
 
 # --- interpretation ---------------------------------------------------------------------------
 
-_PHONE_RATIOS = (16 / 9, 19.5 / 9, 20 / 9, 2.0, 2.164, 2.222, 4 / 3 * 1.0)
+_PHONE_RATIOS = (16 / 9, 2.0, 19.5 / 9, 2.164, 20 / 9)  # height / width of common phone screens
 _WORD = re.compile(r"[a-z0-9°$][a-z0-9°$.:'!/-]*")
 
 
@@ -333,7 +360,7 @@ def describe(kind: str, f: Features, lines: list[Line] | None, exif: dict[str, A
         headline = f"{colour_words.capitalize()} {kind}"
         if taken:
             headline += f" taken {_month(taken)}"
-    sentences = [f"A {colour_words} {kind}" + (f" about {category}" if found else "") +
+    sentences = [f"A {colour_words} {kind}" + (f", filed under {category}" if found else "") +
                  (f" ({', '.join(subcategories[:3])})" if subcategories else "") + "."]
     if lines:
         quoted = "; ".join(line.text for line in lines[:4])
@@ -341,7 +368,7 @@ def describe(kind: str, f: Features, lines: list[Line] | None, exif: dict[str, A
     elif kind != "photo":
         sentences.append("No legible text.")
     if taken or camera:
-        sentences.append("Taken" + (f" on {_month(taken)}" if taken else "") + (f" with a {camera}" if camera else "")
+        sentences.append("Taken" + (f" on {_month(taken)}" if taken else "") + (f" with {camera}" if camera else "")
                          + (f" at {gps['lat']:.4f}, {gps['lon']:.4f}" if gps else "") + ".")
     objects = [s for _, s, _ in found[:3]] or ([kind] if kind != "photo" else [])
     return {
@@ -369,7 +396,6 @@ def analyze_image(data: bytes) -> tuple[dict[str, Any], bool]:
     """The analysis of an image file's bytes and whether OCR was used; raises
     :class:`ProviderOutputError` for bytes that are not a readable image."""
     try:
-        Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, MAX_PIXELS)
         with Image.open(io.BytesIO(data)) as opened:
             width, height = opened.size
             if width * height > MAX_PIXELS:
@@ -378,7 +404,7 @@ def analyze_image(data: bytes) -> tuple[dict[str, Any], bool]:
             orientation = opened.getexif().get(0x0112, 1)
             if opened.format in {"JPEG", "MPO"}:
                 opened.draft("RGB", (REC_EDGE, REC_EDGE))  # decode at 1/2, 1/4... when that is enough
-            im = opened.convert("RGB")
+            im = _flatten(opened)
     except ProviderOutputError:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -391,6 +417,16 @@ def analyze_image(data: bytes) -> tuple[dict[str, Any], bool]:
     lines = read_text(im)
     f = features(im, width, height)
     return describe(image_kind(f, lines or [], exif), f, lines, exif), lines is not None
+
+
+def _flatten(im: Image.Image) -> Image.Image:
+    """RGB; transparent areas white, as a viewer shows them (not the black under the alpha)."""
+    if im.mode in {"RGBA", "LA", "PA"} or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        base = Image.new("RGB", rgba.size, (255, 255, 255))
+        base.paste(rgba, mask=rgba.getchannel("A"))
+        return base
+    return im.convert("RGB")
 
 
 class OfflineVision:

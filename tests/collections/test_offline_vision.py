@@ -63,6 +63,21 @@ def test_a_photo_reports_its_exif_date_camera_and_place() -> None:
     assert a["image_details"]["extracted_text"] == ""
 
 
+def test_exif_orientation_and_transparency_are_respected() -> None:
+    from PIL import Image
+
+    from tests.collections.images import encode, photo
+
+    exif = Image.Exif()
+    exif[0x0112], exif[0x010F], exif[0x0110] = 6, "Google", "Pixel 8"  # stored on its side
+    a, _ = offline_vision.analyze_image(encode(photo((640, 480), "green"), "JPEG", exif=exif.tobytes()))
+    assert (a["media_metadata"]["width"], a["media_metadata"]["height"]) == (480, 640)
+    assert a["media_metadata"]["camera"] == "Google Pixel 8"
+    clear = Image.new("RGBA", (300, 200), (0, 0, 0, 0))  # fully transparent: white, not black
+    b, _ = offline_vision.analyze_image(encode(clear, "PNG"))
+    assert b["media_metadata"]["dominant_colors"] == ["white"]
+
+
 def test_bytes_that_are_not_an_image_are_unusable_output_not_a_crash() -> None:
     with pytest.raises(ProviderOutputError, match="cannot be read"):
         OfflineLLM().complete_json("s", "p", ANALYSIS_SCHEMA, images=[{"media_type": "image/png", "data": b"nope"}])
