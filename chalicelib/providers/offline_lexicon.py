@@ -1,7 +1,7 @@
 """Plain-word vocabulary the offline vision analyzer uses to name what it read.
 
-Each category lists subcategories, and each subcategory the words (lower case, matched on word
-starts of at least four letters, whole words below that) that point to it in OCR text. ``RELATED``
+Each category lists subcategories, and each subcategory the words (lower case; whole words, with a
+plural or verb ending from four letters up; phrases anywhere in a line) that point to it in OCR text. ``RELATED``
 adds the everyday words a person would search with for a subcategory ("groceries" ->
 "supermarket"), since they rarely appear on the screen itself. Rules: a word counts once per
 line; receipt markers (totals, tax, payment) weigh double, since any receipt also lists goods.
@@ -92,6 +92,37 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
         "event": ("calendar", "reminder", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
                   "sunday", "all day"),
     },
+    "social": {
+        "social media": ("followers", "following", "retweet", "repost", "likes", "comments", "posted", "story",
+                         "reels", "hashtag", "mentions", "profile", "tweet"),
+    },
+    "news": {
+        "article": ("breaking", "headline", "reporter", "published", "updated", "opinion", "subscribe",
+                    "min read", "editorial"),
+    },
+    "sports": {
+        "match": ("league", "innings", "halftime", "final score", "fixtures", "standings", "kickoff",
+                  "touchdown", "championship"),
+    },
+    "education": {
+        "course": ("course", "lesson", "quiz", "homework", "assignment", "lecture", "semester", "grade",
+                   "syllabus", "exam", "student"),
+    },
+    "jobs": {
+        "job search": ("apply", "salary", "hiring", "job", "resume", "interview", "position", "full-time",
+                       "part-time", "remote", "recruiter"),
+    },
+    "games": {
+        "game": ("high score", "game over", "leaderboard", "achievement unlocked", "quest", "next level"),
+    },
+    "phone": {
+        "settings": ("settings", "bluetooth", "battery", "notifications", "airplane mode", "storage",
+                     "privacy", "display", "brightness", "software update"),
+    },
+    "food delivery": {
+        "delivery order": ("uber eats", "doordash", "deliveroo", "grubhub", "courier", "estimated arrival",
+                           "your food", "driver"),
+    },
     "celebration": {
         "birthday": ("birthday", "happy birthday", "party", "anniversary", "congratulations"),
     },
@@ -131,7 +162,23 @@ RELATED: dict[str, tuple[str, ...]] = {
     "lease": ("rental", "contract", "housing"),
     "event": ("schedule", "appointment"),
     "birthday": ("birthday", "celebration", "party"),
+    "social media": ("social media", "post"),
+    "article": ("news", "article"),
+    "match": ("sports", "game", "score"),
+    "course": ("school", "class", "study"),
+    "job search": ("job", "career", "work"),
+    "game": ("video game", "gaming"),
+    "settings": ("phone settings", "device"),
+    "delivery order": ("food delivery", "takeout", "food"),
 }
+
+#: Apps and sites named on screen: the analysis's ``platform`` (and a theme, so it is searchable).
+PLATFORMS: tuple[str, ...] = (
+    "Instagram", "WhatsApp", "Messenger", "Facebook", "Twitter", "TikTok", "LinkedIn", "Reddit",
+    "YouTube", "Netflix", "Spotify", "Slack", "Gmail", "Outlook", "Google Maps", "Apple Maps", "Amazon",
+    "eBay", "Uber", "Lyft", "Airbnb", "Booking.com", "Expedia", "PayPal", "Venmo", "Zoom", "Teams",
+    "Discord", "Telegram", "Snapchat", "Pinterest", "GitHub", "Strava", "Duolingo",
+)
 
 #: Receipt markers weigh double: a receipt also lists the goods it was for.
 WEIGHT = {"receipt": 2.0}

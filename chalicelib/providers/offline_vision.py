@@ -30,7 +30,7 @@ from PIL import Image
 
 from chalicelib.providers.base import Image as ImageInput
 from chalicelib.providers.base import JsonResult, ProviderOutputError, normalize_image, validate
-from chalicelib.providers.offline_lexicon import LEXICON, RELATED, WEIGHT
+from chalicelib.providers.offline_lexicon import LEXICON, PLATFORMS, RELATED, WEIGHT
 
 log = logging.getLogger(__name__)
 
@@ -286,11 +286,16 @@ def _terms(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+_ENDINGS = ("", "s", "es", "ed", "ing", "'s")
+
+
 def _matches(term: str, line: str, tokens: list[str]) -> bool:
+    """A phrase or a term with punctuation anywhere in the line; a word as a whole token, or with a
+    plural or verb ending when it has four letters or more ("ticket" finds "tickets")."""
     if " " in term or not term.isalpha():
         return term in line
     if len(term) >= 4:
-        return any(t.startswith(term) for t in tokens)
+        return any(t.rstrip(".:!,") in {term + e for e in _ENDINGS} for t in tokens)
     return term in tokens
 
 
@@ -327,6 +332,15 @@ def headline_of(lines: list[Line], limit: int = 12) -> str | None:
     return " ".join(words[:limit])
 
 
+def platform_of(lines: list[Line]) -> str | None:
+    """The first app or site named on screen (a whole-word, case-insensitive match)."""
+    text = " ".join(line.text for line in lines).lower()
+    for name in PLATFORMS:
+        if re.search(rf"(?<![a-z0-9]){re.escape(name.lower())}(?![a-z0-9])", text):
+            return name
+    return None
+
+
 def _month(iso: str) -> str:
     at = datetime.fromisoformat(iso)
     return f"{at.day} {at.strftime('%B %Y')}"
@@ -351,6 +365,9 @@ def describe(kind: str, f: Features, lines: list[Line] | None, exif: dict[str, A
     themes: list[str] = []
     for _, sub, _ in found[:3]:
         themes.extend(t for t in RELATED.get(sub, ()) if t not in themes)
+    platform = platform_of(lines)
+    if platform:
+        themes.insert(0, platform)
     if kind == "photo" and not themes:
         themes = [f"{colours[0]} tones" if colours else "photo"]
     text = "\n".join(line.text for line in lines)
@@ -381,7 +398,7 @@ def describe(kind: str, f: Features, lines: list[Line] | None, exif: dict[str, A
             "image_type": kind,
             "dominant_colors": colours[:5],
             "location": f"{gps['lat']:.5f}, {gps['lon']:.5f}" if gps else None,
-            "platform": None,
+            "platform": platform,
             "width": f.width,
             "height": f.height,
             "taken_at": taken,
