@@ -368,8 +368,10 @@ def describe(kind: str, f: Features, lines: list[Line] | None, exif: dict[str, A
     platform = platform_of(lines)
     if platform:
         themes.insert(0, platform)
-    if kind == "photo" and not themes:
-        themes = [f"{colours[0]} tones" if colours else "photo"]
+    if kind == "photo":  # the words people use for one, and what it was taken with
+        themes.extend(t for t in ("photo", "picture", "camera" if exif.get("camera") else "") if t)
+        if colours:
+            themes.append(f"{colours[0]} tones")
     text = "\n".join(line.text for line in lines)
     headline = headline_of(lines)
     camera, taken, gps = exif.get("camera"), exif.get("taken_at"), exif.get("gps")
