@@ -124,3 +124,15 @@ def test_without_ocr_the_analyzer_says_so_once_and_works_from_features(client, r
     assert receipt["latest_analysis"]["model_used"] == "offline-features-1"
     assert receipt["latest_analysis"]["analysis"]["image_details"]["extracted_text"] == ""
     assert photo["latest_analysis"]["analysis"]["media_metadata"]["camera"] == "Apple iPhone 15 Pro"
+
+
+def test_the_ocr_models_load_only_when_an_image_is_analysed() -> None:
+    """Building the offline providers (every cold start without keys) imports no OCR runtime."""
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    probe = ("import sys\nfrom chalicelib.providers.offline_llm import OfflineLLM\nOfflineLLM()\n"
+             "print(sorted(m for m in ('rapidocr_onnxruntime', 'onnxruntime', 'cv2') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
