@@ -264,6 +264,7 @@ def _degrees(dms: Any, ref: Any) -> float:
 # --- interpretation ---------------------------------------------------------------------------
 
 _PHONE_RATIOS = (16 / 9, 2.0, 19.5 / 9, 2.164, 20 / 9)  # height / width of common phone screens
+_CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(\s?[AaPp][Mm])?")
 _WORD = re.compile(r"[a-z0-9°$][a-z0-9°$.:'!/-]*")
 
 
@@ -274,6 +275,9 @@ def image_kind(f: Features, lines: list[Line], exif: dict[str, Any]) -> str:
     phone_shaped = f.height > f.width and any(abs(ratio - r) < 0.03 for r in _PHONE_RATIOS)
     rendered = f.flatness > 0.45 and "camera" not in exif  # camera noise makes neighbours differ
     if rendered and (len(lines) >= 3 or (phone_shaped and lines)):
+        return "screenshot"
+    status_bar = any(line.top < 0.04 and _CLOCK.fullmatch(line.text.strip()) for line in lines)
+    if status_bar and phone_shaped and "camera" not in exif:  # a phone screen showing a photo
         return "screenshot"
     if len(lines) >= 4 and coverage > 0.01:
         return "document"

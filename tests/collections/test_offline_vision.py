@@ -136,3 +136,21 @@ def test_the_ocr_models_load_only_when_an_image_is_analysed() -> None:
              "print(sorted(m for m in ('rapidocr_onnxruntime', 'onnxruntime', 'cv2') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_phone_screenshot_showing_a_photo_is_still_a_screenshot_of_its_app() -> None:
+    import io
+    import random
+
+    from PIL import Image
+
+    from benchmarks.offline_images import Scene, _screen
+
+    screen = _screen(Scene("post", "screenshot", "Instagram", ("liked by 120 others",)), random.Random(1))
+    picture = Image.open(io.BytesIO(render(SCENE["beach_photo"])[0])).resize((1080, 1400))
+    screen.paste(picture, (0, 300))  # most of the screen is camera pixels, not flat UI
+    buffer = io.BytesIO()
+    screen.save(buffer, "JPEG", quality=85)
+    a, used_ocr = offline_vision.analyze_image(buffer.getvalue())
+    assert used_ocr and a["media_metadata"]["image_type"] == "screenshot"
+    assert a["media_metadata"]["platform"] == "Instagram" and "Instagram" in a["image_details"]["themes"]
