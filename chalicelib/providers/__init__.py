@@ -72,10 +72,11 @@ def _key(settings: Any, provider: str, name: str) -> str | None:
 
 
 def get_llm(settings: Any) -> LLM:
-    """Claude when an Anthropic key is configured, else the offline LLM (see :func:`_key`)."""
+    """Claude when an Anthropic key is configured, else the offline stand-in (image analysis by
+    OCR and features, pages composed from activity), on the terms of :func:`_key`."""
     key = _key(settings, "claude", "ANTHROPIC_API_KEY")
     if not key:
-        from chalicelib.providers.offline import OfflineLLM
+        from chalicelib.providers.offline_llm import OfflineLLM
 
         return OfflineLLM()
     from chalicelib.providers.claude import ClaudeLLM
