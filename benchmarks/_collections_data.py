@@ -49,8 +49,10 @@ def vector_literal(values: Sequence[float]) -> str:
 
 
 def load(engine: Engine, docs: Sequence[dict[str, Any]], vectors: Sequence[Sequence[float]] | None,
-         batch: int = 5000, progress: bool = True) -> None:
-    """``docs``: {item_id, user_id, analysis (raw_response dict)}; vectors aligned with docs."""
+         batch: int = 5000, progress: bool = True, model: str = "bench", dimensions: int | None = None) -> None:
+    """``docs``: {item_id, user_id, analysis (raw_response dict)}; vectors aligned with docs, stored
+    as ``model`` with ``dimensions`` (default: the vector's length). Setting each item's current
+    analysis fires the search-index trigger, as in the pipeline."""
     started = time.perf_counter()
     for start in range(0, len(docs), batch):
         chunk = docs[start:start + batch]
@@ -72,7 +74,7 @@ def load(engine: Engine, docs: Sequence[dict[str, Any]], vectors: Sequence[Seque
             _copy(engine, "embeddings", ["id", "item_id", "analysis_id", "user_id", "vector", "embedding_model",
                                          "embedding_dimensions", "embedding_source"],
                   [(f"e-{d['item_id']}", d["item_id"], f"a-{d['item_id']}", d["user_id"],
-                    vector_literal(vectors[start + i]), "bench", len(vectors[start + i]), "{}")
+                    vector_literal(vectors[start + i]), model, dimensions or len(vectors[start + i]), "{}")
                    for i, d in enumerate(chunk)])
         if progress:
             print(f"  loaded {min(start + batch, len(docs))}/{len(docs)} rows "

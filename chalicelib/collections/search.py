@@ -54,30 +54,38 @@ DEFAULT_EXACT_MAX_ROWS = 5000
 K1 = 1.2
 B = 0.75
 PREFIX_WEIGHT = 0.8  # a query word completed to a longer indexed word
-TYPO_WEIGHT = 0.6    # a query word one or two edits from an indexed word
+TYPO_WEIGHT = 0.5    # a query word one or two edits from an indexed word
 MAX_EXPANSIONS = 3
 
-# Conversational words that carry no subject ("where did I see the ...", "show me my photos of
-# ..."); PostgreSQL's English stop words (where, did, I, the, of, my, ...) go too.
+# Words that frame a query rather than name its subject ("where did I see the ...", "show me all
+# my photos from the trip to ..."): dropped from queries. PostgreSQL's English stop words
+# (where, did, I, the, of, my, ...) go too.
 QUESTION_WORDS = frozenset("""
 see saw seen find found show shown remember recall look looking looked got get saved save took
-taken thing things stuff something somewhere anything pic pics picture pictures photo photos image
-images shot shots please one ones kind sort
+taken thing things stuff something somewhere anything everything pic pics picture pictures photo
+photos image images shot shots please one ones kind sort place places spot trip trips holiday
+holidays vacation visit time day
 """.split())
 
-# Relevance floors, calibrated on benchmarks/data/retrieval_eval.json (docs/collections.md):
-# keyword and hybrid on their [0, 1] scores; vector on cosine similarity, per embedding model.
-KEYWORD_FLOOR = 0.30
-HYBRID_FLOOR = 0.33
-HYBRID_KEYWORD_WEIGHT = 0.6
+# Relevance floors, calibrated on benchmarks/data/retrieval_eval.json (docs/collections.md): the
+# lowest floor at which at least 75% of the set's no-answer queries come back empty. Keyword
+# and hybrid scores lie in [0, 1]; vector scores are cosine similarities, so their floor and
+# scale depend on the embedding model.
+KEYWORD_FLOOR = 0.39
+HYBRID_FLOOR = 0.50
+HYBRID_KEYWORD_WEIGHT = 0.7  # tuned on the same set (weights 0.3..0.7 tried; see the benchmark)
 # embedding model -> (cosine of an unrelated pair, cosine of a strong match): the vector scale
-# for hybrid; the vector floor is the cosine at VECTOR_FLOOR_LEVEL of that range.
+# used by hybrid fusion, and the vector-mode floor.
 VECTOR_SCALES: dict[str, tuple[float, float]] = {
-    "offline-wordllama-l2-supercat-256": (0.25, 0.75),
-    "voyage-3.5": (0.20, 0.70),  # not calibrated here (no Voyage key): voyage-3 family's typical range
+    "offline-wordllama-l2-supercat-256": (0.05, 0.40),
+    "voyage-3.5": (0.15, 0.60),  # not calibrated here (no Voyage key): run the benchmark with one
 }
-DEFAULT_VECTOR_SCALE = (0.20, 0.70)
-VECTOR_FLOOR_LEVEL = 0.45
+VECTOR_FLOORS: dict[str, float] = {
+    "offline-wordllama-l2-supercat-256": 0.40,
+    "voyage-3.5": 0.40,  # not calibrated here
+}
+DEFAULT_VECTOR_SCALE = (0.15, 0.60)
+DEFAULT_VECTOR_FLOOR = 0.40
 
 
 def vector_scale(model: str | None) -> tuple[float, float]:
@@ -85,8 +93,7 @@ def vector_scale(model: str | None) -> tuple[float, float]:
 
 
 def vector_floor(model: str | None) -> float:
-    low, high = vector_scale(model)
-    return round(low + VECTOR_FLOOR_LEVEL * (high - low), 4)
+    return VECTOR_FLOORS.get(model or "", DEFAULT_VECTOR_FLOOR)
 
 
 FLOORS = {"keyword": KEYWORD_FLOOR, "hybrid": HYBRID_FLOOR}  # vector: vector_floor(model)
@@ -210,7 +217,7 @@ def _expansions(conn: Connection, user_id: str, lexeme: str) -> list[tuple[str, 
         return [(term, PREFIX_WEIGHT) for term in sorted(longer, key=len)[:MAX_EXPANSIONS]]
     if len(lexeme) < 4:
         return []
-    limit = 1 if len(lexeme) <= 5 else 2
+    limit = 1 if len(lexeme) <= 7 else 2
     rows = conn.execute(_CANDIDATES, {"user_id": user_id, "pattern": _escape_like(lexeme[0]) + "%",
                                       "shortest": len(lexeme) - limit, "longest": len(lexeme) + limit}).scalars()
     near = sorted((edit_distance(lexeme, term, limit), term) for term in rows)
@@ -224,7 +231,7 @@ def keyword_ranked(conn: Connection, user_id: str, query: str, limit: int,
     if not stats or not stats[0].n:
         return []
     n, avglen = int(stats[0].n), float(stats[0].avglen) or 1.0
-    unseen_idf = idf(1, n)  # a word the collection lacks weighs like its rarest word
+    unseen_idf = idf(0, n)  # a word the collection lacks counts fully against the query's best score
     weights: dict[str, float] = {}
     best_possible = 0.0
     for row in stats:
