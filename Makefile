@@ -7,7 +7,7 @@ PORT   ?= 8000
 USER   ?= alice
 STAGE  ?= dev
 
-.PHONY: venv run test lint token fire deliveries retry metrics migrate bench clean
+.PHONY: venv run test lint token fire deliveries retry metrics migrate reembed bench clean
 
 venv: $(STAMP)
 
@@ -43,6 +43,9 @@ metrics: venv ## the local metrics summed (SINCE=<minutes> to narrow)
 
 migrate: venv ## apply Alembic migrations to the configured database(s)
 	$(PY) -m chalicelib.db.migrate
+
+reembed: venv ## re-embed analyses whose embedding is not of the configured model (resumable)
+	$(PY) -m chalicelib.collections.reembed $(if $(BATCH),--batch-size $(BATCH),)
 
 bench: venv ## every benchmark, each printing ours against its baseline
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

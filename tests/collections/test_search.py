@@ -207,6 +207,34 @@ def test_vectors_of_another_model_are_never_compared(client, user, collection, f
     assert _first(client, user, "tomato soup basil", mode="hybrid") == collection["red"]
 
 
+def test_changing_the_embedding_model_is_a_resumable_reembedding(client, user, collection, monkeypatch) -> None:  # noqa: ANN001
+    from chalicelib import wiring
+    from chalicelib.collections.embedder import reembed
+    from tests.collections.fakes import FakeEmbedder
+
+    class NewModel(FakeEmbedder):
+        model, dimensions = "fake-embed-v2", 1024
+
+        def embed(self, texts: list[str], input_type: str = "document") -> Any:
+            result = super().embed(texts, input_type)
+            result.model = self.model
+            return result
+
+    new = NewModel()
+    monkeypatch.setattr(wiring, "embedder", lambda: new)
+    query = "sandy ocean beach waves"
+    assert _ids(search(client, user, query=query, mode="vector", min_score=-1)) == []  # nothing of the new model yet
+    assert _first(client, user, "ocean beach", mode="hybrid") == collection["blue"]  # keyword covers the rest
+    seen: list[tuple[int, int]] = []
+    first = reembed(wiring.engine(), new, batch_size=1, limit=1, user_id=user, progress=lambda *p: seen.append(p))
+    assert (first.reembedded, first.remaining, seen) == (1, 2, [(1, 1)])  # "interrupted" after one batch
+    assert len(_ids(search(client, user, query=query, mode="vector", min_score=-1))) == 1
+    second = reembed(wiring.engine(), new, batch_size=2, user_id=user)
+    assert (second.reembedded, second.calls, second.remaining) == (2, 1, 0)
+    assert _ids(search(client, user, query=query, mode="vector", min_score=-1))[0] == collection["blue"]
+    assert reembed(wiring.engine(), new, user_id=user).calls == 0  # nothing left: a re-run is a no-op
+
+
 def test_hybrid_fuses_both_and_category_filters(client, user, collection) -> None:  # noqa: ANN001
     response = search(client, user, query="tomato soup bowl", top_k=3)
     assert response.json_body["mode"] == "hybrid"
