@@ -18,7 +18,7 @@ Vector: score = cosine similarity in [-1, 1]. Only embeddings with the query's
 Per-user filtering and HNSW: HNSW (pgvector 0.6, no iterative scans) returns the ``ef_search``
 nearest rows of the whole table *before* the user filter, so a user who owns a small share of
 the table could get fewer than ``top_k`` hits. A user with at most ``exact_max_rows``
-embeddings of the model is therefore searched exactly (their rows via the user_id index, exact
+items (``search_stats``) is therefore searched exactly (their rows via the user_id index, exact
 distances); larger collections use the HNSW index with ``ef_search`` raised for the request and
 fall back to the exact scan when the filtered result comes back short.
 
@@ -37,11 +37,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, select, text
+from sqlalchemy import Connection, Engine, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Float, String
 
-from chalicelib.collections.tables import analyses, embeddings, items
+from chalicelib.collections.tables import analyses, items
 from chalicelib.errors import BadRequest
 from chalicelib.ports import BlobStore
 
@@ -85,6 +85,7 @@ VECTOR_FLOORS: dict[str, float] = {
     "voyage-3.5": 0.40,  # not calibrated here
 }
 DEFAULT_VECTOR_SCALE = (0.15, 0.60)
+HYBRID_EF_SEARCH = 64
 DEFAULT_VECTOR_FLOOR = 0.40
 
 
@@ -172,9 +173,8 @@ _STATS = text("""
     WITH q AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english'::regconfig, search_fold(:query))))
     SELECT q.lexeme,
            (SELECT count(*) FROM search_terms t WHERE t.user_id = :user_id AND t.term = q.lexeme) AS df,
-           s.n, s.avglen
-    FROM q CROSS JOIN (SELECT count(*) AS n, coalesce(avg(length), 1) AS avglen
-                       FROM search_docs WHERE user_id = :user_id) AS s
+           s.docs AS n, s.total_length / s.docs AS avglen
+    FROM q JOIN search_stats s ON s.user_id = :user_id AND s.docs > 0
 """)
 
 _CANDIDATES = text("""
@@ -262,47 +262,71 @@ def keyword_ranked(conn: Connection, user_id: str, query: str, limit: int,
 
 # --- vector ------------------------------------------------------------------------------------------
 
-def vector_ranked(conn: Connection, user_id: str, vector: Sequence[float], limit: int,
+# The collection's size (search_stats, kept by the index trigger: a primary-key read, where
+# counting the user's vectors cost milliseconds at 10k rows) and, in the same round trip, the
+# HNSW candidate list size for this transaction (set_config(..., true) = SET LOCAL).
+_SIZE_AND_EF = text("SELECT docs, set_config('hnsw.ef_search', :ef, true) FROM search_stats WHERE user_id = :user_id")
+
+# The query vector is bound once as a text literal and cast, so a 1024-d list is formatted once
+# per search rather than once per statement. The HNSW index can only serve ORDER BY <distance>
+# alone: a tie-breaker column would make PostgreSQL sort every row exactly (found by
+# benchmarks/bench_search.py), so only the exact statement breaks ties by item id.
+_NEAREST = """
+    SELECT e.item_id, e.vector <=> CAST(:vector AS vector) AS distance
+    FROM embeddings e {join}
+    WHERE e.user_id = :user_id AND e.embedding_model = :model AND e.embedding_dimensions = :dimensions {category}
+    ORDER BY distance {tie} LIMIT :limit
+"""
+_CATEGORY_JOIN = "JOIN analyses a ON a.id = e.analysis_id", "AND a.category = :category"
+_SCORES = text("""
+    SELECT item_id, vector <=> CAST(:vector AS vector) AS distance FROM embeddings
+    WHERE user_id = :user_id AND item_id = ANY(:item_ids) AND embedding_model = :model
+      AND embedding_dimensions = :dimensions
+""").bindparams(bindparam("item_ids", type_=ARRAY(String)))
+
+
+def vector_literal(vector: Sequence[float]) -> str:
+    """pgvector's text form of ``vector``."""
+    return "[" + ",".join(map(repr, map(float, vector))) + "]"
+
+
+def _nearest(category: bool, exact: bool) -> Any:
+    join, where = _CATEGORY_JOIN if category else ("", "")
+    return text(_NEAREST.format(join=join, category=where, tie=", e.item_id" if exact else ""))
+
+
+_NEAREST_STATEMENTS = {(category, exact): _nearest(category, exact) for category in (False, True)
+                       for exact in (False, True)}
+
+
+def vector_ranked(conn: Connection, user_id: str, vector: Sequence[float] | str, limit: int,
                   category: str | None = None, exact_max_rows: int = DEFAULT_EXACT_MAX_ROWS, *,
-                  model: str, dimensions: int) -> list[tuple[str, float]]:
+                  model: str, dimensions: int, ef_search: int | None = None) -> list[tuple[str, float]]:
     """(item_id, cosine similarity) of the nearest embeddings of ``model``/``dimensions``; run
-    inside a transaction."""
-    distance = embeddings.c.vector.cosine_distance(list(vector)).label("distance")
-    same_model = (embeddings.c.user_id == user_id, embeddings.c.embedding_model == model,
-                  embeddings.c.embedding_dimensions == dimensions)
-    # ORDER BY the label, so the 1024-d query vector is sent and parsed once, not twice.
-    base = select(embeddings.c.item_id, distance).where(*same_model)
-    if category:
-        base = base.join(analyses, analyses.c.id == embeddings.c.analysis_id).where(analyses.c.category == category)
-    # The HNSW index can only serve ORDER BY <distance> alone: a tie-breaker column would make
-    # PostgreSQL sort every row exactly (found by benchmarks/bench_search.py).
-    statement = base.order_by(distance).limit(limit)
-    exact_statement = base.order_by(distance, embeddings.c.item_id).limit(limit)
-    # Count the user's rows only up to the threshold: a full count costs ms at 100k rows.
-    capped = select(embeddings.c.id).where(*same_model).limit(exact_max_rows + 1).subquery()
-    owned = conn.execute(select(func.count()).select_from(capped)).scalar_one()
-    if owned == 0:
-        return []
-    if owned > exact_max_rows:
-        conn.execute(text(f"SET LOCAL hnsw.ef_search = {min(1000, max(40, limit * 10))}"))
-        rows = conn.execute(statement).all()
-        if len(rows) >= min(limit, owned):
+    inside a transaction. ``vector``: the query vector or its :func:`vector_literal`;
+    ``ef_search``: HNSW's candidate list (default clamp(10 * limit, 40, 1000))."""
+    params = {"vector": vector if isinstance(vector, str) else vector_literal(vector), "user_id": user_id,
+              "model": model, "dimensions": dimensions, "limit": limit, "category": category}
+    ef = ef_search or min(1000, max(40, limit * 10))
+    size = conn.execute(_SIZE_AND_EF, {"user_id": user_id, "ef": str(ef)}).scalar() or 0
+    if size > exact_max_rows:
+        rows = conn.execute(_NEAREST_STATEMENTS[bool(category), False], params).all()
+        if len(rows) >= limit:  # short: few vectors of this model yet (re-embedding), or a filter
             return [(row.item_id, 1.0 - float(row.distance)) for row in rows]
     conn.execute(text("SET LOCAL enable_indexscan = off"))  # exact: user_id bitmap scan, no HNSW
-    rows = conn.execute(exact_statement).all()
+    rows = conn.execute(_NEAREST_STATEMENTS[bool(category), True], params).all()
     conn.execute(text("SET LOCAL enable_indexscan = on"))
     return [(row.item_id, 1.0 - float(row.distance)) for row in rows]
 
 
-def vector_scores(conn: Connection, user_id: str, vector: Sequence[float], item_ids: Sequence[str], *,
+def vector_scores(conn: Connection, user_id: str, vector: Sequence[float] | str, item_ids: Sequence[str], *,
                   model: str, dimensions: int) -> dict[str, float]:
     """Cosine similarity of the given items that have a vector of ``model``/``dimensions``."""
     if not item_ids:
         return {}
-    distance = embeddings.c.vector.cosine_distance(list(vector)).label("distance")
-    rows = conn.execute(select(embeddings.c.item_id, distance).where(
-        embeddings.c.user_id == user_id, embeddings.c.item_id.in_(list(item_ids)),
-        embeddings.c.embedding_model == model, embeddings.c.embedding_dimensions == dimensions))
+    rows = conn.execute(_SCORES, {"vector": vector if isinstance(vector, str) else vector_literal(vector),
+                                  "user_id": user_id, "item_ids": list(item_ids), "model": model,
+                                  "dimensions": dimensions})
     return {row.item_id: 1.0 - float(row.distance) for row in rows}
 
 
@@ -358,9 +382,13 @@ def rank(conn: Connection, user_id: str, request: SearchRequest, query_embedding
     model = getattr(query_embedding, "model", None)
     if request.mode == "keyword":
         return Ranked(keyword_ranked(conn, user_id, request.query, candidates, request.category), KEYWORD_FLOOR)
-    vector_query = query_embedding.vectors[0]
+    vector_query = vector_literal(query_embedding.vectors[0])
     dims = {"model": model, "dimensions": query_embedding.dimensions}
-    vector = vector_ranked(conn, user_id, vector_query, candidates, request.category, exact_max_rows, **dims)
+    # Hybrid re-reads the cosine of keyword candidates the vector list misses, so its vector list
+    # needs less HNSW recall than vector mode: a shorter candidate list, fewer distance computations.
+    ef = HYBRID_EF_SEARCH if request.mode == "hybrid" else None
+    vector = vector_ranked(conn, user_id, vector_query, candidates, request.category, exact_max_rows, **dims,
+                           ef_search=ef)
     if request.mode == "vector":
         return Ranked(vector, vector_floor(model))
     keyword = keyword_ranked(conn, user_id, request.query, candidates, request.category)

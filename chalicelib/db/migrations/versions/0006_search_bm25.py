@@ -5,8 +5,11 @@
 - ``search_docs``: one row per item with a current analysis (user, category, weighted length).
 - ``search_terms``: the postings, (user_id, term, item_id) -> field-weighted term frequency, the
   document's weighted length and category copied in so a query reads postings only.
+- ``search_stats``: per user, the number of indexed items and their total weighted length (BM25's
+  N and average length), kept by a trigger on ``search_docs`` (inserts, deletes and cascades).
 - ``search_vocabulary``: every term a user's analyses have held (C collation: prefix scans), used
   to expand misspelt or partial query words; stale terms are harmless (they match no posting).
+- ``ix_embeddings_user_model``: vector search reads only the query model's vectors of a user.
 - trigger ``items_search_index``: when ``items.current_analysis_id`` changes, the item's rows are
   replaced with the new analysis's (English stemming and stop words via ``to_tsvector``). Field
   weights are in ``search_index_item()``; changing them means re-running the backfill below.
@@ -92,6 +95,22 @@ END
 $$
 """
 
+STATS_FUNCTION = """
+CREATE OR REPLACE FUNCTION search_count_doc() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO search_stats (user_id, docs, total_length) VALUES (NEW.user_id, 1, NEW.length)
+        ON CONFLICT (user_id) DO UPDATE SET docs = search_stats.docs + 1,
+                                            total_length = search_stats.total_length + EXCLUDED.total_length;
+    ELSE
+        UPDATE search_stats SET docs = docs - 1, total_length = total_length - OLD.length
+        WHERE user_id = OLD.user_id;
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
@@ -142,6 +161,24 @@ def upgrade() -> None:
         )
         """
     )
+    op.execute(
+        """
+        CREATE TABLE search_stats (
+            user_id VARCHAR(255) PRIMARY KEY,
+            docs INTEGER NOT NULL,
+            total_length DOUBLE PRECISION NOT NULL
+        )
+        """
+    )
+    op.execute(STATS_FUNCTION)
+    op.execute(
+        """
+        CREATE TRIGGER search_docs_stats AFTER INSERT OR DELETE ON search_docs
+        FOR EACH ROW EXECUTE FUNCTION search_count_doc()
+        """
+    )
+    # Vector search counts and scans a user's vectors of one model: index-only with this index.
+    op.execute("CREATE INDEX ix_embeddings_user_model ON embeddings (user_id, embedding_model, embedding_dimensions)")
     op.execute(INDEX_FUNCTION)
     op.execute(
         """
@@ -157,9 +194,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    op.execute("DROP INDEX IF EXISTS ix_embeddings_user_model")
     op.execute("DROP TRIGGER IF EXISTS items_search_index ON items")
     op.execute("DROP FUNCTION IF EXISTS search_index_item()")
     op.execute("DROP TABLE IF EXISTS search_vocabulary")
+    op.execute("DROP TRIGGER IF EXISTS search_docs_stats ON search_docs")
+    op.execute("DROP FUNCTION IF EXISTS search_count_doc()")
+    op.execute("DROP TABLE IF EXISTS search_stats")
     op.execute("DROP TABLE IF EXISTS search_terms")
     op.execute("DROP TABLE IF EXISTS search_docs")
     op.execute("DROP FUNCTION IF EXISTS search_fold(TEXT)")
