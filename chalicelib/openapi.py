@@ -90,7 +90,9 @@ SCHEMAS: dict[str, Any] = {
                        "category": {"type": "string", "minLength": 1, "maxLength": 100},
                        "min_score": {"type": "number", "minimum": -1, "maximum": 1, "description":
                                      "drop results scoring below this instead of the mode's floor (keyword and "
-                                     "hybrid scores are 0..1, vector scores cosine similarities)"}},
+                                     "hybrid scores are 0..1, vector scores cosine similarities)"},
+                       "answer": {"type": "boolean", "default": False,
+                                  "description": "also answer the query from the top results, with citations"}},
     },
     "SearchResults": {
         "type": "object", "required": ["query", "mode", "results"],
@@ -100,7 +102,22 @@ SCHEMAS: dict[str, Any] = {
                                                           "thumbnail_url"],
                            "properties": {"item_id": _ID, "score": {"type": "number"}, "category": _NULLABLE_STR,
                                           "headline": _NULLABLE_STR, "summary": _NULLABLE_STR,
-                                          "thumbnail_url": _NULLABLE_STR}}}},
+                                          "thumbnail_url": _NULLABLE_STR}}},
+                       # Present only when the request asked for an answer; exactly one of them is null.
+                       "answer": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/SearchAnswer"}]},
+                       "answer_error": {"oneOf": [{"type": "null"}, {
+                           "type": "object", "required": ["code", "message"],
+                           "properties": {"code": {"enum": ["no_results", "provider_unavailable", "unusable_output",
+                                                            "provider_error", "internal_error"]},
+                                          "message": {"type": "string"}}}]}},
+    },
+    "SearchAnswer": {
+        "type": "object", "required": ["text", "citations", "provider_used", "model_used"],
+        "description": "Model output: plain text, never markup; grounded only in the top results.",
+        "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 1200},
+                       "citations": {"type": "array", "maxItems": 10, "items": _ID,
+                                     "description": "ids of result items the answer used (only ids in results)"},
+                       "provider_used": {"type": "string"}, "model_used": {"type": "string"}},
     },
     # --- tasks
     "TaskCreate": {"type": "object", "required": ["description"],
