@@ -166,10 +166,14 @@ def format_report(report: Report) -> str:
             ratio = f"{new / old['MRR']:.2f}x" if old["MRR"] else "-"
             lines.append(f"{mode:9}{kind:12}{old['MRR']:>9.3f}{new:>17.3f}{ratio:>8}"
                          f"{report.baseline_empty_share[mode]:>11.0%}{report.empty_share[mode]:>11.0%}")
-    best_input = max(report.ranking_mrr["keyword"]["all"], report.ranking_mrr["vector"]["all"])
+    lines.append("")
+    for kind in report.ranking_mrr["hybrid"]:
+        best_input = max(report.ranking_mrr["keyword"][kind], report.ranking_mrr["vector"][kind])
+        fused = report.ranking_mrr["hybrid"][kind]
+        lines.append(f"hybrid ranking MRR, {kind}: {fused:.3f} vs the better of its inputs {best_input:.3f}: "
+                     f"{'not worse' if fused >= best_input - 1e-9 else 'WORSE'}")
     hybrid = report.ranking_mrr["hybrid"]["all"]
-    lines += ["", f"hybrid ranking MRR {hybrid:.3f} vs the better of its inputs {best_input:.3f}: "
-              f"{'not worse' if hybrid >= best_input - 1e-9 else 'WORSE'}",
+    lines += [
               f"goals (ranking MRR): keyword >= 0.95: {report.ranking_mrr['keyword']['all']:.3f}; hybrid >= 0.97: "
               f"{hybrid:.3f}; no-answer empty >= 75%: hybrid {report.empty_share['hybrid']:.0%}, "
               f"keyword {report.empty_share['keyword']:.0%}, vector {report.empty_share['vector']:.0%}"]

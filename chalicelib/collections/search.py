@@ -81,7 +81,7 @@ VECTOR_SCALES: dict[str, tuple[float, float]] = {
     "voyage-3.5": (0.15, 0.60),  # not calibrated here (no Voyage key): run the benchmark with one
 }
 VECTOR_FLOORS: dict[str, float] = {
-    "offline-wordllama-l2-supercat-256": 0.40,
+    "offline-wordllama-l2-supercat-256": 0.401,
     "voyage-3.5": 0.40,  # not calibrated here
 }
 DEFAULT_VECTOR_SCALE = (0.15, 0.60)
