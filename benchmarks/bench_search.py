@@ -126,6 +126,13 @@ def _over_http(url: str, user: str, phrases: list[str]) -> list[tuple[str, float
             for q in phrases[:5]:
                 post(mode, q)  # warm: imports, the embedder, connections
             rows.append((f"HTTP POST /search {mode}", *timed(lambda q, m=mode: post(m, q), phrases)))
+
+        def health(_: str) -> None:
+            connection.request("GET", "/health")
+            response = connection.getresponse()
+            response.read()
+
+        rows.append(("HTTP GET /health (server floor: 1 DB query)", *timed(health, phrases)))
         connection.close()
     return rows
 

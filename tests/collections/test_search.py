@@ -162,6 +162,24 @@ def test_a_new_analysis_replaces_the_indexed_words(client, user, scripted) -> No
     assert scripted["ramen"] not in _ids(search(client, user, query="tonkotsu chashu", mode="keyword", min_score=0))
 
 
+def test_deleting_an_item_removes_it_from_the_index_and_the_counts(client, user, scripted) -> None:  # noqa: ANN001
+    from sqlalchemy import text
+
+    from chalicelib import wiring
+
+    def stats() -> tuple[int, float]:
+        with wiring.engine().connect() as conn:
+            return tuple(conn.execute(text("SELECT docs, total_length FROM search_stats WHERE user_id = :u"),
+                                      {"u": user}).one())
+
+    docs, length = stats()
+    assert docs == len(SCRIPT) and length > 0
+    response = client.http.delete(f"/items/{scripted['okonomi']}", headers=auth_headers(user))
+    assert response.status_code == 204, response.body
+    assert _ids(search(client, user, query="okonomiyaki griddle", mode="keyword", min_score=0)) == []
+    assert stats()[0] == len(SCRIPT) - 1 and stats()[1] < length
+
+
 @pytest.fixture()
 def collection(client, runtime, fakes, user) -> dict[str, str]:  # noqa: ANN001
     ids = {color: upload(client, user, images.jpeg((500, 400), color)) for color in ("red", "green", "blue")}
