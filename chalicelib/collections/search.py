@@ -169,13 +169,6 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-_STATS = text("""
-    WITH q AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english'::regconfig, search_fold(:query))))
-    SELECT q.lexeme,
-           (SELECT count(*) FROM search_terms t WHERE t.user_id = :user_id AND t.term = q.lexeme) AS df,
-           s.docs AS n, s.total_length / s.docs AS avglen
-    FROM q JOIN search_stats s ON s.user_id = :user_id AND s.docs > 0
-""")
 
 _CANDIDATES = text("""
     SELECT term FROM search_vocabulary
@@ -224,23 +217,63 @@ def _expansions(conn: Connection, user_id: str, lexeme: str) -> list[tuple[str, 
     return [(term, TYPO_WEIGHT) for distance, term in near if distance <= limit][:MAX_EXPANSIONS]
 
 
+def _expandable(lexeme: str) -> bool:
+    return len(lexeme) >= 3 and not lexeme.isdigit()
+
+
+# One round trip for the common case: the query's terms with their df, and the BM25F ranking with
+# idf computed in SQL. Only when a term is found nowhere (a typo, a partial word) does Python
+# expand it and score again.
+_ONE_SHOT = """
+    WITH q AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english'::regconfig, search_fold(:query)))),
+    s AS (SELECT docs AS n, total_length / docs AS avglen FROM search_stats WHERE user_id = :user_id AND docs > 0),
+    w AS (SELECT q.lexeme, d.df, ln(1 + (s.n - d.df + 0.5)::float8 / (d.df + 0.5)) AS idf, s.n, s.avglen
+          FROM q CROSS JOIN s CROSS JOIN LATERAL (
+              SELECT count(*) AS df FROM search_terms t WHERE t.user_id = :user_id AND t.term = q.lexeme) AS d),
+    ranked AS (
+        SELECT t.item_id, sum(w.idf * t.tf * :k1_plus_1 / (t.tf + :k1 * (1 - :b + :b * t.length / w.avglen))) AS score
+        FROM w JOIN search_terms t ON t.user_id = :user_id AND t.term = w.lexeme
+        WHERE w.df > 0 {category}
+        GROUP BY t.item_id ORDER BY score DESC, t.item_id LIMIT :limit)
+    SELECT 't' AS kind, lexeme AS key, df, n, avglen, NULL::float8 AS score FROM w
+    UNION ALL
+    SELECT 'i', item_id, NULL, NULL, NULL, score FROM ranked
+"""
+_ONE_SHOT_ALL = text(_ONE_SHOT.format(category=""))
+_ONE_SHOT_CATEGORY = text(_ONE_SHOT.format(category="AND t.category = :category"))
+
+
 def keyword_ranked(conn: Connection, user_id: str, query: str, limit: int,
                    category: str | None = None) -> list[tuple[str, float]]:
     """(item_id, normalised BM25F score in [0, 1]) of the user's items matching any query term."""
-    stats = conn.execute(_STATS, {"query": strip_question_words(query), "user_id": user_id}).all()
-    if not stats or not stats[0].n:
+    params = {"query": strip_question_words(query), "user_id": user_id, "k1": K1, "k1_plus_1": K1 + 1, "b": B,
+              "limit": limit, "category": category}
+    rows = conn.execute(_ONE_SHOT_CATEGORY if category else _ONE_SHOT_ALL, params).all()
+    terms = [row for row in rows if row.kind == "t"]
+    if not terms:
         return []
-    n, avglen = int(stats[0].n), float(stats[0].avglen) or 1.0
+    n = int(terms[0].n)
+    if any(not row.df and _expandable(row.key) for row in terms):
+        return _expanded_ranking(conn, user_id, terms, limit, category)
+    best_possible = sum(idf(int(row.df), n) for row in terms)  # unseen terms weigh idf(0, n)
+    top = best_possible * (K1 + 1)
+    return [(row.key, float(row.score) / top) for row in rows if row.kind == "i"]
+
+
+def _expanded_ranking(conn: Connection, user_id: str, terms: Sequence[Any], limit: int,
+                      category: str | None) -> list[tuple[str, float]]:
+    """The ranking with query terms found nowhere replaced by the indexed words they may mean."""
+    n, avglen = int(terms[0].n), float(terms[0].avglen) or 1.0
     unseen_idf = idf(0, n)  # a word the collection lacks counts fully against the query's best score
     weights: dict[str, float] = {}
     best_possible = 0.0
-    for row in stats:
+    for row in terms:
         if row.df:
             weight = idf(int(row.df), n)
-            weights[row.lexeme] = max(weights.get(row.lexeme, 0.0), weight)
+            weights[row.key] = max(weights.get(row.key, 0.0), weight)
             best_possible += weight
             continue
-        expansions = _expansions(conn, user_id, row.lexeme)
+        expansions = _expansions(conn, user_id, row.key)
         if not expansions:
             best_possible += unseen_idf
             continue
