@@ -7,7 +7,7 @@ PORT   ?= 8000
 USER   ?= alice
 STAGE  ?= dev
 
-.PHONY: venv run test lint token fire deliveries retry metrics migrate reembed bench clean
+.PHONY: venv run test lint token fire deliveries retry metrics migrate reembed vendors-import outbox bench clean
 
 venv: $(STAMP)
 
@@ -46,6 +46,13 @@ migrate: venv ## apply Alembic migrations to the configured database(s)
 
 reembed: venv ## re-embed analyses whose embedding is not of the configured model (resumable)
 	$(PY) -m chalicelib.collections.reembed $(if $(BATCH),--batch-size $(BATCH),)
+
+vendors-import: venv ## make vendors-import FILE=vendors.csv [SOURCE=name] -> validate and upsert vendors
+	@test -n "$(FILE)" || { echo "usage: make vendors-import FILE=vendors.csv [SOURCE=name]" >&2; exit 2; }
+	$(PY) -m chalicelib.vendors.importer $(FILE) $(if $(SOURCE),--source $(SOURCE),)
+
+outbox: venv ## the quote-request e-mails `make run` sent (files in .local/outbox/)
+	@STAGE=local $(PY) -m chalicelib.local.outbox
 
 bench: venv ## every benchmark, each printing ours against its baseline
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
