@@ -7,6 +7,8 @@ embedded PostgreSQL, documents through the real embedding document builder and t
 the offline WordLlama embedder by default (labelled), Voyage when VOYAGE_API_KEY is set.
 
     .venv/bin/python benchmarks/bench_retrieval_quality.py [--data PATH] [--calibrate]
+    .venv/bin/python benchmarks/bench_retrieval_quality.py --offline   # images through the
+        real pipeline with offline providers alone (benchmarks/offline_retrieval.py)
 
 ``--calibrate`` also prints the floor and hybrid weight each mode would get from this set.
 API for other document sources (e.g. analyses produced by another analyzer):
@@ -226,4 +228,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if "--offline" in sys.argv[1:]:
+        from benchmarks.offline_retrieval import run
+
+        run()
+    else:
+        main()
