@@ -42,7 +42,7 @@ metrics: venv ## the local metrics summed (SINCE=<minutes> to narrow)
 	@STAGE=local $(PY) -m chalicelib.local.metrics $(if $(SINCE),--since $(SINCE),)
 
 migrate: venv ## apply Alembic migrations to the configured database(s)
-	$(PY) -m chalicelib.db.migrate
+	$(PY) -m chalicelib.migrate_cli
 
 bench: venv ## every benchmark, each printing ours against its baseline
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -35,6 +35,12 @@ def jwt_auth(auth_request):  # noqa: ANN001, ANN201 - Chalice's AuthRequest/Auth
 
 observability.observe_authorizer(jwt_auth)
 
+if get_settings().is_local:
+    # The emulator and its /local/blobs routes (presigned URL targets): local stage only.
+    from chalicelib.local.stage import install as install_local_stage
+
+    install_local_stage(app)
+
 
 # --- platform ---------------------------------------------------------------------------------
 
@@ -63,29 +69,6 @@ def openapi_document() -> dict:
 def me() -> dict:
     """The authenticated caller, as the API sees them."""
     return {"user_id": web.current_user(app)}
-
-
-@app.route(
-    "/local/blobs",
-    methods=["PUT"],
-    content_types=["application/octet-stream", "image/jpeg", "image/png", "image/gif", "image/webp"],
-)
-@web.endpoint
-def local_blob_upload() -> Response:
-    """Local stage only: the target of a presigned PUT (``?bucket&key&expires&signature``).
-    Writing the object queues the S3 ObjectCreated event, as S3 would."""
-    from chalicelib.local.uploads import accept_upload
-
-    return accept_upload(app.current_request)
-
-
-@app.route("/local/blobs", methods=["GET"])
-@web.endpoint
-def local_blob_download() -> Response:
-    """Local stage only: the target of a presigned GET (thumbnails, originals)."""
-    from chalicelib.local.uploads import serve_download
-
-    return serve_download(app.current_request)
 
 
 # --- collections ------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import quote_plus
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,17 +50,6 @@ def _float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ValueError(f"setting {name} must be a number, got {raw!r}") from exc
-
-
-def _bool(name: str, default: bool) -> bool:
-    raw = _env(name).lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(f"setting {name} must be true or false, got {raw!r}")
 
 
 def _csv(name: str, default: str = "") -> tuple[str, ...]:
@@ -150,18 +139,6 @@ class Settings(NamedTuple):
             raise MissingSetting(env_name)
         return value
 
-    @property
-    def pages_database_url_from_parts(self) -> str:
-        """Seed 000's MySQL URL built from DB_* (password comes from secrets), or ''."""
-        if not self.db_host:
-            return ""
-        from chalicelib.secrets import get_secret
-
-        user = quote_plus(self.db_user or "root")
-        password = quote_plus(get_secret("DB_PASSWORD") or "")
-        auth = f"{user}:{password}" if password else user
-        return f"mysql+pymysql://{auth}@{self.db_host}:{self.db_port}/{self.db_name}?charset=utf8mb4"
-
 
 def load_settings() -> Settings:
     """Read every setting from the environment (no caching; see :func:`get_settings`)."""
@@ -226,10 +203,17 @@ def get_settings() -> Settings:
     return load_settings()
 
 
-def reset() -> None:
-    """Forget cached settings, secrets and everything wired from them (tests use this)."""
-    get_settings.cache_clear()
-    from chalicelib import secrets, wiring
+_reset_hooks: list[Callable[[], None]] = []
 
-    secrets.clear_cache()
-    wiring.reset()
+
+def on_reset(hook: Callable[[], None]) -> None:
+    """Call ``hook`` on every :func:`reset` (caches built from settings register here)."""
+    if hook not in _reset_hooks:
+        _reset_hooks.append(hook)
+
+
+def reset() -> None:
+    """Forget cached settings and everything built from them (secrets, adapters; tests use this)."""
+    get_settings.cache_clear()
+    for hook in list(_reset_hooks):
+        hook()

@@ -83,6 +83,15 @@ def local_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pg_url: str) -> I
 
 
 @pytest.fixture()
+def override_adapters(local_env: Path):  # noqa: ANN201 - wiring.override
+    """``override_adapters(llm=fake, ...)``: the bootstrap hands out these fakes for this test."""
+    from chalicelib import wiring
+
+    yield wiring.override
+    wiring.clear_overrides()
+
+
+@pytest.fixture()
 def client(local_env: Path):  # noqa: ANN201 - chalice.test.Client
     from chalice.test import Client
 

@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = get_settings()
         database_url = wiring.database_url()
         log.info("database ready in %.1f s", time.monotonic() - started)
-        runtime = wiring.local_runtime()  # imports app.py: a broken edit fails here
+        import app  # noqa: F401 - registers the local stage; a broken edit fails here
+
+        runtime = wiring.local_runtime()
     except Exception:
         if watcher is None:
             raise

@@ -141,7 +141,7 @@ def test_a_lost_event_is_resent_and_completes(client, user, stack, lost: str) ->
 
 def test_a_lost_s3_notification_is_resent_and_completes(client, user, stack, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(wiring.local_runtime(), "on_object_created", lambda *args, **kwargs: [])
-    wiring.blob_store.cache_clear()  # built again with the notification that goes nowhere
+    wiring.adapters().forget("blob_store")  # built again with the notification that goes nowhere
     item_id = upload(client, user, images.jpeg((640, 480), "green"))
     drain()
     assert get_item(client, user, item_id).json_body["status"] == "pending"
