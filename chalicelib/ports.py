@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from chalicelib.errors import DependencyUnavailable
+
 
 class BlobStore(Protocol):
     """Objects by bucket and key (S3 in AWS, files under ``.local/blobs`` locally)."""
@@ -35,9 +37,12 @@ class BlobNotFound(KeyError):
     """The object does not exist."""
 
 
-class BlobStoreUnavailable(RuntimeError):
+class BlobStoreUnavailable(DependencyUnavailable):
     """The blob store could not be read or written right now (S3 throttling, 5xx or unreachable;
     a local disk error). The API answers 503; a background handler raises so it is retried."""
+
+    def public_message(self) -> str:
+        return "the file store is unavailable; retry shortly"
 
 
 class EventBus(Protocol):
