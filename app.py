@@ -16,7 +16,7 @@ from chalicelib.settings import get_settings
 # Chalice's own log handler writes text: its records go to the root logger, formatted as JSON.
 app = Chalice(app_name="ai-backend", configure_logs=False)
 _LOG_LEVEL = getattr(logging, get_settings().log_level, logging.INFO)
-logs.configure(_LOG_LEVEL)
+logs.configure(_LOG_LEVEL, get_settings().log_format)
 app.log.setLevel(_LOG_LEVEL)
 app.register_middleware(web.normalize_chalice_errors, "http")
 app.register_middleware(observability.invocation_middleware, "all")

@@ -19,10 +19,11 @@ from chalicelib.collections.keys import parse_image_key
 from chalicelib.collections.thumbnail_store import write_thumbnail
 from chalicelib.collections.thumbnails import DEFAULT_MAX_PIXELS, ImageRejected, make_thumbnail
 from chalicelib.ports import BlobNotFound, BlobStore, BlobStoreUnavailable, EventBus
+from chalicelib.settings import DEFAULTS
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_BYTES = 30 * 1024 * 1024
+DEFAULT_MAX_BYTES = DEFAULTS.image_max_bytes
 
 
 def process_upload(

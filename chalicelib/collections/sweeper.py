@@ -36,6 +36,7 @@ from chalicelib.collections.events import ANALYSIS_COMPLETE, IMAGE_PROCESSED
 from chalicelib.collections.items import MAX_ERROR_LENGTH
 from chalicelib.collections.tables import embeddings, items
 from chalicelib.ports import BlobStore, BlobStoreUnavailable, EventBus
+from chalicelib.settings import DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ def last_error(item: Mapping[str, Any]) -> str:
 
 class ItemSweeper:
     def __init__(self, *, engine: Engine, blobs: BlobStore, bus: EventBus, bucket: str,
-                 process_upload: Callable[[str], Any], resend_after_seconds: int = 300, resend_max: int = 2,
+                 process_upload: Callable[[str], Any], resend_after_seconds: int = DEFAULTS.item_resend_after_seconds,
+                 resend_max: int = DEFAULTS.item_resend_max,
                  page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> None:
         """``process_upload(key)`` runs the image processor's work for one original."""
         self.engine, self.blobs, self.bus, self.bucket = engine, blobs, bus, bucket

@@ -18,6 +18,7 @@ from chalicelib.providers.base import (
     normalize_image,
     validate,
 )
+from chalicelib.settings import DEFAULTS
 
 
 class ClaudeLLM:
@@ -25,8 +26,8 @@ class ClaudeLLM:
 
     provider = "anthropic"
 
-    def __init__(self, api_key: str, model: str, base_url: str | None = None, timeout: float = 60.0,
-                 max_retries: int = 2) -> None:
+    def __init__(self, api_key: str, model: str, base_url: str | None = None, timeout: float = DEFAULTS.provider_timeout_seconds,
+                 max_retries: int = DEFAULTS.provider_max_retries) -> None:
         import anthropic  # imported here: ~1 s that only the calls that use Claude pay
 
         self.model = model

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib import errors
+from chalicelib.settings import DEFAULTS
 from chalicelib.tasks.model import (
     ACTIVE,
     COMPLETED,
@@ -68,8 +69,9 @@ def worker_payload(task: Task) -> dict[str, str]:
 
 class TaskService:
     def __init__(self, store: TaskStore, invoker: Any, worker_function: str, *, deadline_seconds: int,
-                 max_description_chars: int, reinvoke_after_seconds: int = 120, reinvoke_max: int = 2,
-                 record_retry_seconds: float = 60.0, sleep: Callable[[float], None] = time.sleep) -> None:
+                 max_description_chars: int, reinvoke_after_seconds: int = DEFAULTS.task_reinvoke_after_seconds,
+                 reinvoke_max: int = DEFAULTS.task_reinvoke_max,
+                 record_retry_seconds: float = DEFAULTS.task_record_retry_seconds, sleep: Callable[[float], None] = time.sleep) -> None:
         self.store = store
         self.invoker = invoker
         self.worker_function = worker_function
