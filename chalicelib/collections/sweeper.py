@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
-from chalicelib.collections.events import ANALYSIS_COMPLETE, IMAGE_PROCESSED
+from chalicelib.collections.events import AnalysisComplete, ImageProcessed, publish
 from chalicelib.collections.items import MAX_ERROR_LENGTH
 from chalicelib.collections.tables import embeddings, items
 from chalicelib.ports import BlobStore, BlobStoreUnavailable, EventBus
@@ -188,13 +188,9 @@ class ItemSweeper:
                 request_id = f"reanalyze:{item['id']}:resend-{item['updated_at'].timestamp():.6f}"
             else:  # the upload's own request id: at most one analysis per uploaded content
                 request_id = f"upload:{item['id']}:{item['content_sha256']}"
-            source, detail_type = IMAGE_PROCESSED
-            self.bus.put_event(source, detail_type, {
-                "item_id": item["id"], "user_id": item["user_id"], "bucket": self.bucket,
-                "original_key": item["file_path"], "thumbnail_key": item["thumbnail_path"],
-                "request_id": request_id,
-            })
+            publish(self.bus, ImageProcessed(
+                item_id=item["id"], user_id=item["user_id"], bucket=self.bucket, original_key=item["file_path"],
+                thumbnail_key=item["thumbnail_path"], request_id=request_id))
         else:
-            source, detail_type = ANALYSIS_COMPLETE
-            self.bus.put_event(source, detail_type, {
-                "item_id": item["id"], "analysis_id": item["current_analysis_id"], "user_id": item["user_id"]})
+            publish(self.bus, AnalysisComplete(item_id=item["id"], analysis_id=item["current_analysis_id"],
+                                               user_id=item["user_id"]))

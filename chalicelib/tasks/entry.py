@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib import observability, wiring
 from chalicelib.settings import get_settings
+from chalicelib.tasks.model import WorkerPayload
 from chalicelib.tasks.service import TaskService
 
 
@@ -22,10 +23,8 @@ def service() -> TaskService:
 
 
 def run_worker(event: dict[str, Any]) -> dict[str, Any]:
-    task_id = event.get("task_id") if isinstance(event, dict) else None
-    if not isinstance(task_id, str) or not task_id:
-        raise ValueError("worker event must be {\"task_id\": \"...\"}")
-    return service().run_worker(task_id, wiring.agent())
+    payload = WorkerPayload.parse(event)
+    return service().run_worker(payload.task_id, wiring.agent())
 
 
 #: Tasks by status are counted over tasks created in this window (a task is never active for

@@ -69,6 +69,31 @@ class Task:
 
 
 @dataclass(frozen=True)
+class WorkerPayload:
+    """The task worker's async invocation payload, built and parsed only here: the task to run
+    (``user_id`` names its owner in the log only; the worker reads the owner from the store)."""
+
+    task_id: str
+    user_id: str = ""
+
+    @classmethod
+    def for_task(cls, task: Task) -> WorkerPayload:
+        return cls(task_id=task.id, user_id=task.owner)
+
+    def to_payload(self) -> dict[str, str]:
+        return {"task_id": self.task_id, "user_id": self.user_id}
+
+    @classmethod
+    def parse(cls, event: Any) -> WorkerPayload:
+        """Raise ValueError for anything but ``{"task_id": "<non-empty string>", ...}``."""
+        task_id = event.get("task_id") if isinstance(event, dict) else None
+        if not isinstance(task_id, str) or not task_id:
+            raise ValueError("worker event must be {\"task_id\": \"...\"}")
+        user_id = event.get("user_id")
+        return cls(task_id=task_id, user_id=user_id if isinstance(user_id, str) else "")
+
+
+@dataclass(frozen=True)
 class Change:
     """A conditional transition: applies only while the task's status is in ``expect``."""
 

@@ -23,6 +23,7 @@ from chalicelib.tasks.model import (
     Change,
     Page,
     Task,
+    WorkerPayload,
     event,
     new_task_id,
 )
@@ -64,7 +65,7 @@ def parse_limit(raw: str | None, default: int = 20, maximum: int = 100) -> int:
 
 def worker_payload(task: Task) -> dict[str, str]:
     """The worker's async payload: the task to run (``user_id`` names its owner in the log only)."""
-    return {"task_id": task.id, "user_id": task.owner}
+    return WorkerPayload.for_task(task).to_payload()
 
 
 class TaskService:
