@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from chalicelib.errors import DependencyUnavailable
@@ -64,5 +64,3 @@ class Invoker(Protocol):
         """InvocationType=RequestResponse: run and return the parsed result."""
         ...
 
-
-EventEntries = Sequence[Mapping[str, Any]]

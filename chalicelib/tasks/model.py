@@ -9,7 +9,6 @@ from typing import Any
 
 PENDING, PROCESSING, COMPLETED, ERROR = "pending", "processing", "completed", "error"
 STATUSES = (PENDING, PROCESSING, COMPLETED, ERROR)
-FINAL = (COMPLETED, ERROR)
 ACTIVE = (PENDING, PROCESSING)
 
 # The seed's timeline messages.
@@ -23,10 +22,6 @@ _IDEMPOTENCY_NAMESPACE = uuid.UUID("8d3b0f5e-4c59-4f0c-a3e2-5f1f4c8a9b21")
 
 def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_iso(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def event(message: str, kind: str = "info") -> dict[str, str]:
