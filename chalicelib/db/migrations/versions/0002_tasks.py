@@ -9,7 +9,7 @@ from alembic import op
 
 revision = "0002_tasks"
 down_revision = "0001"
-branch_labels = None
+branch_labels = ("tasks",)
 depends_on = None
 
 

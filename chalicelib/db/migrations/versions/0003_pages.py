@@ -9,7 +9,7 @@ from alembic import op
 
 revision = "0003_pages"
 down_revision = "0001"
-branch_labels = None
+branch_labels = ("pages",)
 depends_on = None
 
 
