@@ -72,7 +72,7 @@ def me() -> dict:
 
 
 # --- collections ------------------------------------------------------------------------------
-# Seeds 001/004: upload -> thumbnail (S3 event) -> analysis (EventBridge) -> embedding -> search.
+# Upload -> thumbnail (S3 event) -> analysis (EventBridge) -> embedding -> search.
 
 
 @app.on_s3_event(bucket=get_settings().bucket_name, events=["s3:ObjectCreated:*"])
@@ -178,7 +178,7 @@ def collections_search() -> dict:
 
 
 # --- tasks ------------------------------------------------------------------------------------
-# Seed 002: POST answers 202 at once; the worker Lambda is invoked asynchronously (seed 003).
+# POST answers 202 at once; the worker Lambda is invoked asynchronously (through the invoke adapter).
 
 
 @app.route("/tasks", methods=["POST"], authorizer=jwt_auth)
@@ -242,7 +242,7 @@ def task_sweeper(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
 
 
 # --- pages ------------------------------------------------------------------------------------
-# Seed 000: activity -> pattern detector (5 min) -> generator (2 min) -> page cache -> instant API.
+# Activity -> pattern detector (5 min) -> generator (2 min) -> page cache -> instant API.
 
 
 @app.route("/activity", methods=["POST"], authorizer=jwt_auth)

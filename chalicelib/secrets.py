@@ -2,8 +2,8 @@
 
 ``get_secret("ANTHROPIC_API_KEY")`` reads ``{SSM_PREFIX}/ANTHROPIC_API_KEY`` (decrypted) when
 SSM_PREFIX is set (the default outside the local stage is ``/collections``), and falls back to
-the environment variable of the same name, then to its aliases (seed 000 calls the Anthropic key
-CLAUDE_API_KEY). Values are never logged.
+the environment variable of the same name, then to its aliases (``CLAUDE_API_KEY`` is accepted
+for the Anthropic key). Values are never logged.
 """
 
 from __future__ import annotations

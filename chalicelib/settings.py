@@ -72,8 +72,8 @@ class Settings(NamedTuple):
     # Local mode
     local_data_dir: Path = PROJECT_ROOT / ".local"
 
-    # Databases. DATABASE_URL (seed 001/004) is the main database; the ambient pages tables
-    # live in the MySQL database of seed 000 when DB_HOST is set, else in DATABASE_URL.
+    # Databases. DATABASE_URL is the main database (collections, tasks); the ambient pages
+    # tables live in the MySQL database named by DB_HOST and DB_* when DB_HOST is set, else there too.
     database_url: str = ""
     db_host: str = ""
     db_port: int = 3306

@@ -1,4 +1,4 @@
-"""S3 ObjectCreated -> thumbnail -> item row -> ``ImageProcessed`` (seed 004, step 1).
+"""S3 ObjectCreated -> thumbnail -> item row -> ``ImageProcessed`` (the pipeline's first step).
 
 Idempotent: the item is found by its key (or created with an id derived from it), the
 thumbnail key is fixed, and the event carries ``request_id = upload:{item}:{sha256}`` so the

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from chalicelib.pages.tables import activity_log, activity_requests, generation_queue, page_cache
 
-MAX_ATTEMPTS = 3  # seed 000: MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 3  # a generation job is claimed at most this often, then marked failed
 CACHE_VALIDITY = timedelta(minutes=30)
 QUEUED, PROCESSING, COMPLETED, FAILED = "queued", "processing", "completed", "failed"
 

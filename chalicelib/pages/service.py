@@ -19,7 +19,7 @@ from chalicelib.settings import DEFAULTS
 
 log = logging.getLogger(__name__)
 
-CONTEXT_WINDOW = timedelta(days=14)  # seed 000: user context from the last 14 days
+CONTEXT_WINDOW = timedelta(days=14)  # a user's context: their activity of the last 14 days
 CONTEXT_EVENTS = 500  # the most recent events of the window summarised for the prompt
 
 

@@ -1,4 +1,4 @@
-"""Seed 002's agent on Amazon Bedrock AgentCore Runtime (boto3 ``bedrock-agentcore``)."""
+"""The tasks agent on Amazon Bedrock AgentCore Runtime (boto3 ``bedrock-agentcore``)."""
 
 from __future__ import annotations
 

@@ -94,7 +94,7 @@ class ClaudeLLM:
 
 
 class ClaudeAgent:
-    """Seed 002's concierge agent answered by Claude (used when no AgentCore runtime is set)."""
+    """The tasks concierge agent answered by Claude (used when no AgentCore runtime is set)."""
 
     def __init__(self, llm: Any) -> None:
         self._llm = llm

@@ -1,4 +1,4 @@
-"""Tasks (seed 002) for the SQL task store: portable to PostgreSQL and MySQL/MariaDB.
+"""Tasks for the SQL task store: portable to PostgreSQL and MySQL/MariaDB.
 
 Revision ID: 0002_tasks
 Revises: 0001

@@ -1,4 +1,4 @@
-"""Ambient pages (seed 000): activity_log, generation_queue, page_cache. Portable SQL.
+"""Ambient pages: activity_log, generation_queue, page_cache. Portable SQL.
 
 Revision ID: 0003_pages
 Revises: 0001
