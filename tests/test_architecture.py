@@ -177,3 +177,15 @@ def test_the_checker_sees_lazy_and_upward_imports(tmp_path: Path) -> None:
     assert "chalicelib.settings.get_settings" in names and "app" in names
     assert "chalicelib.wiring" not in names
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_architecture_doc_shows_every_layer() -> None:
+    """docs/architecture.md's picture names each layer, top to bottom, in this test's order."""
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    picture = doc.split("## Layers", 1)[1].split("```", 2)[1]
+    starts = [line.split("  ")[0].strip() for line in picture.splitlines() if line and not line.startswith(" ")]
+    assert [name.split()[0] for name, _ in LAYERS] == [start.split()[0] for start in starts]
+    files = module_files()
+    for _, prefixes in LAYERS:
+        for prefix in prefixes:
+            assert any(name == prefix or name.startswith(prefix + ".") for name in files), f"{prefix} is gone"
