@@ -50,3 +50,17 @@ def test_worker_payload_round_trips_and_rejects_junk() -> None:
     for junk in ({}, {"task_id": ""}, {"task_id": 3}, ["t1"], None):
         with pytest.raises(ValueError, match="task_id"):
             WorkerPayload.parse(junk)
+
+
+def test_reinvocations_are_counted_by_a_field_the_api_never_shows() -> None:
+    from chalicelib.tasks.model import event
+
+    task = Task(id="t1", owner="alice", description="d", events=[
+        event("Task created"),
+        event("any wording at all", "warning", reinvocation=1),
+        event("Worker did not start within 120 s; but not a re-invocation", "warning"),
+    ])
+    assert task.reinvocations == 1
+    shown = task.to_api()["events"]
+    assert [sorted(e) for e in shown] == [["message", "ts", "type"]] * 3
+    assert task.events[1]["_reinvocation"] == 1  # stored with the task

@@ -24,8 +24,22 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def event(message: str, kind: str = "info") -> dict[str, str]:
-    return {"ts": now_iso(), "message": message, "type": kind}
+#: A timeline entry's state for the service, beside what clients see (``ts``, ``message``,
+#: ``type``): keys starting with "_" are stored but never sent (see :func:`public_event`).
+REINVOCATION = "_reinvocation"
+
+
+def event(message: str, kind: str = "info", *, reinvocation: int | None = None) -> dict[str, Any]:
+    """A timeline entry; ``reinvocation`` numbers a sweeper's re-invocation of the worker."""
+    entry: dict[str, Any] = {"ts": now_iso(), "message": message, "type": kind}
+    if reinvocation is not None:
+        entry[REINVOCATION] = reinvocation
+    return entry
+
+
+def public_event(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry as clients see it (state keys dropped)."""
+    return {key: value for key, value in entry.items() if not key.startswith("_")}
 
 
 def new_task_id(owner: str, idempotency_key: str | None) -> str:
@@ -46,19 +60,24 @@ class Task:
     vendors: list[Any] = field(default_factory=list)
     quotes: list[Any] = field(default_factory=list)
     emails_sent: int = 0
-    events: list[dict[str, str]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
     error_message: str | None = None
     created_at: str = field(default_factory=now_iso)
     updated_at: str = field(default_factory=now_iso)
     provider_used: str | None = None
     version: int = 0
 
+    @property
+    def reinvocations(self) -> int:
+        """How often the sweeper has re-invoked the worker for this task (a timeline field)."""
+        return sum(1 for entry in self.events if entry.get(REINVOCATION))
+
     def to_api(self) -> dict[str, Any]:
         """The seed's GET /tasks/{id} shape (the owner stays server-side)."""
         return {
             "id": self.id, "description": self.description, "status": self.status,
             "agent_response": self.agent_response, "vendors": self.vendors, "quotes": self.quotes,
-            "emails_sent": self.emails_sent, "events": self.events, "error_message": self.error_message,
+            "emails_sent": self.emails_sent, "events": [public_event(e) for e in self.events], "error_message": self.error_message,
             "provider_used": self.provider_used, "created_at": self.created_at, "updated_at": self.updated_at,
         }
 
@@ -93,7 +112,7 @@ class Change:
     """A conditional transition: applies only while the task's status is in ``expect``."""
 
     expect: tuple[str, ...]
-    event: dict[str, str]
+    event: dict[str, Any]
     status: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
 

@@ -31,7 +31,7 @@ from chalicelib.tasks.store import BadCursor, TaskExists, TaskStore
 
 log = logging.getLogger(__name__)
 
-#: Timeline message of a sweeper re-invocation (counted to cap them).
+#: How a sweeper re-invocation's timeline message begins (they are counted by a field, not this text).
 REINVOKED_PREFIX = "Worker did not start within"
 
 
@@ -197,7 +197,7 @@ class TaskService:
         for task in self.store.overdue(cutoff, limit=500):
             if task.status != PENDING or task.updated_at >= cutoff:
                 continue  # being processed, or touched recently (a retry may still be on its way)
-            done = sum(1 for e in task.events if e.get("message", "").startswith(REINVOKED_PREFIX))
+            done = task.reinvocations
             if done >= self.reinvoke_max:
                 expired += self._give_up(task, done + 1)
             else:
@@ -211,7 +211,7 @@ class TaskService:
     def _reinvoke(self, task: Task, attempt: int) -> int:
         message = (f"{REINVOKED_PREFIX} {self.reinvoke_after_seconds} s; "
                    f"invoked again ({attempt} of {self.reinvoke_max})")
-        if self.store.apply(task.id, Change((PENDING,), event(message, "warning"))) is None:
+        if self.store.apply(task.id, Change((PENDING,), event(message, "warning", reinvocation=attempt))) is None:
             return 0  # a worker claimed it meanwhile
         try:
             self.invoker.invoke_async(self.worker_function, worker_payload(task))
