@@ -64,3 +64,12 @@ def test_reinvocations_are_counted_by_a_field_the_api_never_shows() -> None:
     shown = task.to_api()["events"]
     assert [sorted(e) for e in shown] == [["message", "ts", "type"]] * 3
     assert task.events[1]["_reinvocation"] == 1  # stored with the task
+
+
+def test_an_items_retry_reason_is_stored_bare_and_introduced_by_the_api() -> None:
+    from chalicelib.collections.items import MAX_ERROR_LENGTH, shown_error
+
+    assert shown_error("processing", "analysis: Claude unavailable") == "will be retried: analysis: Claude unavailable"
+    assert shown_error("failed", "image is too large") == "image is too large"
+    assert shown_error("ready", None) is None
+    assert len(shown_error("pending", "x" * MAX_ERROR_LENGTH)) == MAX_ERROR_LENGTH

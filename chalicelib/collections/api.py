@@ -85,7 +85,7 @@ def _item_summary(svc: Collections, row: Mapping[str, Any]) -> dict[str, Any]:
         "filename": row["filename"],
         "mime_type": row["mime_type"],
         "status": row["status"],
-        "error": row["error"],
+        "error": items.shown_error(row["status"], row["error"]),
         "category": row.get("category"),
         "headline": row.get("headline"),
         "thumbnail_url": svc.blobs.presigned_get(svc.bucket, row["thumbnail_path"])

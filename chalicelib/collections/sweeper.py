@@ -1,6 +1,7 @@
 """The item sweeper: no item stays ``pending``/``processing`` forever.
 
-A pipeline step that fails transiently records ``will be retried: <step>: <reason>`` and
+A pipeline step that fails transiently records ``<step>: <reason>`` in ``error`` (shown by the
+API as ``will be retried: ...``) and
 relies on the event source's retries (Lambda async: 2 more attempts). An outage that outlasts
 them, or a lost S3 notification or EventBridge event, would leave the item unfinished with
 nothing on its way. The sweeper finds items with no progress (``updated_at``) and no re-send
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 
 THUMBNAIL, ANALYSIS, EMBEDDING = "thumbnail", "analysis", "embedding"
 STEPS = (THUMBNAIL, ANALYSIS, EMBEDDING)
-RETRY_PREFIX = "will be retried: "
 PAGE_SIZE = 100
 MAX_PAGES = 10
 #: A run stops starting new items with less than this left before its timeout (a thumbnail
@@ -81,7 +81,7 @@ def stuck_step(item: Mapping[str, Any], embedded: bool) -> str:
 
 
 def last_error(item: Mapping[str, Any]) -> str:
-    error = (item["error"] or "").removeprefix(RETRY_PREFIX).strip()
+    error = (item["error"] or "").strip()  # an unfinished item's error is its retry reason
     return error or "no error was recorded (the event or notification was lost)"
 
 

@@ -304,7 +304,7 @@ def test_an_s3_outage_past_the_retries_is_resent_in_an_aws_stage(aws_app, user, 
     for _ in range(3):  # the notification and Lambda's 2 retries, all during the outage
         with pytest.raises(Exception, match="SlowDown"):
             s3_outage.s3_notification(client, key)
-    assert row(item_id)["error"].startswith("will be retried: thumbnail: S3 GetObject")
+    assert row(item_id)["error"].startswith("thumbnail: S3 GetObject")
 
     faults.fault = None
     quiet_for(item_id)
