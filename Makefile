@@ -18,7 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: venv ## chalice local on :$(PORT) plus the local runtime (S3, EventBridge, schedules, async)
-	$(PY) -m chalicelib.local.serve --port $(PORT)
+	$(PY) -m localdev.serve --port $(PORT)
 
 test: venv ## the whole suite
 	$(PY) -m pytest
@@ -30,16 +30,16 @@ token: venv ## make token USER=alice -> a bearer token for the local server
 	@STAGE=local $(PY) -m chalicelib.auth $(USER)
 
 fire: venv ## make fire JOB=pattern_detector -> run a schedule now
-	@STAGE=local $(PY) -m chalicelib.local.cli fire $(JOB)
+	@STAGE=local $(PY) -m localdev.cli fire $(JOB)
 
 deliveries: venv ## the local runtime's deliveries (STATUS=failed to filter)
-	@STAGE=local $(PY) -m chalicelib.local.cli deliveries $(if $(STATUS),--status $(STATUS),)
+	@STAGE=local $(PY) -m localdev.cli deliveries $(if $(STATUS),--status $(STATUS),)
 
 retry: venv ## make retry ID=<delivery id> -> requeue a failed delivery
-	@STAGE=local $(PY) -m chalicelib.local.cli retry $(ID)
+	@STAGE=local $(PY) -m localdev.cli retry $(ID)
 
 metrics: venv ## the local metrics summed (SINCE=<minutes> to narrow)
-	@STAGE=local $(PY) -m chalicelib.local.metrics $(if $(SINCE),--since $(SINCE),)
+	@STAGE=local $(PY) -m localdev.metrics $(if $(SINCE),--since $(SINCE),)
 
 migrate: venv ## apply Alembic migrations to the configured database(s)
 	$(PY) -m chalicelib.migrate_cli

@@ -37,7 +37,7 @@ observability.observe_authorizer(jwt_auth)
 
 if get_settings().is_local:
     # The emulator and its /local/blobs routes (presigned URL targets): local stage only.
-    from chalicelib.local.stage import install as install_local_stage
+    from localdev.stage import install as install_local_stage
 
     install_local_stage(app)
 

@@ -8,7 +8,7 @@ user id, outcome, duration, plus EMF metadata that makes CloudWatch record ``Inv
 domain's figures (a generator run, a pipeline stage, tasks by status) the same way.
 
 Locally (``STAGE=local``) every metric line is also appended to ``.local/metrics.jsonl``;
-``make metrics`` (:mod:`chalicelib.local.metrics`) sums them. Payloads and headers are never
+``make metrics`` (:mod:`localdev.metrics`) sums them. Payloads and headers are never
 logged, so no secret or token can reach the logs from here.
 """
 

@@ -1,5 +1,5 @@
 """The small interfaces the domain talks to. AWS and local implementations live in
-``chalicelib/aws`` and ``chalicelib/local``; :mod:`chalicelib.wiring` picks one per stage."""
+``chalicelib/aws`` and ``localdev``; :mod:`chalicelib.wiring` picks one per stage."""
 
 from __future__ import annotations
 

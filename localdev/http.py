@@ -9,7 +9,7 @@ environment are Chalice's own):
   ``http.server`` prints the whole request line, so a presigned upload URL's ``signature=``
   (``PUT /local/blobs?...&signature=...``) reached the log.
 
-``python -m chalicelib.local.http [chalice local options]``.
+``python -m localdev.http [chalice local options]``.
 """
 
 from __future__ import annotations

@@ -9,13 +9,13 @@ from __future__ import annotations
 from chalice import Chalice, Response
 
 from chalicelib import bootstrap, web
-from chalicelib.local.blobs import LocalBlobStore
-from chalicelib.local.bus import LocalEventBus
-from chalicelib.local.cli import queue_path
-from chalicelib.local.queue import DeliveryQueue
-from chalicelib.local.runtime import LocalRuntime
 from chalicelib.ports import BlobStore, EventBus
 from chalicelib.settings import Settings
+from localdev.blobs import LocalBlobStore
+from localdev.bus import LocalEventBus
+from localdev.cli import queue_path
+from localdev.queue import DeliveryQueue
+from localdev.runtime import LocalRuntime
 
 UPLOAD_CONTENT_TYPES = ["application/octet-stream", "image/jpeg", "image/png", "image/gif", "image/webp"]
 
@@ -52,7 +52,7 @@ def install(app: Chalice) -> None:
     def local_blob_upload() -> Response:
         """Local stage only: the target of a presigned PUT (``?bucket&key&expires&signature``).
         Writing the object queues the S3 ObjectCreated event, as S3 would."""
-        from chalicelib.local.uploads import accept_upload
+        from localdev.uploads import accept_upload
 
         return accept_upload(app.current_request)
 
@@ -60,6 +60,6 @@ def install(app: Chalice) -> None:
     @web.endpoint
     def local_blob_download() -> Response:
         """Local stage only: the target of a presigned GET (thumbnails, originals)."""
-        from chalicelib.local.uploads import serve_download
+        from localdev.uploads import serve_download
 
         return serve_download(app.current_request)

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: Top to bottom. A module belongs to the layer of its longest matching prefix.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("development", ("chalicelib.local",)),
+    ("development", ("localdev",)),
     ("handlers", ("app",)),
     ("entry points", ("chalicelib.wiring", "chalicelib.health", "chalicelib.migrate_cli",
                       "chalicelib.collections.entry", "chalicelib.pages.entry", "chalicelib.tasks.entry")),
@@ -26,9 +26,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 #: The one sanctioned upward edge: app.py installs the emulator when STAGE is local.
-ALLOWED_UPWARD = {("app", "chalicelib.local.stage")}
+ALLOWED_UPWARD = {("app", "localdev.stage")}
 
-PACKAGES = ("chalicelib",)
+PACKAGES = ("chalicelib", "localdev")
 
 
 def module_files() -> dict[str, Path]:

@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 
 from chalicelib import settings, wiring
 from chalicelib.collections.tables import items
-from chalicelib.local.runtime import LambdaContext
+from localdev.runtime import LambdaContext
 from tests.collections import images
 from tests.collections.conftest import counts, get_item, upload
 from tests.fakes import anthropic_server as claude_fake

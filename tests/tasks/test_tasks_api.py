@@ -212,7 +212,7 @@ def test_agent_outage_requeues_and_the_invoke_is_retried(client, runtime, user, 
     assert any(e["type"] == "warning" and "will retry" in e["message"] for e in task["events"])
     assert len(agent.calls) >= 2  # the runtime retried the async invocation as Lambda would
     agent.fail = None
-    from chalicelib.local.cli import queue_path  # noqa: F401 - the queue keeps the failed delivery
+    from localdev.cli import queue_path  # noqa: F401 - the queue keeps the failed delivery
     failed = runtime.queue.failed_deliveries()
     assert failed and failed[-1].target == "task_worker"
     runtime.queue.retry(failed[-1].id)
