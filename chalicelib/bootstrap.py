@@ -214,6 +214,12 @@ class Adapters:
 
         return self._once("llm", lambda: get_llm(self.settings))
 
+    def answer_llm(self) -> LLM | None:
+        """The LLM that answers searches, or None without a key (answers are then extractive)."""
+        from chalicelib.providers import get_answer_llm
+
+        return self._once("answer_llm", lambda: get_answer_llm(self.settings))
+
     def embedder(self) -> Embedder:
         from chalicelib.providers import get_embedder
 

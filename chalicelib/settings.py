@@ -115,6 +115,7 @@ class Settings(NamedTuple):
     image_max_bytes: int = 30 * 1024 * 1024
     image_max_pixels: int = 50_000_000
     vector_exact_search_max_rows: int = 5000
+    search_answer_timeout_seconds: float = 10.0
     item_resend_after_seconds: int = 300
     item_resend_max: int = 2
 

@@ -128,6 +128,11 @@ def llm() -> LLM:
     return adapters().llm()
 
 
+def answer_llm() -> LLM | None:
+    """The LLM that answers searches, or None (answers are extractive, offline)."""
+    return adapters().answer_llm()
+
+
 def embedder() -> Embedder:
     return adapters().embedder()
 
