@@ -18,11 +18,12 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("entry points", ("chalicelib.wiring", "chalicelib.health", "chalicelib.migrate_cli",
                       "chalicelib.collections.entry", "chalicelib.pages.entry", "chalicelib.tasks.entry")),
     ("http and bootstrap", ("chalicelib.bootstrap", "chalicelib.web", "chalicelib.auth", "chalicelib.cors",
-                            "chalicelib.observability", "chalicelib.openapi")),
+                            "chalicelib.openapi")),
     ("products", ("chalicelib.collections", "chalicelib.pages", "chalicelib.tasks")),
     ("adapters", ("chalicelib.aws", "chalicelib.providers", "chalicelib.invoke", "chalicelib.db")),
     ("ports", ("chalicelib.ports", "chalicelib.errors")),
-    ("settings", ("chalicelib.secrets", "chalicelib.settings", "chalicelib.tracing", "chalicelib.logs")),
+    ("settings", ("chalicelib.secrets", "chalicelib.settings", "chalicelib.tracing", "chalicelib.logs",
+                  "chalicelib.observability")),
 ]
 
 #: The one sanctioned upward edge: app.py installs the emulator when STAGE is local.
