@@ -60,8 +60,8 @@ deploy: venv ## make deploy STAGE=dev -> infra stack, SSM checks, slim package, 
 destroy: venv ## make destroy STAGE=dev -> chalice delete, empty bucket, delete stack and parameters
 	PY=$(PY) ./deploy/destroy.sh $(STAGE)
 
-package-size: venv ## the deployment package against Lambda's limits (SLIM=1: after slimming)
-	$(PY) deploy/package_size.py --stage $(STAGE) $(if $(SLIM),--slim,)
+package-size: venv ## the deployment package against Lambda's limits (SLIM=1: after slimming; PLAIN=1: a fresh checkout's)
+	$(PY) deploy/package_size.py --stage $(STAGE) $(if $(SLIM),--slim,) $(if $(PLAIN),--plain,)
 
 policies: venv ## regenerate .chalice/config.json stages and policy files from deploy/stack.py
 	$(PY) deploy/policies.py
