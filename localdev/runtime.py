@@ -26,7 +26,7 @@ from typing import Any
 from chalice import Chalice
 from chalice.app import CloudWatchEventConfig, S3EventConfig, ScheduledEventConfig
 
-from localdev.events import (
+from localdev.lambda_events import (
     LOCAL_ACCOUNT,
     LOCAL_REGION,
     eventbridge_event,

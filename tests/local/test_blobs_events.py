@@ -10,7 +10,7 @@ from chalice.app import CloudWatchEvent, S3Event
 
 from chalicelib.ports import BlobNotFound
 from localdev.blobs import LocalBlobStore
-from localdev.events import (
+from localdev.lambda_events import (
     eventbridge_event,
     s3_object_created_event,
     scheduled_event,
