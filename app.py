@@ -10,7 +10,7 @@ import logging
 
 from chalice import AuthResponse, Chalice, Rate, Response
 
-from chalicelib import auth, cors, logs, observability, web
+from chalicelib import auth, bootstrap, cors, logs, observability, web
 from chalicelib.settings import get_settings
 
 # Chalice's own log handler writes text: its records go to the root logger, formatted as JSON.
@@ -35,8 +35,18 @@ def jwt_auth(auth_request):  # noqa: ANN001, ANN201 - Chalice's AuthRequest/Auth
 
 observability.observe_authorizer(jwt_auth)
 
+
+
+def _local_stage(settings, target):  # noqa: ANN001, ANN202 - built only when STAGE is local
+    """The emulator's adapters for ``target`` (the development package is imported only here)."""
+    from localdev.stage import LocalStage
+
+    return LocalStage(settings, target)
+
+
+bootstrap.register_local_stage(_local_stage, app)
 if get_settings().is_local:
-    # The emulator and its /local/blobs routes (presigned URL targets): local stage only.
+    # The emulator's /local/blobs routes (presigned URL targets): local stage only.
     from localdev.stage import install as install_local_stage
 
     install_local_stage(app)

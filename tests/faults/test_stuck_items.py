@@ -48,7 +48,8 @@ class LossyBus:
 
 
 @pytest.fixture()
-def stack(local_env, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeServer, FakeServer, LossyBus]]:  # noqa: ANN001
+def stack(local_env, monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+          override_adapters) -> Iterator[tuple[FakeServer, FakeServer, LossyBus]]:  # noqa: ANN001
     """Fake Claude and Voyage behind the real SDKs, and an event bus that can lose events."""
     with FakeServer(default=claude_fake.schema_filling_handler) as claude, \
             FakeServer(default=embeddings_handler) as voyage:
@@ -60,7 +61,7 @@ def stack(local_env, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeServ
         settings.reset()
         wiring.set_app(__import__("app").app)
         bus = LossyBus(wiring.event_bus())
-        monkeypatch.setattr(wiring, "event_bus", lambda: bus)
+        override_adapters(event_bus=bus)
         yield claude, voyage, bus
 
 

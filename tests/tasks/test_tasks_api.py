@@ -45,9 +45,9 @@ class CountingAgent:
 
 
 @pytest.fixture()
-def agent(monkeypatch: pytest.MonkeyPatch, local_env) -> CountingAgent:  # noqa: ANN001
+def agent(override_adapters, local_env) -> CountingAgent:  # noqa: ANN001
     counting = CountingAgent()
-    monkeypatch.setattr(wiring, "agent", lambda: counting)
+    override_adapters(agent=counting)
     return counting
 
 
@@ -92,7 +92,7 @@ def test_whole_flow_with_claude_through_the_real_sdk(client, runtime, user, monk
     assert sent["tool_choice"] == {"type": "tool", "name": "task_result"}
 
 
-def test_whole_flow_with_agentcore(client, runtime, user, monkeypatch) -> None:  # noqa: ANN001
+def test_whole_flow_with_agentcore(client, runtime, user, monkeypatch, override_adapters) -> None:  # noqa: ANN001
     from chalicelib import settings
     from chalicelib.providers import get_agent
     from chalicelib.providers.agentcore import AgentCoreAgent, session_id_for
@@ -116,7 +116,7 @@ def test_whole_flow_with_agentcore(client, runtime, user, monkeypatch) -> None: 
          "payload": json.dumps({"prompt": "Find me a painter", "task_id": task_id}).encode()},
     )
     stubber.activate()
-    monkeypatch.setattr(wiring, "agent", lambda: AgentCoreAgent(arn, "us-east-1", client=client_))
+    override_adapters(agent=AgentCoreAgent(arn, "us-east-1", client=client_))
     wiring.local_runtime().drain()
     stubber.assert_no_pending_responses()
     task = get(client, user, task_id).json_body
