@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote_plus
 
-from chalicelib.ports import BlobStore, EventBus, Invoker
+from chalicelib.ports import BlobStore, EventBus, Invoker, Mailer
 from chalicelib.secrets import get_secret
 from chalicelib.settings import MissingSetting, Settings
 from chalicelib.tracing import TracingEventBus, TracingInvoker
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
     from chalicelib.providers.base import LLM, Agent, Embedder
     from chalicelib.tasks.store import TaskStore
+    from chalicelib.vendors.directory import VendorDirectory
+    from chalicelib.vendors.quotes import QuoteRequests
 
 
 class LocalStage(Protocol):
@@ -36,6 +38,8 @@ class LocalStage(Protocol):
     def blob_store(self) -> BlobStore: ...
 
     def event_bus(self, bus_name: str) -> EventBus: ...
+
+    def mailer(self) -> Mailer: ...
 
 
 #: Builds the local stage for a Chalice app (``None``: the app that registered it).
@@ -206,6 +210,42 @@ class Adapters:
             return SqlTaskStore(self.engine())
 
         return self._once("task_store", build)
+
+    def mailer(self) -> Mailer:
+        """Amazon SES from QUOTE_EMAIL_SENDER in AWS stages; the ``.local/outbox`` files locally."""
+
+        def build() -> Mailer:
+            if self.settings.is_local:
+                return self.local_stage().mailer()
+            from chalicelib.aws.mail import SesMailer
+
+            return SesMailer(self.aws_client("ses"), self.settings.require("quote_email_sender", "QUOTE_EMAIL_SENDER"))
+
+        return self._once("mailer", build)
+
+    def vendor_directory(self) -> VendorDirectory:
+        """The vendor directory in the main SQL database; the local stage loads the sample rows."""
+
+        def build() -> VendorDirectory:
+            from chalicelib.vendors.directory import VendorDirectory
+
+            directory = VendorDirectory(self.engine())
+            if self.settings.is_local:
+                from chalicelib.vendors.importer import load_sample
+
+                with _embedded_lock:  # one load per process; another process racing it is handled by upsert
+                    load_sample(directory)
+            return directory
+
+        return self._once("vendor_directory", build)
+
+    def quote_requests(self) -> QuoteRequests:
+        def build() -> QuoteRequests:
+            from chalicelib.vendors.quotes import QuoteRequests
+
+            return QuoteRequests(self.engine())
+
+        return self._once("quote_requests", build)
 
     # --- providers -----------------------------------------------------------------------------
 

@@ -103,6 +103,13 @@ class Settings(NamedTuple):
     task_reinvoke_max: int = 2
     task_record_retry_seconds: int = 60
 
+    # The concierge agent's tools (chalicelib/vendors)
+    agent_max_steps: int = 8
+    agent_max_quote_requests: int = 3
+    quote_email_sender: str = "concierge@valro.local"
+    quote_link_ttl_seconds: int = 7 * 24 * 3600
+    quote_max_price: float = 1_000_000.0
+
     # Providers
     anthropic_base_url: str = ""
     claude_model: str = "claude-sonnet-4-5"
@@ -151,7 +158,7 @@ ENV_NAMES = {"version": "APP_VERSION"}
 
 #: Defaults outside the local stage, where they differ from the field's (which is the local one).
 AWS_STAGE_DEFAULTS: dict[str, str] = {"ssm_prefix": "/collections", "task_store": "dynamodb",
-                                      "worker_lambda_arn": ""}
+                                      "worker_lambda_arn": "", "quote_email_sender": ""}
 
 #: Defaults computed from the stage ("{stage}" is replaced); the field's default is empty.
 STAGE_TEMPLATE_DEFAULTS = {"metrics_namespace": "ai-backend/{stage}"}

@@ -12,13 +12,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import bootstrap, settings
-from chalicelib.ports import BlobStore, EventBus, Invoker
+from chalicelib.ports import BlobStore, EventBus, Invoker, Mailer
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from chalicelib.providers.base import LLM, Agent, Embedder
     from chalicelib.tasks.store import TaskStore
+    from chalicelib.vendors.directory import VendorDirectory
+    from chalicelib.vendors.quotes import QuoteRequests
 
 _current: bootstrap.Adapters | None = None
 _overrides: dict[str, Any] = {}
@@ -119,6 +121,20 @@ def invoker() -> Invoker:
 def task_store() -> TaskStore:
     """DynamoDB in AWS stages (TASK_STORE=dynamodb), the SQL database otherwise."""
     return adapters().task_store()
+
+
+def mailer() -> Mailer:
+    """Amazon SES from QUOTE_EMAIL_SENDER in AWS stages; the ``.local/outbox`` files locally."""
+    return adapters().mailer()
+
+
+def vendor_directory() -> VendorDirectory:
+    """The vendor directory in the main SQL database; the local stage loads the sample rows."""
+    return adapters().vendor_directory()
+
+
+def quote_requests() -> QuoteRequests:
+    return adapters().quote_requests()
 
 
 # --- providers --------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from chalice import Chalice, Response
 
 from chalicelib import bootstrap, web
-from chalicelib.ports import BlobStore, EventBus
+from chalicelib.ports import BlobStore, EventBus, Mailer
 from chalicelib.settings import Settings
 from localdev.blobs import LocalBlobStore
 from localdev.bus import LocalEventBus
@@ -41,6 +41,12 @@ class LocalStage:
 
     def event_bus(self, bus_name: str) -> EventBus:
         return LocalEventBus(self.runtime, bus_name)
+
+    def mailer(self) -> Mailer:
+        """Mail written as files under ``.local/outbox`` (``python -m localdev.outbox`` lists them)."""
+        from localdev.outbox import OutboxMailer
+
+        return OutboxMailer(self.settings.local_data_dir / "outbox", self.settings.quote_email_sender)
 
 
 def install(app: Chalice) -> None:

@@ -16,10 +16,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("development", ("localdev",)),
     ("handlers", ("app",)),
     ("entry points", ("chalicelib.wiring", "chalicelib.health", "chalicelib.migrate_cli",
-                      "chalicelib.collections.entry", "chalicelib.pages.entry", "chalicelib.tasks.entry")),
+                      "chalicelib.collections.entry", "chalicelib.pages.entry", "chalicelib.tasks.entry",
+                      "chalicelib.vendors.entry", "chalicelib.vendors.api", "chalicelib.vendors.import_cli")),
     ("http and bootstrap", ("chalicelib.bootstrap", "chalicelib.web", "chalicelib.auth", "chalicelib.cors",
                             "chalicelib.openapi")),
-    ("products", ("chalicelib.collections", "chalicelib.pages", "chalicelib.tasks")),
+    ("products", ("chalicelib.collections", "chalicelib.pages", "chalicelib.tasks", "chalicelib.vendors")),
     ("adapters", ("chalicelib.aws", "chalicelib.providers", "chalicelib.invoke", "chalicelib.db")),
     ("ports", ("chalicelib.ports", "chalicelib.errors")),
     ("settings", ("chalicelib.secrets", "chalicelib.settings", "chalicelib.tracing", "chalicelib.logs",
@@ -28,6 +29,15 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 
 #: The one sanctioned upward edge: app.py installs the emulator when STAGE is local.
 ALLOWED_UPWARD = {("app", "localdev.stage")}
+
+#: Upward edges that arrived with the agent's tools (merged from main at 08:30 on 2026-12-03) and
+#: are still to be inverted: the providers should see the tools through a Protocol in ports.py, and
+#: the importer's CLI has moved to vendors/import_cli.py. Do not add to this list.
+KNOWN_UPWARD = {
+    ("chalicelib.providers.claude", "chalicelib.vendors.tools"),
+    ("chalicelib.providers.offline", "chalicelib.vendors.tools"),
+    ("chalicelib.providers.offline", "chalicelib.vendors.directory"),
+}
 
 PACKAGES = ("chalicelib", "localdev")
 
@@ -153,9 +163,15 @@ def test_imports_point_down() -> None:
         f"{source} ({LAYERS[layer_of(source)][0]}) -> {target} ({LAYERS[layer_of(target)][0]})"
         for source, targets in graph.items() if source not in PACKAGES
         for target in targets if target not in PACKAGES
-        if layer_of(target) < layer_of(source) and (source, target) not in ALLOWED_UPWARD
+        if layer_of(target) < layer_of(source) and (source, target) not in ALLOWED_UPWARD | KNOWN_UPWARD
     ]
     assert upward == []
+
+
+def test_known_upward_imports_are_still_there() -> None:
+    """An inverted edge must leave KNOWN_UPWARD, so the list only ever shrinks."""
+    graph = import_graph()
+    assert [edge for edge in KNOWN_UPWARD if edge[1] not in graph.get(edge[0], set())] == []
 
 
 def test_no_import_cycles() -> None:
