@@ -79,5 +79,8 @@ class MailRejected(RuntimeError):
     """The mail service refused the message (unverified sender, bad address): do not retry."""
 
 
-class MailUnavailable(RuntimeError):
+class MailUnavailable(DependencyUnavailable):
     """The mail service is down or throttling: the message was not sent; retry later."""
+
+    def public_message(self) -> str:
+        return "the mail service is unavailable; retry shortly"

@@ -48,3 +48,9 @@ def test_messages_are_unchanged() -> None:
         "the AI provider returned an unusable answer; nothing was stored; retry")
     assert web.classify_dependency_error(BlobStoreUnavailable("disk")).message == (
         "the file store is unavailable; retry shortly")
+
+
+def test_the_mail_service_being_down_is_a_dependency_error() -> None:
+    from chalicelib.ports import MailUnavailable
+
+    assert web.classify_dependency_error(MailUnavailable("SES throttled")).status == 503
