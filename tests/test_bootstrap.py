@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chalicelib import bootstrap
-from chalicelib.providers.offline import OfflineLLM
+from chalicelib.providers.offline_llm import OfflineLLM
 from chalicelib.settings import Settings
 
 
