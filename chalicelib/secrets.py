@@ -2,8 +2,8 @@
 
 ``get_secret("ANTHROPIC_API_KEY")`` reads ``{SSM_PREFIX}/ANTHROPIC_API_KEY`` (decrypted) when
 SSM_PREFIX is set (the default outside the local stage is ``/collections``), and falls back to
-the environment variable of the same name, then to its aliases (seed 000 calls the Anthropic key
-CLAUDE_API_KEY). Values are never logged.
+the environment variable of the same name, then to its aliases (``CLAUDE_API_KEY`` is accepted
+for the Anthropic key). Values are never logged.
 
 Only SSM's ``ParameterNotFound`` means "absent" (then the environment is asked), and an absent
 secret is remembered for at most ``ABSENT_TTL_SECONDS``. Any other SSM error (throttling, access
@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib import settings
 from chalicelib.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -53,14 +54,15 @@ def clear_cache() -> None:
         _cache.clear()
 
 
+settings.on_reset(clear_cache)
+
+
 def _ssm_client() -> Any:
     if _client_factory is not None:
         return _client_factory()
     import boto3
 
-    from chalicelib.settings import get_settings
-
-    return boto3.client("ssm", region_name=get_settings().aws_region)
+    return boto3.client("ssm", region_name=settings.get_settings().aws_region)
 
 
 def _from_ssm(prefix: str, name: str) -> str | None:
@@ -88,18 +90,16 @@ def _from_env(name: str) -> str | None:
 def get_secret(name: str) -> str | None:
     """The secret called ``name``, or None when neither SSM nor the environment has it.
     Raises :class:`SecretUnavailable` when SSM cannot be read (not cached)."""
-    from chalicelib.settings import get_settings
-
-    settings = get_settings()
+    config = settings.get_settings()
     now = time.monotonic()
     with _lock:
         hit = _cache.get(name)
         if hit and hit[0] > now:
             return hit[1]
-    value = _from_ssm(settings.ssm_prefix, name) if settings.ssm_prefix else None
+    value = _from_ssm(config.ssm_prefix, name) if config.ssm_prefix else None
     if value is None:
         value = _from_env(name)
-    ttl = settings.secrets_ttl_seconds if value is not None else min(settings.secrets_ttl_seconds, ABSENT_TTL_SECONDS)
+    ttl = config.secrets_ttl_seconds if value is not None else min(config.secrets_ttl_seconds, ABSENT_TTL_SECONDS)
     with _lock:
         _cache[name] = (now + ttl, value)
     return value
@@ -107,11 +107,9 @@ def get_secret(name: str) -> str | None:
 
 def require_secret(name: str) -> str:
     """Like :func:`get_secret` but raises :class:`MissingSetting` naming the secret."""
-    from chalicelib.settings import MissingSetting, get_settings
-
     value = get_secret(name)
     if not value:
-        prefix = get_settings().ssm_prefix
+        prefix = settings.get_settings().ssm_prefix
         where = f"SSM parameter {prefix}/{name} or " if prefix else ""
-        raise MissingSetting(name, f"set {where}environment variable {name}")
+        raise settings.MissingSetting(name, f"set {where}environment variable {name}")
     return value

@@ -26,7 +26,7 @@ from chalicelib.pages.tables import (
     page_miss_counts,
 )
 
-MAX_ATTEMPTS = 3  # seed 000: MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 3  # a generation job is claimed at most this often, then marked failed
 CACHE_VALIDITY = timedelta(minutes=30)
 QUEUED, PROCESSING, COMPLETED, FAILED = "queued", "processing", "completed", "failed"
 
@@ -328,15 +328,6 @@ def queue_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as connection:
         rows = connection.execute(select(generation_queue.c.status, func.count()).group_by(generation_queue.c.status))
         return {status: count for status, count in rows}
-
-
-def purge_user(engine: Engine, user_id: str) -> None:
-    """Remove a user's rows (tests and account deletion)."""
-    with engine.begin() as connection:
-        for table in (activity_log, generation_queue, page_cache):
-            connection.execute(delete(table).where(table.c.user_id == user_id))
-
-
 
 
 # --- page misses ----------------------------------------------------------------------------

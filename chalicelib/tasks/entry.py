@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib import observability, wiring
 from chalicelib.settings import get_settings
+from chalicelib.tasks.model import WorkerPayload
 from chalicelib.tasks.service import TaskService
 
 log = logging.getLogger(__name__)
@@ -45,16 +46,14 @@ def run_worker(event: dict[str, Any], remaining_ms: Callable[[], int] | None = N
     stored description: a payload's description is compared, never trusted."""
     from chalicelib.vendors.entry import toolbox
 
-    task_id = event.get("task_id") if isinstance(event, dict) else None
-    if not isinstance(task_id, str) or not task_id:
-        raise ValueError('worker event must be {"task_id": "..."} or {"task_id": "...", "description": "..."}')
-    description = event.get("description")
-    if description is not None:
-        stored = wiring.task_store().get(task_id)
-        if stored is not None and stored.description != description:
+    payload = WorkerPayload.parse(event)
+    if payload.description is not None:
+        stored = wiring.task_store().get(payload.task_id)
+        if stored is not None and stored.description != payload.description:
             log.warning("task %s: the payload's description differs from the stored one; the stored one is used",
-                        task_id)
-    return service().run_worker(task_id, wiring.agent(), tools=toolbox, deadline=agent_deadline(remaining_ms))
+                        payload.task_id)
+    return service().run_worker(payload.task_id, wiring.agent(), tools=toolbox,
+                                deadline=agent_deadline(remaining_ms))
 
 
 #: Tasks by status are counted over tasks created in this window (a task is never active for

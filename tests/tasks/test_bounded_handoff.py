@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import settings, wiring
+from chalicelib import bootstrap, settings, wiring
 from tests.conftest import ROOT, TEST_JWT_SECRET, auth_headers
 from tests.fakes.server import FakeServer
 
@@ -90,7 +90,7 @@ def test_a_lambda_endpoint_that_never_answers_is_cut_at_the_budget(aws_stage, us
     table = aws_stage
     with FakeServer(lambda path, headers, body: (202, {}, 20.0)) as lam:
         # As wiring builds it for AWS (its timeouts and retries), pointed at the loopback endpoint.
-        invoker = TracingInvoker(AdapterInvoker("us-east-1", endpoint_url=lam.url, **wiring.INVOKE_OPTIONS))
+        invoker = TracingInvoker(AdapterInvoker("us-east-1", endpoint_url=lam.url, **bootstrap.INVOKE_OPTIONS))
         monkeypatch.setattr(wiring, "invoker", lambda: invoker)
         with Client(app, stage_name="dev", project_dir=str(ROOT)) as client:
             client.http.get("/tasks", headers=auth_headers(user))  # warm: table, token, store
