@@ -12,7 +12,6 @@ measure the time the item was stuck, not the pipeline.
 from __future__ import annotations
 
 import uuid
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
