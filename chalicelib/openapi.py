@@ -216,6 +216,7 @@ _ERRORS = {
     410: "The signed link has expired",
     413: "The body is over the size limit",
     415: "The body must be application/json",
+    429: "A per-user limit was reached; retry after `Retry-After` seconds",
     500: "An unexpected error (logged with its trace id)",
     502: "An AI provider refused the request (a server configuration problem, logged); retrying will not help",
     503: "A dependency (database, AWS, an AI provider) is unavailable; retry after `Retry-After` seconds",
@@ -225,7 +226,7 @@ _ERRORS = {
 #: On every response the app answers (API Gateway's own 401 and 403 carry no trace id).
 TRACE_HEADER = {"X-Trace-Id": {"description": "The request's trace id, as logged (send it to support)",
                                "schema": {"type": "string", "minLength": 1}}}
-#: On every 503: when to retry.
+#: On every 503 and 429: when to retry.
 RETRY_HEADER = {"Retry-After": {"description": "Seconds to wait before retrying", "required": True,
                                 "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
 
@@ -233,7 +234,7 @@ RETRY_HEADER = {"Retry-After": {"description": "Seconds to wait before retrying"
 def _headers(code: int) -> dict[str, Any]:
     if code == 401:
         return {}
-    return {"headers": {**TRACE_HEADER, **(RETRY_HEADER if code == 503 else {})}}
+    return {"headers": {**TRACE_HEADER, **(RETRY_HEADER if code in (429, 503) else {})}}
 
 
 def _json(schema: str) -> dict[str, Any]:
@@ -375,7 +376,9 @@ def _document() -> dict[str, Any]:
                                                      "request's count, `replayed: true`, nothing stored)")},
             "/pages": {"get": _op("The caller's fresh cached pages", 200, "PageList", 503)},
             "/pages/{page_type}": {
-                "get": _op("A page from the cache, or generated now on a miss", 200, "Page", 400, 502, 503,
+                "get": _op("A page from the cache, or generated now on a miss (only for page types seen in the "
+                           "caller's activity or listed in PAGE_TYPES: else 404; at most PAGE_MISSES_PER_MINUTE "
+                           "misses a minute: else 429)", 200, "Page", 400, 404, 429, 502, 503,
                            params=[_path_param("page_type", "^[a-z0-9][a-z0-9_-]{0,63}$")]),
             },
         },
