@@ -45,7 +45,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "ItemCreated": {
         "type": "object", "required": ["item_id", "status", "upload"],
-        "properties": {"item_id": _ID, "status": {"const": "pending"}, "upload": {
+        "properties": {"item_id": _ID, "status": {"const": "awaiting_upload"}, "upload": {
             "type": "object", "required": ["url", "method", "headers"],
             "properties": {"url": {"type": "string"}, "method": {"const": "PUT"}, "headers": {"type": "object"}}}},
     },
@@ -54,7 +54,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["item_id", "filename", "mime_type", "status", "error", "category", "headline",
                      "thumbnail_url", "created_at"],
         "properties": {"item_id": _ID, "filename": {"type": "string"}, "mime_type": {"type": "string"},
-                       "status": {"enum": ["pending", "processing", "ready", "failed"]},
+                       "status": {"enum": ["awaiting_upload", "processing", "ready", "failed"]},
                        "error": _NULLABLE_STR, "category": _NULLABLE_STR, "headline": _NULLABLE_STR,
                        "thumbnail_url": _NULLABLE_STR, "created_at": _TIME},
     },

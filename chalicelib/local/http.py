@@ -1,13 +1,18 @@
 """``chalice local`` as ``make run`` starts it: the same command, with logs fit to keep.
 
-Two changes to what ``chalice local`` prints, nothing else (routes, authorizer, stage config and
-environment are Chalice's own):
+Changes to what ``chalice local`` prints and one to what it answers, nothing else (routes,
+authorizer, stage config and environment are Chalice's own):
 
 - every log record is a JSON line (:mod:`chalicelib.logs`), as in Lambda, instead of the bare
   ``%(message)s`` lines ``chalice local`` configures;
 - the access line of each request is a JSON record without the query string: Python's
   ``http.server`` prints the whole request line, so a presigned upload URL's ``signature=``
-  (``PUT /local/blobs?...&signature=...``) reached the log.
+  (``PUT /local/blobs?...&signature=...``) reached the log;
+- a ``GET /local/blobs`` (the local presigned S3 GET) without an ``Accept`` header accepts any
+  type, as HTTP says (RFC 9110, 12.5.1) and S3 serves it. Chalice answers a binary response
+  without a matching ``Accept`` with 400, as API Gateway does, so Python's ``urllib`` (which
+  sends no ``Accept``) could not fetch a thumbnail. Only this S3 stand-in is changed: the API's
+  own routes keep API Gateway's rule.
 
 ``python -m chalicelib.local.http [chalice local options]``.
 """
@@ -29,6 +34,21 @@ def _log_request(self: Any, code: Any = "-", size: Any = "-") -> None:
                     extra={"method": self.command, "path": path, "status": status})
 
 
+BLOB_PATH = "/local/blobs"
+
+
+def _accept_anything_from_blob_gets(parse_payload: Any) -> Any:
+    def parse(self: Any) -> tuple[dict[str, Any], bytes | None]:
+        headers, body = parse_payload(self)
+        path = str(getattr(self, "path", "")).split("?", 1)[0]
+        if (self.command in ("GET", "HEAD") and path == BLOB_PATH
+                and not any(name.lower() == "accept" for name in headers)):
+            headers["Accept"] = "*/*"
+        return headers, body
+
+    return parse
+
+
 def _log_message(self: Any, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
     access_log.warning(format, *args)
 
@@ -43,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(os.environ.get("LOG_LEVEL", "INFO").upper())
     chalice_local.ChaliceRequestHandler.log_request = _log_request
     chalice_local.ChaliceRequestHandler.log_message = _log_message
+    handler = chalice_local.ChaliceRequestHandler
+    handler._parse_payload = _accept_anything_from_blob_gets(handler._parse_payload)
     sys.argv = ["chalice", "local", *(sys.argv[1:] if argv is None else argv)]
     return chalice_main() or 0
 

@@ -41,7 +41,7 @@ def test_create_item_returns_a_put_upload(client, user) -> None:  # noqa: ANN001
     assert created["upload"]["method"] == "PUT" and created["upload"]["url"].startswith("http")
     assert created["upload"]["headers"]["Content-Type"] == "image/jpeg"
     item = get_item(client, user, created["item_id"]).json_body
-    assert item["status"] == "pending" and item["filename"] == "Holiday Photo.JPEG"
+    assert item["status"] == "awaiting_upload" and item["filename"] == "Holiday Photo.JPEG"
 
 
 def test_other_users_items_are_404_everywhere(client, runtime, fakes, user) -> None:  # noqa: ANN001
