@@ -237,7 +237,7 @@ def _document() -> dict[str, Any]:
     item_id = [_path_param("item_id")]
     return {
         "openapi": "3.1.0",
-        "info": {"title": "ai-backend", "version": "1.0.0",
+        "info": {"title": "ai-backend", "version": "",  # the app's version, set by document()
                  "description": "Ambient pages, image collections and async tasks on AWS Chalice. "
                                 "Every user-data route needs `Authorization: Bearer <JWT>`; the user is the "
                                 "token's `sub`. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`, except "
@@ -308,8 +308,13 @@ def _document() -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
-    """The OpenAPI document (a fresh copy: callers may not change the cached one)."""
-    return copy.deepcopy(_document())
+    """The OpenAPI document (a fresh copy: callers may not change the cached one); its
+    ``info.version`` is the version ``/health`` reports (``APP_VERSION``)."""
+    from chalicelib.settings import get_settings
+
+    doc = copy.deepcopy(_document())
+    doc["info"]["version"] = get_settings().version
+    return doc
 
 
 def response_schema(path: str, method: str, status: int) -> dict[str, Any] | None:

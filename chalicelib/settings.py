@@ -67,6 +67,11 @@ def _csv(name: str, default: str = "") -> tuple[str, ...]:
     return tuple(part.strip() for part in _env(name, default).split(",") if part.strip())
 
 
+#: The app's version: the one value ``/health`` and ``/openapi.json`` (``info.version``) report,
+#: unless a stage sets ``APP_VERSION``.
+VERSION = "0.1.0"
+
+
 class Settings(NamedTuple):
     """The app's configuration for one stage (immutable). Build it with :func:`get_settings`.
 
@@ -74,7 +79,7 @@ class Settings(NamedTuple):
     every cold start would pay."""
 
     stage: str = LOCAL_STAGE
-    version: str = "0.1.0"
+    version: str = VERSION
     aws_region: str = "us-east-1"
     log_level: str = "INFO"
 
@@ -170,7 +175,7 @@ def load_settings() -> Settings:
     data_dir = Path(_env("LOCAL_DATA_DIR", str(PROJECT_ROOT / ".local"))).resolve()
     return Settings(
         stage=stage,
-        version=_env("APP_VERSION", "0.1.0"),
+        version=_env("APP_VERSION", VERSION),
         aws_region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", "us-east-1")),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
         local_data_dir=data_dir,

@@ -3,9 +3,10 @@
 Changes to what ``chalice local`` prints and one to what it answers, nothing else (routes,
 authorizer, stage config and environment are Chalice's own):
 
-- every log record is a JSON line (:mod:`chalicelib.logs`), as in Lambda, instead of the bare
-  ``%(message)s`` lines ``chalice local`` configures;
-- the access line of each request is a JSON record without the query string: Python's
+- every log record is a JSON line (:mod:`chalicelib.logs`), as in Lambda, or a text line for a
+  person (``LOG_FORMAT=text``, the default on a terminal), instead of the bare ``%(message)s``
+  lines ``chalice local`` configures;
+- the access line of each request (method, path, status, duration) has no query string: Python's
   ``http.server`` prints the whole request line, so a presigned upload URL's ``signature=``
   (``PUT /local/blobs?...&signature=...``) reached the log;
 - a ``GET /local/blobs`` (the local presigned S3 GET) without an ``Accept`` header accepts any
@@ -22,16 +23,37 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from typing import Any
 
 access_log = logging.getLogger("local.http")
 
+#: ``make run``'s readiness probe sends this header; its request gets no access line.
+PROBE_HEADER = "X-Readiness-Probe"
+
 
 def _log_request(self: Any, code: Any = "-", size: Any = "-") -> None:
+    headers = getattr(self, "headers", None)
+    if headers is not None and headers.get(PROBE_HEADER):
+        return
     path = str(getattr(self, "path", "")).split("?", 1)[0]
     status = getattr(code, "value", code)
-    access_log.info("%s %s %s", self.command, path, status,
-                    extra={"method": self.command, "path": path, "status": status})
+    started = getattr(self, "_started", None)
+    fields: dict[str, Any] = {"method": self.command, "path": path, "status": status}
+    if started is None:
+        access_log.info("%s %s %s", self.command, path, status, extra=fields)
+        return
+    fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    access_log.info("%s %s %s %.0f ms", self.command, path, status, fields["duration_ms"], extra=fields)
+
+
+def _timed(parse_request: Any) -> Any:
+    """Note when a request began (its access line says how long it took)."""
+    def parse(self: Any) -> bool:
+        self._started = time.perf_counter()
+        return parse_request(self)
+
+    return parse
 
 
 BLOB_PATH = "/local/blobs"
@@ -65,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     chalice_local.ChaliceRequestHandler.log_message = _log_message
     handler = chalice_local.ChaliceRequestHandler
     handler._parse_payload = _accept_anything_from_blob_gets(handler._parse_payload)
+    handler.parse_request = _timed(handler.parse_request)
     sys.argv = ["chalice", "local", *(sys.argv[1:] if argv is None else argv)]
     return chalice_main() or 0
 
