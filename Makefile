@@ -22,7 +22,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: venv ## chalice local on :$(PORT) plus the local runtime (ARGS=--no-autoreload, --host, --workers)
-	MAKE_RUN_STARTED=$(RUN_STARTED) $(PY) -m chalicelib.local.serve --port $(PORT) $(ARGS)
+	@MAKE_RUN_STARTED=$(RUN_STARTED) $(PY) -m chalicelib.local.serve --port $(PORT) $(ARGS)
 
 test: venv ## the whole suite
 	$(PY) -m pytest
