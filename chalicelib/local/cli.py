@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from chalicelib.local.runtime import LocalRuntime
 
 QUEUE_FILE = "runtime.sqlite3"
+DEFAULT_PAGE_SIZE = 20
 #: ``make fire`` waits only while a runtime has said it is alive this recently.
 ALIVE_SECONDS = 10.0
 
@@ -57,7 +58,7 @@ def _fmt_time(t: float | None) -> str:
     return "-" if t is None else datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def print_deliveries(queue: DeliveryQueue, status: str | None, limit: int, page: int = 1) -> None:
+def print_deliveries(queue: DeliveryQueue, status: str | None, limit: int = DEFAULT_PAGE_SIZE, page: int = 1) -> None:
     """One page of deliveries, newest first, with the last line of each error."""
     limit, page = max(1, limit), max(1, page)
     rows = queue.list(status, limit=limit, offset=(page - 1) * limit, newest_first=True)
@@ -75,7 +76,8 @@ def print_deliveries(queue: DeliveryQueue, status: str | None, limit: int, page:
     footer = (f"-- page {page} of {pages}, newest first: {len(rows)} of {total}{which} shown; "
               + ", ".join(f"{k} {v}" for k, v in counts.items()))
     if page < pages:
-        footer += f"; next: make deliveries PAGE={page + 1}" + (f" STATUS={status}" if status else "")
+        footer += (f"; next: make deliveries PAGE={page + 1}" + (f" STATUS={status}" if status else "")
+                   + (f" LIMIT={limit}" if limit != DEFAULT_PAGE_SIZE else ""))
     print(footer)
 
 
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     fire.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for the result")
     deliveries = sub.add_parser("deliveries", help="list deliveries, newest first, a page at a time")
     deliveries.add_argument("--status", choices=STATUSES)
-    deliveries.add_argument("--limit", type=int, default=20, help="deliveries per page (default 20)")
+    deliveries.add_argument("--limit", type=int, default=DEFAULT_PAGE_SIZE, help="deliveries per page (default 20)")
     deliveries.add_argument("--page", type=int, default=1, help="page number, 1 = the newest")
     logs = sub.add_parser("logs", help="follow the log of `make run` (.local/app.log)")
     logs.add_argument("--lines", type=int, default=50)

@@ -192,7 +192,8 @@ class LocalRuntime:
             targets = [h.name for h in self.cw_handlers if bus in self.event_bus_names and matches(h.event_pattern, event)]
             for name in targets:
                 self.queue.enqueue("event", name, event)
-            log.info(
+            log.log(
+                logging.DEBUG if targets else logging.INFO,  # the deliveries have lines of their own
                 "event %s %s/%s on bus %s -> %s",
                 event["id"], event["source"], event["detail-type"], bus, ", ".join(targets) or "no matching rule",
             )
@@ -268,7 +269,7 @@ class LocalRuntime:
             )
             delivery_id = self.queue.advance_schedule(entry.rule_name, last, due, event, target=name)
             if delivery_id:
-                log.info("schedule %s (%s) due at %s -> delivery %s", name, entry.expression, event["time"], delivery_id)
+                log.debug("schedule %s (%s) due at %s -> delivery %s", name, entry.expression, event["time"], delivery_id)
                 ids.append(delivery_id)
         return ids
 

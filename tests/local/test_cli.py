@@ -112,7 +112,7 @@ def test_deliveries_are_newest_first_a_page_at_a_time(project: Path, capsys: pyt
 
     first, footer = listed("--limit", "2")
     assert first == [ids[4], ids[3]]
-    assert footer.startswith("-- page 1 of 3, newest first: 2 of 5 shown") and "next: make deliveries PAGE=2" in footer
+    assert footer.startswith("-- page 1 of 3, newest first: 2 of 5 shown") and "next: make deliveries PAGE=2 LIMIT=2" in footer
     assert listed("--limit", "2", "--page", "2")[0] == [ids[2], ids[1]]
     last, footer = listed("--limit", "2", "--page", "3")
     assert last == [ids[0]] and "next:" not in footer
