@@ -45,10 +45,11 @@ STARTED_ENV = "MAKE_RUN_STARTED"
 def started_at(environ: dict[str, str] | None = None) -> float:
     """When this start began (epoch seconds): ``MAKE_RUN_STARTED``, else the process's start."""
     raw = (os.environ if environ is None else environ).get(STARTED_ENV, "")
-    try:
-        return float(raw)
-    except ValueError:
-        pass
+    for text in (raw, raw.split(".", 1)[0]):  # `date +%s.%N` where %N is unsupported: "1796283744.N"
+        try:
+            return float(text)
+        except ValueError:
+            pass
     try:  # Linux: the process's start in clock ticks since boot
         ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
         uptime = float(Path("/proc/uptime").read_text().split()[0])
