@@ -258,7 +258,7 @@ def _document() -> dict[str, Any]:
             "/me": {"get": _op("The caller as the API sees them", 200, "Me")},
             "/local/blobs": {
                 "put": _op("Local stage only: target of a presigned upload URL", 200, "BlobWritten",
-                           400, 403, 404, 413, 415, auth=False, params=_SIGNED),
+                           400, 403, 404, 413, auth=False, params=_SIGNED),
                 "get": _op("Local stage only: target of a presigned download URL", 200, None,
                            400, 403, 404, auth=False, params=_SIGNED),
             },
