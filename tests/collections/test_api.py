@@ -132,3 +132,12 @@ def test_odd_keys_uploaded_straight_to_the_bucket(client, runtime, fakes, user, 
     [item] = client.http.get("/items", headers=auth_headers(user)).json_body["items"]
     assert item["status"] == "ready" and item["filename"] == key_name.rsplit("/", 1)[-1]
     assert wiring.blob_store().exists(BUCKET, f"{user}/thumbnails/{key_name}")
+
+
+def test_the_documented_item_statuses_are_the_stored_ones() -> None:
+    from chalicelib.collections.tables import AWAITING_UPLOAD, STATUSES
+    from chalicelib.openapi import document
+
+    schemas = document()["components"]["schemas"]
+    assert schemas["ItemSummary"]["properties"]["status"]["enum"] == list(STATUSES)
+    assert schemas["ItemCreated"]["properties"]["status"]["const"] == AWAITING_UPLOAD
