@@ -78,10 +78,19 @@ def is_text() -> bool:
 
 
 class TextFormatter(logging.Formatter):
-    """``HH:MM:SS LEVEL logger message``: one line a person reads (a traceback follows it)."""
+    """``HH:MM:SS LEVEL logger message``: one line a person reads (a traceback follows it); the
+    app's loggers without their ``chalicelib.`` prefix."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", datefmt="%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        name = record.name
+        record.name = name.removeprefix("chalicelib.")
+        try:
+            return super().format(record)
+        finally:
+            record.name = name
 
 
 def configure(level: int | str = logging.INFO, stream: object | None = None) -> None:

@@ -154,3 +154,13 @@ def test_the_app_log_is_kept_bounded(tmp_path) -> None:  # noqa: ANN001
     assert current.endswith("line 099 " + "x" * 90 + "\n")
     assert len(current) <= 2048 + 100 and len(previous) <= 2048 + 100
     assert "line 000" not in current + previous  # older lines rotated away
+
+
+def test_text_lines_name_the_app_s_loggers_without_their_package(monkeypatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    monkeypatch.setenv("LOG_FORMAT", "text")
+    with bare_root():
+        logs.configure("INFO")
+        logging.getLogger("chalicelib.local.runtime").info("delivery handler=item_sweeper outcome=succeeded")
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.endswith(" INFO local.runtime delivery handler=item_sweeper outcome=succeeded")

@@ -37,10 +37,14 @@ class AppLog:
             self.console.write(text)
             self.console.flush()
             if not self._file.closed:
-                self._file.write(text)
-                self._file.flush()
-                if text.endswith("\n") and self._file.tell() > self.max_bytes:
-                    self._rotate()
+                try:
+                    self._file.write(text)
+                    self._file.flush()
+                    if text.endswith("\n") and self._file.tell() > self.max_bytes:
+                        self._rotate()
+                except OSError as exc:  # a full or read-only disk: the console still gets everything
+                    self._file.close()
+                    self.console.write(f"(no longer writing {self.path}: {exc.strerror or exc})\n")
         return len(text)
 
     def _rotate(self) -> None:
@@ -52,7 +56,10 @@ class AppLog:
         with self._lock:
             self.console.flush()
             if not self._file.closed:
-                self._file.flush()
+                try:
+                    self._file.flush()
+                except OSError:
+                    self._file.close()
 
     def close(self) -> None:
         with self._lock:
