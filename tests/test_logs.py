@@ -8,7 +8,15 @@ import json
 import logging
 from collections.abc import Iterator
 
+import pytest
+
 from chalicelib import logs, tracing
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    """configure() records the format it chose; the tests after these get the one they had."""
+    monkeypatch.setattr(logs, "_format", logs._format)
 
 
 @contextlib.contextmanager
@@ -133,7 +141,6 @@ def test_on_a_terminal_a_request_is_one_plain_line_and_invocation_lines_stay_in_
             observability.emit({"level": "INFO", "msg": "invocation", "handler": "GET /health"},
                                {"Invocations": (1, "Count")})
     finally:
-        logs.configure("INFO", stream=io.StringIO())  # back to what a non-terminal gets
         settings.get_settings.cache_clear()
     (line,) = terminal.getvalue().splitlines()
     assert line.endswith(" INFO local.http GET /health 200 3 ms") and not line.startswith("{")
