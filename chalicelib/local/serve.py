@@ -135,9 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         from chalicelib.settings import get_settings
 
         settings = get_settings()
-
         database_url = wiring.database_url()
-        log.info("database ready (%.1f s since make run)", time.time() - started)
+        log.info("database ready, %.1f s after the start", time.time() - started)
         runtime = wiring.local_runtime()  # imports app.py: a broken edit fails here
     except Exception:
         if watcher is None:
