@@ -28,15 +28,16 @@ from typing import Any
 
 access_log = logging.getLogger("local.http")
 
-#: ``make run``'s readiness probe sends this header; its request gets no access line.
+#: ``make run``'s readiness probe sends this header with ``GET /health``: no access line for it.
 PROBE_HEADER = "X-Readiness-Probe"
+BLOB_PATH = "/local/blobs"
 
 
 def _log_request(self: Any, code: Any = "-", size: Any = "-") -> None:
-    headers = getattr(self, "headers", None)
-    if headers is not None and headers.get(PROBE_HEADER):
-        return
     path = str(getattr(self, "path", "")).split("?", 1)[0]
+    headers = getattr(self, "headers", None)
+    if path == "/health" and headers is not None and headers.get(PROBE_HEADER):
+        return
     status = getattr(code, "value", code)
     started = getattr(self, "_started", None)
     fields: dict[str, Any] = {"method": self.command, "path": path, "status": status}
@@ -56,10 +57,8 @@ def _timed(parse_request: Any) -> Any:
     return parse
 
 
-BLOB_PATH = "/local/blobs"
-
-
 def _accept_anything_from_blob_gets(parse_payload: Any) -> Any:
+    """A ``GET``/``HEAD /local/blobs`` without ``Accept`` accepts any type (see the module doc)."""
     def parse(self: Any) -> tuple[dict[str, Any], bytes | None]:
         headers, body = parse_payload(self)
         path = str(getattr(self, "path", "")).split("?", 1)[0]
