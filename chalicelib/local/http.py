@@ -8,7 +8,8 @@ authorizer, stage config and environment are Chalice's own):
   lines ``chalice local`` configures;
 - the access line of each request (method, path, status, duration) has no query string: Python's
   ``http.server`` prints the whole request line, so a presigned upload URL's ``signature=``
-  (``PUT /local/blobs?...&signature=...``) reached the log;
+  (``PUT /local/blobs?...&signature=...``) reached the log; a vendor's quote link token (a
+  credential in the path) is logged as ``/vendor/quotes/{token}``;
 - a ``GET /local/blobs`` (the local presigned S3 GET) without an ``Accept`` header accepts any
   type, as HTTP says (RFC 9110, 12.5.1) and S3 serves it. Chalice answers a binary response
   without a matching ``Accept`` with 400, as API Gateway does, so Python's ``urllib`` (which
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 from typing import Any
@@ -33,11 +35,16 @@ PROBE_HEADER = "X-Readiness-Probe"
 BLOB_PATH = "/local/blobs"
 
 
+#: Path segments that are credentials, logged as their route template.
+_CREDENTIAL_PATHS = (re.compile(r"^/vendor/quotes/[^/]+"), "/vendor/quotes/{token}")
+
+
 def _log_request(self: Any, code: Any = "-", size: Any = "-") -> None:
     path = str(getattr(self, "path", "")).split("?", 1)[0]
     headers = getattr(self, "headers", None)
     if path == "/health" and headers is not None and headers.get(PROBE_HEADER):
         return
+    path = _CREDENTIAL_PATHS[0].sub(_CREDENTIAL_PATHS[1], path)
     status = getattr(code, "value", code)
     started = getattr(self, "_started", None)
     fields: dict[str, Any] = {"method": self.command, "path": path, "status": status}

@@ -18,7 +18,9 @@ from tests.conftest import TEST_JWT_SECRET, auth_headers, make_token
 
 #: Routes with no token by design: the contract, health, CORS preflights, signed blob URLs.
 PUBLIC = {("/openapi.json", "GET"), ("/health", "GET"), ("/tasks", "OPTIONS"), ("/tasks/{task_id}", "OPTIONS"),
-          ("/local/blobs", "PUT"), ("/local/blobs", "GET")}
+          ("/local/blobs", "PUT"), ("/local/blobs", "GET"),
+          # The signed quote link is the vendor's credential (tests/vendors checks 403/410/409).
+          ("/vendor/quotes/{token}", "GET"), ("/vendor/quotes/{token}", "POST")}
 
 
 def _b64(data: dict) -> str:
