@@ -11,7 +11,7 @@ RUN_STARTED := $(shell date +%s.%N 2>/dev/null)
 # Where USER came from, said by `make token` (your login name if the environment sets USER).
 USER_SOURCE := $(if $(filter command line,$(origin USER)),USER=$(USER),$(if $(filter environment,$(origin USER)),USER from your environment,the default))
 
-.PHONY: venv run test lint token fire deliveries retry logs metrics migrate vendors-import outbox bench clean
+.PHONY: venv run test lint token fire deliveries retry logs metrics migrate reembed vendors-import outbox bench clean
 
 venv: $(STAMP)
 
@@ -51,6 +51,9 @@ metrics: venv ## the local metrics summed (SINCE=<minutes> to narrow)
 
 migrate: venv ## apply Alembic migrations to the configured database(s)
 	$(PY) -m chalicelib.db.migrate
+
+reembed: venv ## re-embed analyses whose embedding is not of the configured model (resumable)
+	$(PY) -m chalicelib.collections.reembed $(if $(BATCH),--batch-size $(BATCH),)
 
 vendors-import: venv ## make vendors-import FILE=vendors.csv [SOURCE=name] -> validate and upsert vendors
 	@test -n "$(FILE)" || { echo "usage: make vendors-import FILE=vendors.csv [SOURCE=name]" >&2; exit 2; }

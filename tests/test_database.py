@@ -47,7 +47,7 @@ def test_migrations_are_idempotent(pg_url: str) -> None:
 
 
 def test_items_awaiting_their_upload_are_no_longer_called_pending(pg_url: str) -> None:
-    """0006_item_awaiting_upload renames the status of existing rows, the default and the check,
+    """0007_item_awaiting_upload renames the status of existing rows, the default and the check,
     and its downgrade restores them."""
     from alembic import command
     from sqlalchemy.engine import make_url
@@ -59,7 +59,7 @@ def test_items_awaiting_their_upload_are_no_longer_called_pending(pg_url: str) -
         connection.execute(text("DROP DATABASE IF EXISTS migration_0006"))
         connection.execute(text("CREATE DATABASE migration_0006"))
     url = make_url(pg_url).set(database="migration_0006").render_as_string(hide_password=False)
-    engine = upgrade(url, "0005_item_resends")
+    engine = upgrade(url, "0006_search_bm25")
     insert = text("INSERT INTO items (id, user_id, filename, file_path, mime_type) VALUES (:id, 'u', 'a.jpg', :id, 'image/jpeg')")
     status = text("SELECT status FROM items WHERE id = :id")
     with engine.begin() as connection:
@@ -77,6 +77,6 @@ def test_items_awaiting_their_upload_are_no_longer_called_pending(pg_url: str) -
     config = alembic_config(url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0005_item_resends")
+        command.downgrade(config, "0006_search_bm25")
     with engine.connect() as connection:
         assert connection.execute(status, {"id": "new"}).scalar() == "pending"

@@ -1,5 +1,5 @@
 """SQLAlchemy tables for queries; they describe migrations ``0004_collections`` and
-``0005_item_resends`` and ``0006_item_awaiting_upload`` (PostgreSQL)."""
+``0005_item_resends`` and ``0007_item_awaiting_upload`` (PostgreSQL)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """``chalice local`` as ``make run`` starts it: the same command, with logs fit to keep.
 
-Changes to what ``chalice local`` prints and one to what it answers, nothing else (routes,
-authorizer, stage config and environment are Chalice's own):
+Changes to what ``chalice local`` prints, one to what it answers and one to its sockets; nothing
+else (routes, authorizer, stage config and environment are Chalice's own):
 
 - every log record is a JSON line (:mod:`chalicelib.logs`), as in Lambda, or a text line for a
   person (``LOG_FORMAT=text``, the default on a terminal), instead of the bare ``%(message)s``
@@ -14,7 +14,10 @@ authorizer, stage config and environment are Chalice's own):
   type, as HTTP says (RFC 9110, 12.5.1) and S3 serves it. Chalice answers a binary response
   without a matching ``Accept`` with 400, as API Gateway does, so Python's ``urllib`` (which
   sends no ``Accept``) could not fetch a thumbnail. Only this S3 stand-in is changed: the API's
-  own routes keep API Gateway's rule.
+  own routes keep API Gateway's rule;
+- responses go out with TCP_NODELAY: the handler writes headers and body separately on a
+  keep-alive connection, and Nagle's algorithm held the body until the client's delayed ACK
+  (~40 ms added to every response; found by benchmarks/bench_search.py).
 
 ``python -m chalicelib.local.http [chalice local options]``.
 """
@@ -94,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = chalice_local.ChaliceRequestHandler
     handler._parse_payload = _accept_anything_from_blob_gets(handler._parse_payload)
     handler.parse_request = _timed(handler.parse_request)
+    handler.disable_nagle_algorithm = True
     sys.argv = ["chalice", "local", *(sys.argv[1:] if argv is None else argv)]
     return chalice_main() or 0
 

@@ -6,14 +6,14 @@ sweeper's partial index over unfinished items follow.
 
 PostgreSQL only, like 0004_collections (a no-op on MySQL/MariaDB).
 
-Revision ID: 0006_item_awaiting_upload
-Revises: 0005_item_resends
+Revision ID: 0007_item_awaiting_upload
+Revises: 0006_search_bm25
 """
 
 from alembic import op
 
-revision = "0006_item_awaiting_upload"
-down_revision = "0005_item_resends"
+revision = "0007_item_awaiting_upload"
+down_revision = "0006_search_bm25"
 branch_labels = None
 depends_on = None
 
