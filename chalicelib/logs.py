@@ -55,11 +55,11 @@ QUIET_LIBRARIES = ("pgserver", "alembic")
 _format: str | None = None  # what configure() chose: "json" or "text"
 
 
-def log_format(stream: object | None = None) -> str:
-    """``json`` or ``text``: ``LOG_FORMAT`` when set; otherwise JSON in Lambda, text when
-    ``stream`` (stdout) is a terminal (a person watching ``make run``), JSON otherwise (a file,
-    a pipe, CI, ``jq``)."""
-    explicit = os.environ.get("LOG_FORMAT", "").strip().lower()
+def choose_format(setting: str = "", stream: object | None = None) -> str:
+    """``json`` or ``text``: the ``LOG_FORMAT`` setting when it says one; otherwise JSON in
+    Lambda, text when ``stream`` (stdout) is a terminal (a person watching ``make run``), JSON
+    otherwise (a file, a pipe, CI, ``jq``)."""
+    explicit = setting.strip().lower()
     if explicit in ("json", "text"):
         return explicit
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
@@ -93,8 +93,10 @@ class TextFormatter(logging.Formatter):
             record.name = name
 
 
-def configure(level: int | str = logging.INFO, stream: object | None = None) -> None:
-    """Format the root logger's output as JSON or text (:func:`log_format`).
+def configure(level: int | str = logging.INFO, log_format: str | None = None,
+              stream: object | None = None) -> None:
+    """Format the root logger's output as JSON or text (:func:`choose_format` of ``log_format``,
+    the ``LOG_FORMAT`` setting when not given).
 
     In Lambda the runtime has installed the root handler: it keeps it and gets our formatter.
     Elsewhere (``chalice local``, ``make run``, the CLIs) a handler writing to ``stream``
@@ -103,7 +105,11 @@ def configure(level: int | str = logging.INFO, stream: object | None = None) -> 
     """
     global _format
     root = logging.getLogger()
-    _format = log_format(stream)
+    if log_format is None:
+        from chalicelib import settings
+
+        log_format = str(settings.read("log_format"))
+    _format = choose_format(log_format, stream)
     formatter: logging.Formatter = TextFormatter() if _format == "text" else JsonFormatter()
     numeric = level if isinstance(level, int) else logging.getLevelName(str(level).upper())
     for name in QUIET_LIBRARIES if not isinstance(numeric, int) or numeric > logging.DEBUG else ():

@@ -64,7 +64,7 @@ def test_every_kind_of_handler_through_make_run(server) -> None:  # noqa: ANN001
 
     # S3 event -> EventBridge (ImageProcessed) -> EventBridge (AnalysisComplete): an upload under an
     # odd key, straight to a signed local URL as a client would with a presigned S3 URL.
-    from chalicelib.local.blobs import LocalBlobStore
+    from localdev.blobs import LocalBlobStore
 
     store = LocalBlobStore(Path(env["LOCAL_DATA_DIR"]) / "blobs", secret=TEST_JWT_SECRET, public_base_url=base)
     key = f"alice/{ODD_KEY_NAME}"
@@ -89,10 +89,10 @@ def test_every_kind_of_handler_through_make_run(server) -> None:  # noqa: ANN001
 
     # Schedule, fired now through the CLI (`make fire JOB=...`): it waits for the runtime of the
     # running server and prints the handler's result.
-    fired = subprocess.run([sys.executable, "-m", "chalicelib.local.cli", "fire", "task_sweeper"], cwd=ROOT,
+    fired = subprocess.run([sys.executable, "-m", "localdev.cli", "fire", "task_sweeper"], cwd=ROOT,
                            env=env, check=True, capture_output=True, text=True, timeout=120)
     assert isinstance(json.loads(fired.stdout), dict) and "task_sweeper succeeded in" in fired.stderr
-    out = subprocess.run([sys.executable, "-m", "chalicelib.local.cli", "deliveries", "--limit", "1"], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "localdev.cli", "deliveries", "--limit", "1"], cwd=ROOT,
                          env=env, capture_output=True, text=True, check=True).stdout
     assert "task_sweeper" in out.splitlines()[1] and "succeeded" in out.splitlines()[1]  # newest first
 

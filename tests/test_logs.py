@@ -108,17 +108,13 @@ class _Terminal(io.StringIO):
 
 
 def test_log_format_defaults_to_text_on_a_terminal_and_json_elsewhere(monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.delenv("LOG_FORMAT", raising=False)
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
-    assert logs.log_format(_Terminal()) == "text"
-    assert logs.log_format(io.StringIO()) == "json"  # a file, a pipe, CI
-    monkeypatch.setenv("LOG_FORMAT", "json")
-    assert logs.log_format(_Terminal()) == "json"  # said explicitly, it wins
-    monkeypatch.setenv("LOG_FORMAT", "text")
-    assert logs.log_format(io.StringIO()) == "text"
-    monkeypatch.delenv("LOG_FORMAT")
+    assert logs.choose_format("", _Terminal()) == "text"
+    assert logs.choose_format("", io.StringIO()) == "json"  # a file, a pipe, CI
+    assert logs.choose_format("json", _Terminal()) == "json"  # LOG_FORMAT said explicitly wins
+    assert logs.choose_format("TEXT", io.StringIO()) == "text"
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ai-backend-dev")
-    assert logs.log_format(_Terminal()) == "json"  # Lambda: CloudWatch reads JSON
+    assert logs.choose_format("", _Terminal()) == "json"  # Lambda: CloudWatch reads JSON
 
 
 def test_on_a_terminal_a_request_is_one_plain_line_and_invocation_lines_stay_in_the_metrics_file(
@@ -149,7 +145,7 @@ def test_on_a_terminal_a_request_is_one_plain_line_and_invocation_lines_stay_in_
 
 
 def test_the_app_log_is_kept_bounded(tmp_path) -> None:  # noqa: ANN001
-    from chalicelib.local.applog import AppLog
+    from localdev.applog import AppLog
 
     console = io.StringIO()
     out = AppLog(tmp_path / "app.log", console, max_bytes=2048)
@@ -168,6 +164,6 @@ def test_text_lines_name_the_app_s_loggers_without_their_package(monkeypatch, ca
     monkeypatch.setenv("LOG_FORMAT", "text")
     with bare_root():
         logs.configure("INFO")
-        logging.getLogger("chalicelib.local.runtime").info("delivery handler=item_sweeper outcome=succeeded")
+        logging.getLogger("chalicelib.collections.entry").info("analyzer 4f0c: failed no image")
     (line,) = capsys.readouterr().out.splitlines()
-    assert line.endswith(" INFO local.runtime delivery handler=item_sweeper outcome=succeeded")
+    assert line.endswith(" INFO collections.entry analyzer 4f0c: failed no image")

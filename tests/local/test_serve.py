@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from chalicelib.local.serve import STARTED_ENV, started_at
+from localdev.serve import STARTED_ENV, started_at
 
 
 def test_ready_counts_from_when_make_began() -> None:

@@ -9,12 +9,12 @@
    (``MAKE_RUN_STARTED``, set by the Makefile before it checks the virtualenv; else this
    process's start), and stops both on Ctrl-C / SIGTERM;
 5. restarts both (a fresh process, so the runtime runs the new handlers too) when a source file
-   of the app changes (``chalicelib/local/reload.py``), unless ``--no-autoreload``. A change that
+   of the app changes (``localdev/reload.py``), unless ``--no-autoreload``. A change that
    breaks the app is logged and the next change starts it again.
 
 Everything both processes print goes to the console and to ``.local/app.log``
-(``chalicelib/local/applog.py``; ``make logs`` follows it): plain lines on a terminal, one per
-request and per delivery, JSON lines otherwise (:func:`chalicelib.logs.log_format`).
+(``localdev/applog.py``; ``make logs`` follows it): plain lines on a terminal, one per
+request and per delivery, JSON lines otherwise (:func:`chalicelib.logs.choose_format`).
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ import urllib.request
 import warnings
 from pathlib import Path
 
-from chalicelib.local import applog
-from chalicelib.local.http import PROBE_HEADER
-from chalicelib.local.reload import SourceWatcher
 from chalicelib.settings import PROJECT_ROOT
+from localdev import applog
+from localdev.http import PROBE_HEADER
+from localdev.reload import SourceWatcher
 
 log = logging.getLogger("local.serve")
 
@@ -91,7 +91,7 @@ def _restart(argv: list[str], reason: str) -> None:
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "chalicelib.local.serve", *argv])
+    os.execv(sys.executable, [sys.executable, "-m", "localdev.serve", *argv])
 
 
 def _wait_for_change(watcher: SourceWatcher, stop: threading.Event) -> Path | None:
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     from chalicelib import logs
 
     # One format for both processes, chosen by what our stdout is (the child's is a pipe).
-    os.environ["LOG_FORMAT"] = logs.log_format(sys.stdout)
+    os.environ["LOG_FORMAT"] = logs.choose_format(os.environ.get("LOG_FORMAT", ""), sys.stdout)
     data_dir = Path(os.environ.get("LOCAL_DATA_DIR") or PROJECT_ROOT / ".local")
     out = applog.AppLog(applog.log_path(data_dir), sys.stdout)
     sys.stdout = out  # type: ignore[assignment] - every line this process prints is kept too
@@ -137,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = get_settings()
         database_url = wiring.database_url()
         log.info("database ready, %.1f s after the start", time.time() - started)
-        runtime = wiring.local_runtime()  # imports app.py: a broken edit fails here
+        import app  # noqa: F401 - registers the local stage; a broken edit fails here
+
+        runtime = wiring.local_runtime()
     except Exception:
         if watcher is None:
             raise
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     # `chalice local` with JSON logs and no query strings in access lines (local/http.py). Its own
     # reloader watches every file under the project, .venv/ and .local/ included, and so
     # restarts all the time: ours (reload.py) watches the app's source only.
-    command = [sys.executable, "-m", "chalicelib.local.http", "--stage", "local", "--host", args.host,
+    command = [sys.executable, "-m", "localdev.http", "--stage", "local", "--host", args.host,
                "--port", str(args.port), "--no-autoreload"]
     child = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**env, "PYTHONUNBUFFERED": "1"},
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

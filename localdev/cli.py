@@ -1,4 +1,4 @@
-"""``python -m chalicelib.local.cli``: run the local runtime and inspect its queue.
+"""``python -m localdev.cli``: run the local runtime and inspect its queue.
 
 Subcommands: ``run`` (deliver until Ctrl-C), ``fire NAME`` (run a schedule now through the
 running ``make run`` and print the handler's result), ``deliveries [--status failed] [--page N]``
@@ -22,10 +22,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chalicelib.local.queue import STATUSES, Delivery, DeliveryQueue
+from localdev.queue import STATUSES, Delivery, DeliveryQueue
 
 if TYPE_CHECKING:
-    from chalicelib.local.runtime import LocalRuntime
+    from localdev.runtime import LocalRuntime
 
 QUEUE_FILE = "runtime.sqlite3"
 DEFAULT_PAGE_SIZE = 20
@@ -47,7 +47,7 @@ def queue_path(data_dir: Path) -> Path:
 
 def load_runtime(queue: DeliveryQueue, app_module: str = "app", workers: int = 4) -> LocalRuntime:
     """Import ``app_module`` from the current directory and build a runtime over ``queue``."""
-    from chalicelib.local.runtime import LocalRuntime
+    from localdev.runtime import LocalRuntime
 
     sys.path.insert(0, str(Path.cwd()))
     module = importlib.import_module(app_module)
@@ -147,7 +147,7 @@ def fire_and_wait(queue: DeliveryQueue, runtime_app: str, name: str, timeout: fl
 
 def follow_log(data_dir: Path, lines: int) -> int:
     """``make logs``: follow ``make run``'s log with ``tail -F`` (it waits for the file)."""
-    from chalicelib.local.applog import log_path
+    from localdev.applog import log_path
 
     path = log_path(data_dir)
     print(f"following {path} (Ctrl-C to stop)", file=sys.stderr, flush=True)
@@ -156,7 +156,7 @@ def follow_log(data_dir: Path, lines: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chalicelib.local.cli", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m localdev.cli", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, help="directory of runtime.sqlite3 (default: LOCAL_DATA_DIR)")
     parser.add_argument("--app", default="app", help="module exposing the Chalice `app` (default: app)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (tracebacks)")
