@@ -45,7 +45,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "ItemCreated": {
         "type": "object", "required": ["item_id", "status", "upload"],
-        "properties": {"item_id": _ID, "status": {"const": "pending"}, "upload": {
+        "properties": {"item_id": _ID, "status": {"const": "awaiting_upload"}, "upload": {
             "type": "object", "required": ["url", "method", "headers"],
             "properties": {"url": {"type": "string"}, "method": {"const": "PUT"}, "headers": {"type": "object"}}}},
     },
@@ -54,7 +54,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["item_id", "filename", "mime_type", "status", "error", "category", "headline",
                      "thumbnail_url", "created_at"],
         "properties": {"item_id": _ID, "filename": {"type": "string"}, "mime_type": {"type": "string"},
-                       "status": {"enum": ["pending", "processing", "ready", "failed"]},
+                       "status": {"enum": ["awaiting_upload", "processing", "ready", "failed"]},
                        "error": _NULLABLE_STR, "category": _NULLABLE_STR, "headline": _NULLABLE_STR,
                        "thumbnail_url": _NULLABLE_STR, "created_at": _TIME},
     },
@@ -305,7 +305,7 @@ def _document() -> dict[str, Any]:
     item_id = [_path_param("item_id")]
     return {
         "openapi": "3.1.0",
-        "info": {"title": "ai-backend", "version": "1.0.0",
+        "info": {"title": "ai-backend", "version": "",  # the app's version, set by document()
                  "description": "Ambient pages, image collections and async tasks on AWS Chalice. "
                                 "Every user-data route needs `Authorization: Bearer <JWT>`; the user is the "
                                 "token's `sub`. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`, except "
@@ -326,7 +326,7 @@ def _document() -> dict[str, Any]:
             "/me": {"get": _op("The caller as the API sees them", 200, "Me")},
             "/local/blobs": {
                 "put": _op("Local stage only: target of a presigned upload URL", 200, "BlobWritten",
-                           400, 403, 404, 413, 415, auth=False, params=_SIGNED),
+                           400, 403, 404, 413, auth=False, params=_SIGNED),
                 "get": _op("Local stage only: target of a presigned download URL", 200, None,
                            400, 403, 404, auth=False, params=_SIGNED),
             },
@@ -386,8 +386,13 @@ def _document() -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
-    """The OpenAPI document (a fresh copy: callers may not change the cached one)."""
-    return copy.deepcopy(_document())
+    """The OpenAPI document (a fresh copy: callers may not change the cached one); its
+    ``info.version`` is the version ``/health`` reports (``APP_VERSION``)."""
+    from chalicelib.settings import get_settings
+
+    doc = copy.deepcopy(_document())
+    doc["info"]["version"] = get_settings().version
+    return doc
 
 
 def response_schema(path: str, method: str, status: int) -> dict[str, Any] | None:

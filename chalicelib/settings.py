@@ -96,6 +96,11 @@ def _csv(name: str, default: str = "") -> tuple[str, ...]:
     return tuple(part.strip() for part in _env(name, default).split(",") if part.strip())
 
 
+#: The app's version: the one value ``/health`` and ``/openapi.json`` (``info.version``) report,
+#: unless a stage sets ``APP_VERSION``.
+VERSION = "0.1.0"
+
+
 class Settings(NamedTuple):
     """The app's configuration for one stage (immutable). Build it with :func:`get_settings`.
 
@@ -103,10 +108,10 @@ class Settings(NamedTuple):
     every cold start would pay."""
 
     stage: str = LOCAL_STAGE
-    version: str = "0.1.0"
+    version: str = VERSION
     aws_region: str = "us-east-1"
     log_level: str = "INFO"
-    log_format: str = "json"  # or "text": plain lines for a person watching `make run`
+    log_format: str = ""  # json | text; empty: text on a terminal, JSON otherwise and in Lambda
     metrics_namespace: str = ""  # default: ai-backend/<stage> (STAGE_TEMPLATE_DEFAULTS)
 
     # Local mode
