@@ -269,23 +269,23 @@ class TaskService:
             log.info("task %s: not pending (%s); duplicate delivery skipped", task_id, status)
             return {"task_id": task_id, "skipped": True, "status": status}
         resumable = getattr(agent, "uses_tools", False) or getattr(agent, "resumes_sessions", False)
-        stopped = (f"the worker holding the task stopped (claim {current.claim} from {current.claimed_at} is older "
+        stopped = (f"worker holding the task stopped (claim {current.claim} from {current.claimed_at} is older "
                    f"than {self.claim_stale_seconds} s)")
         if not resumable:
-            return self._give_up_claim(current, f"{stopped.capitalize()} after the agent may have acted; "
+            return self._give_up_claim(current, f"The {stopped} after the agent may have acted; "
                                                 "this agent cannot resume, so it is not run again", agent, tools)
         if current.resumes >= self.resume_max:
-            return self._give_up_claim(current, f"{stopped.capitalize()} {current.resumes + 1} time(s); "
+            return self._give_up_claim(current, f"The {stopped}, {current.resumes + 1} time(s) in all; "
                                                 f"resumed at most {self.resume_max} time(s), giving up", agent, tools)
         number = current.resumes + 1
-        resumed = event(f"Resumed after a worker stopped: {stopped} ({number} of {self.resume_max})", "warning",
+        resumed = event(f"Resumed after a worker stopped: the {stopped} ({number} of {self.resume_max})", "warning",
                         resumed=number)
         taken = self.store.apply(task_id, Change((PROCESSING,), resumed, PROCESSING, claim=current.claim,
                                                  take_claim=True))
         if taken is None:
             log.info("task %s: another worker took over the stale claim first; skipped", task_id)
             return {"task_id": task_id, "skipped": True, "status": PROCESSING}
-        log.warning("task %s: %s; resuming (claim %d)", task_id, stopped, taken.claim)
+        log.warning("task %s: the %s; resuming (claim %d)", task_id, stopped, taken.claim)
         return taken
 
     def _give_up_claim(self, task: Task, reason: str, agent: Any, tools: ToolsFactory | None) -> dict[str, Any]:
