@@ -58,6 +58,75 @@ def openapi_document() -> dict:
     return document()
 
 
+# --- web console (docs/console.md) ---------------------------------------------------------------
+
+
+@app.route("/", methods=["GET"])
+@web.endpoint
+def console_index() -> Response:
+    """The web console's page (ES modules and CSS under /console/, strict CSP)."""
+    from chalicelib import console
+
+    return console.index(app.current_request)
+
+
+@app.route("/console/{name}", methods=["GET"])
+@web.endpoint
+def console_asset(name: str) -> Response:
+    """One console file (``.js``, ``.css``, ``.svg``) or ``config.json`` (this stage's settings)."""
+    from chalicelib import console
+
+    return console.asset(name, app.current_request.headers.get("if-none-match"))
+
+
+@app.route("/local/token", methods=["POST"])
+@web.endpoint
+def local_token() -> dict:
+    """Local stage only (404 elsewhere): ``{"user"}`` -> a bearer token, as ``make token``."""
+    from chalicelib.console import local_routes
+
+    return local_routes.issue_token(web.json_body(app, get_settings().max_body_bytes))
+
+
+if get_settings().is_local:  # the local runtime's operations: never registered in an AWS stage
+
+    @app.route("/local/deliveries", methods=["GET"], authorizer=jwt_auth)
+    @web.endpoint
+    def local_deliveries() -> dict:
+        """The local runtime's deliveries, newest first, with their outcome."""
+        from chalicelib.console import local_routes
+
+        return local_routes.deliveries(web.query_params(app))
+
+    @app.route("/local/deliveries/{delivery_id}/retry", methods=["POST"], authorizer=jwt_auth)
+    @web.endpoint
+    def local_retry(delivery_id: str) -> dict:
+        from chalicelib.console import local_routes
+
+        return local_routes.retry(delivery_id)
+
+    @app.route("/local/schedules", methods=["GET"], authorizer=jwt_auth)
+    @web.endpoint
+    def local_schedules() -> dict:
+        from chalicelib.console import local_routes
+
+        return local_routes.schedules()
+
+    @app.route("/local/schedules/{name}/fire", methods=["POST"], authorizer=jwt_auth)
+    @web.endpoint
+    def local_fire(name: str) -> Response:
+        from chalicelib.console import local_routes
+
+        return Response(body=local_routes.fire(name), status_code=202)
+
+    @app.route("/local/metrics", methods=["GET"], authorizer=jwt_auth)
+    @web.endpoint
+    def local_metrics() -> dict:
+        from chalicelib.console import local_routes
+
+        return local_routes.metrics(web.query_params(app))
+
+
 @app.route("/me", methods=["GET"], authorizer=jwt_auth)
 @web.endpoint
 def me() -> dict:
@@ -240,6 +309,11 @@ def tasks_preflight() -> Response:
 @app.route("/tasks/{task_id}", methods=["OPTIONS"])
 def task_preflight(task_id: str) -> Response:
     return cors.preflight(app.current_request, "GET")
+
+
+for _path, _methods in {**cors.PREFLIGHTS, **(cors.LOCAL_PREFLIGHTS if get_settings().is_local else {})}.items():
+    app.route(_path, methods=["OPTIONS"], name=f"preflight:{_path}")(
+        cors.preflight_view(lambda: app.current_request, _methods))
 
 
 @app.lambda_function(name="task_worker")

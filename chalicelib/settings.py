@@ -139,6 +139,10 @@ class Settings(NamedTuple):
     jwt_issuer: str = ""
     jwt_audience: str = ""
 
+    # Web console (Cognito hosted UI with PKCE when both are set; else a pasted token)
+    console_cognito_domain: str = ""
+    console_cognito_client_id: str = ""
+
     @property
     def is_local(self) -> bool:
         return self.stage == LOCAL_STAGE
@@ -217,6 +221,8 @@ def load_settings() -> Settings:
         jwt_jwks_url=_env("JWT_JWKS_URL"),
         jwt_issuer=_env("JWT_ISSUER"),
         jwt_audience=_env("JWT_AUDIENCE"),
+        console_cognito_domain=_env("CONSOLE_COGNITO_DOMAIN").removeprefix("https://").rstrip("/"),
+        console_cognito_client_id=_env("CONSOLE_COGNITO_CLIENT_ID"),
     )
 
 

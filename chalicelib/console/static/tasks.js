@@ -1,0 +1,117 @@
+// Tasks: create one, watch its timeline live, see vendors, quotes and e-mails as recorded.
+// The agent's answer and vendors' notes are untrusted: text only, links only http(s).
+import { api, apiUrl } from "./api.js";
+import { announce, clear, fmtTime, h, link, valueTree } from "./dom.js";
+
+const POLL_MS = 1000;
+const FINAL = new Set(["completed", "error"]);
+const VENDOR_FIELDS = ["name", "service", "location", "contact", "email", "phone", "website", "rating", "notes"];
+const QUOTE_FIELDS = ["vendor", "amount", "currency", "notes", "status", "valid_until"];
+
+/** A table of objects: known fields as columns, anything else in a details cell. */
+function objectTable(rows, fields, caption) {
+  const present = fields.filter((f) => rows.some((r) => r && typeof r === "object" && r[f] !== undefined && r[f] !== null));
+  const extra = (r) => Object.fromEntries(Object.entries(r || {}).filter(([k]) => !present.includes(k)));
+  const hasExtra = rows.some((r) => r && typeof r === "object" && Object.keys(extra(r)).length);
+  return h("table", {},
+    h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, present.map((f) => h("th", { scope: "col" }, f)), hasExtra ? h("th", { scope: "col" }, "more") : null)),
+    h("tbody", {}, rows.map((r) => h("tr", {},
+      present.map((f) => h("td", {}, cell(f, r && r[f]))),
+      hasExtra ? h("td", {}, valueTree(extra(r))) : null))));
+}
+
+function cell(field, value) {
+  if (value === undefined || value === null) return "";
+  if (typeof value === "object") return valueTree(value);
+  if (field === "website") return link(String(value), String(value));
+  return String(value);
+}
+
+function emailsView(emails) {
+  if (typeof emails === "number") return h("p", {}, `${emails} e-mail${emails === 1 ? "" : "s"} sent`);
+  if (!Array.isArray(emails) || !emails.length) return h("p", { class: "muted" }, "No e-mails sent.");
+  return h("ul", { class: "emails" }, emails.map((m) => h("li", { class: "card" },
+    m && typeof m === "object"
+      ? [h("p", {}, h("strong", {}, "To: "), String(m.to ?? "")), m.subject ? h("p", {}, h("strong", {}, "Subject: "), String(m.subject)) : null,
+        m.body ? h("pre", { class: "email-body" }, String(m.body)) : null,
+        Object.keys(m).some((k) => !["to", "subject", "body"].includes(k))
+          ? valueTree(Object.fromEntries(Object.entries(m).filter(([k]) => !["to", "subject", "body"].includes(k)))) : null]
+      : String(m))));
+}
+
+function outboxLink(config, paths) {
+  if (!config.local) return null;
+  const path = paths.find((p) => /outbox/.test(p) && !p.includes("{"));
+  return path ? h("p", {}, link("Open the local outbox (e-mails the agent sent)", apiUrl(path))) : null;
+}
+
+function taskDetail(root, id, config) {
+  let timer = null;
+  let stopped = false;
+  const body = h("div", { class: "task" });
+  root.append(h("p", {}, link("← Tasks", "#/tasks")), h("h1", {}, "Task"), body);
+  let paths = [];
+  if (config.local) api("GET", "/openapi.json", { auth: false }).then((d) => { paths = Object.keys(d.paths || {}); }).catch(() => {});
+
+  async function refresh() {
+    let task;
+    try {
+      task = await api("GET", `/tasks/${encodeURIComponent(id)}`);
+    } catch (err) {
+      clear(body).append(h("p", { class: "error" }, err.status === 404 ? "No such task." : err.message));
+      return;
+    }
+    const events = Array.isArray(task.events) ? task.events : [];
+    clear(body).append(
+      h("p", { class: "description" }, task.description),
+      h("p", {}, "Status: ", h("span", { class: `badge status-${task.status}`, "data-testid": "task-status" }, task.status),
+        task.provider_used ? h("span", { class: "muted" }, ` · ${task.provider_used}`) : null),
+      h("section", { "aria-labelledby": "timeline-title" }, h("h2", { id: "timeline-title" }, "Timeline"),
+        h("ol", { class: "timeline" }, events.map((e) => h("li", { class: `event-${e.type}` },
+          h("time", { datetime: e.ts }, fmtTime(e.ts)), " ", h("span", { class: "badge" }, e.type), " ", e.message)))),
+      task.error_message ? h("p", { class: "error" }, task.error_message) : null,
+      task.agent_response ? h("section", { "aria-labelledby": "answer-title" }, h("h2", { id: "answer-title" }, "Answer"),
+        h("p", { class: "agent-response" }, task.agent_response)) : null,
+      Array.isArray(task.vendors) && task.vendors.length ? objectTable(task.vendors, VENDOR_FIELDS, "Vendors") : null,
+      Array.isArray(task.quotes) && task.quotes.length ? objectTable(task.quotes, QUOTE_FIELDS, "Quotes") : null,
+      task.emails_sent !== undefined ? h("section", { "aria-labelledby": "emails-title" }, h("h2", { id: "emails-title" }, "E-mails"),
+        emailsView(task.emails_sent), outboxLink(config, paths)) : null);
+    if (!stopped && !FINAL.has(task.status)) timer = setTimeout(refresh, POLL_MS);
+    else if (FINAL.has(task.status)) announce(`Task ${task.status}`);
+  }
+
+  refresh();
+  return () => { stopped = true; clearTimeout(timer); };
+}
+
+function taskList(root, navigate) {
+  const description = h("textarea", { id: "task-description", rows: 3, required: true, maxlength: 4000 });
+  const list = h("ul", { class: "task-list" });
+  root.append(h("h1", {}, "Tasks"),
+    h("form", { class: "stack", onsubmit: async (e) => {
+      e.preventDefault();
+      const text = description.value.trim();
+      if (!text) return;
+      try {
+        const created = await api("POST", "/tasks", { body: { description: text }, idempotent: true });
+        announce("Task created; the agent is working on it");
+        navigate(`#/tasks/${encodeURIComponent(created.id)}`);
+      } catch (err) {
+        announce(`Could not create the task: ${err.message}`, "error");
+      }
+    } }, h("label", { for: "task-description" }, "What should the agent do?"), description,
+    h("button", { type: "submit" }, "Create task")),
+    h("h2", {}, "Your tasks"), list);
+  api("GET", "/tasks", { params: { limit: 50 } }).then(({ tasks }) => {
+    list.append(...(tasks.length ? tasks.map((t) => h("li", {},
+      link(t.description.length > 120 ? `${t.description.slice(0, 120)}…` : t.description, `#/tasks/${encodeURIComponent(t.id)}`),
+      " ", h("span", { class: `badge status-${t.status}` }, t.status), " ", h("span", { class: "muted" }, fmtTime(t.created_at))))
+      : [h("li", { class: "muted" }, "No tasks yet.")]));
+  }).catch((err) => announce(err.message, "error"));
+}
+
+export function render(root, { params, navigate, config }) {
+  if (params[0]) return taskDetail(root, params[0], config);
+  return taskList(root, navigate);
+}
