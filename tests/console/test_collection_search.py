@@ -1,0 +1,80 @@
+"""The collection and search in a real browser: two images uploaded through the file input
+become ready with thumbnails; the item view shows the original and every analysis version;
+search finds one with its score and highlighted words."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.collections import images
+from tests.console.conftest import screenshot, sign_in
+from tests.conftest import make_token
+
+
+def _api(base: str, user: str, path: str) -> Any:
+    request = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {make_token(user)}"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        return json.loads(response.read())
+
+
+def test_upload_two_images_see_them_ready_then_search_one(page, server, tmp_path: Path) -> None:  # noqa: ANN001
+    base, _ = server
+    user = f"ann-{uuid.uuid4().hex[:6]}"
+    red, blue = tmp_path / "red-square.jpg", tmp_path / "blue-sky.png"
+    red.write_bytes(images.jpeg((900, 700), "red"))
+    blue.write_bytes(images.png((800, 600), "blue"))
+    sign_in(page, user)
+
+    page.set_input_files("#file-input", [str(red), str(blue)])
+    uploads = page.locator(".uploads li")
+    page.wait_for_function("() => document.querySelectorAll('.uploads li').length === 2")
+    for row in range(2):
+        assert uploads.nth(row).locator("progress").get_attribute("max") == "1"
+    page.wait_for_selector(".uploads li:nth-child(2) >> text=uploaded")
+
+    ready = page.locator(".item-card[data-status='ready']")
+    page.wait_for_function("() => document.querySelectorAll(\".item-card[data-status='ready']\").length === 2", timeout=60_000)
+    page.wait_for_function("() => [...document.querySelectorAll('.item-card img.thumb')].length === 2 && "
+                           "[...document.querySelectorAll('.item-card img.thumb')].every(i => i.complete && i.naturalWidth > 0)")
+    assert sorted(ready.locator(".filename").all_text_contents()) == ["blue-sky.png", "red-square.jpg"]
+    assert page.locator(".item-card").count() == 2
+    screenshot(page, "console-collection.png")
+
+    # the item view: the original, version 1, re-analyse -> version 2
+    page.locator(".item-card", has_text="red-square.jpg").click()
+    page.wait_for_selector("img.original")
+    page.wait_for_function("() => document.querySelector('img.original').naturalWidth > 0")
+    page.wait_for_selector(".analysis[data-version='1']")
+    page.get_by_role("button", name="Re-analyse").click()
+    page.wait_for_selector(".analysis[data-version='2']", timeout=60_000)
+    page.wait_for_selector("[data-testid='item-status'] >> text=ready", timeout=60_000)
+    screenshot(page, "console-item.png")
+
+    # filters: by status, by category
+    page.goto("/#/collection")
+    page.select_option("#filter-status", "failed")
+    page.wait_for_selector("text=0 items shown")
+    page.select_option("#filter-status", "ready")
+    page.wait_for_function("() => document.querySelectorAll('.item-card').length === 2")
+
+    # search one by a word of its headline
+    items = _api(base, user, "/items")["items"]
+    target = next(i for i in items if i["filename"] == "blue-sky.png")
+    word = next(w for w in re.findall(r"[A-Za-z]{4,}", target["headline"] or ""))
+    page.get_by_role("link", name="Search").click()
+    page.get_by_label("Search your images").fill(word)
+    page.get_by_label("Keyword").check()
+    page.get_by_role("button", name="Search", exact=True).click()
+    result = page.locator(f".result[data-item-id='{target['item_id']}']")
+    result.wait_for()
+    assert re.match(r"score \d+\.\d{3}", result.locator(".score").text_content())
+    assert word.lower() in [m.lower() for m in result.locator("mark").all_text_contents()]
+    page.wait_for_function("() => [...document.querySelectorAll('.result img.thumb')].every(i => i.complete && i.naturalWidth > 0)")
+    screenshot(page, "console-search.png")
+    result.get_by_role("link").first.click()
+    page.wait_for_selector("h1:has-text('blue-sky.png')")
