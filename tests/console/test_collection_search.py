@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.collections import images
-from tests.console.conftest import screenshot, sign_in
 from tests.conftest import make_token
+from tests.console.conftest import screenshot, sign_in
 
 
 def _api(base: str, user: str, path: str) -> Any:

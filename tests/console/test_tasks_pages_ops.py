@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.console.conftest import screenshot, seed_page, sign_in
 from tests.conftest import make_token
+from tests.console.conftest import screenshot, seed_page, sign_in
 
 #: One component of every type the generator's schema allows, and one it does not.
 EVERY_COMPONENT = {

@@ -1,0 +1,129 @@
+"""Untrusted text (a model's analysis, a generated page, the agent's answer, a vendor's note) is
+displayed as text: `<script>`, `<img onerror>` and `javascript:` links arrive through each path,
+show up literally, and nothing runs (the page also fails on any console error, CSP reports too)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+from typing import Any
+
+from tests.collections import images
+from tests.conftest import make_token
+from tests.console.conftest import seed_page, sign_in
+from tests.live_server import wait_for
+
+SCRIPT = "<script>window.__xss = 'script'</script>"
+IMG = "<img src=x onerror=\"window.__xss = 'img'\">"
+JS_LINK = "javascript:window.__xss='link'"
+
+
+def _call(base: str, user: str, method: str, path: str, body: bytes | None = None,
+          headers: dict[str, str] | None = None) -> Any:
+    request = urllib.request.Request(f"{base}{path}", data=body, method=method,
+                                     headers={"Authorization": f"Bearer {make_token(user)}",
+                                              "Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        raw = response.read()
+        return json.loads(raw) if raw else None
+
+
+def assert_inert(page: Any) -> None:
+    """The payloads are on screen as text, and none of them did anything."""
+    assert page.evaluate("() => window.__xss") is None
+    assert page.locator("main script").count() == 0
+    assert page.locator("img[src='x'], img[src$='/x']").count() == 0
+    assert page.locator("a[href^='javascript:' i]").count() == 0
+    text = page.locator("main").inner_text()
+    assert SCRIPT in text and IMG in text, text[:500]
+
+
+class _Model:
+    """The analysis a compromised or prompt-injected model could return."""
+
+    def complete_json(self, **_: Any) -> Any:
+        from chalicelib.providers.base import JsonResult
+
+        return JsonResult(data={"category": "hostile", "headline": SCRIPT, "summary": IMG,
+                                "subcategories": [IMG], "image_details": {"source": JS_LINK, "caption": SCRIPT}},
+                          provider_used="anthropic", model_used="claude-test")
+
+
+def test_analysis_text(page, server, app_env) -> None:  # noqa: ANN001
+    from chalicelib import wiring
+    from chalicelib.collections.analyzer import analyze_item
+    from chalicelib.settings import get_settings
+
+    base, _ = server
+    user = f"xa-{uuid.uuid4().hex[:6]}"
+    created = _call(base, user, "POST", "/items", json.dumps({"filename": "x.jpg", "content_type": "image/jpeg"}).encode())
+    upload = created["upload"]
+    urllib.request.urlopen(urllib.request.Request(upload["url"], data=images.jpeg((400, 300), "green"), method="PUT",  # noqa: S310
+                                                  headers=upload["headers"]), timeout=10).close()
+    item_id = created["item_id"]
+    wait_for(lambda: _call(base, user, "GET", f"/items/{item_id}")["status"] == "ready", timeout=60)
+    outcome = analyze_item(engine=wiring.engine(), blobs=wiring.blob_store(), llm=_Model(), bus=wiring.event_bus(),
+                           bucket=get_settings().bucket_name, event_id="xss",
+                           detail={"item_id": item_id, "user_id": user, "request_id": f"xss-{item_id}"})
+    assert outcome.status == "done"
+    wait_for(lambda: _call(base, user, "GET", f"/items/{item_id}")["status"] == "ready", timeout=60)
+
+    sign_in(page, user, f"/#/items/{item_id}")
+    page.wait_for_selector(".analysis[data-version='2']")
+    page.locator(".analysis[data-version='2'] summary").click()
+    assert_inert(page)
+    assert JS_LINK in page.locator("main").inner_text()
+
+    page.goto("/#/collection")
+    page.wait_for_selector(".item-card .headline")
+    assert page.locator(".item-card .headline").text_content() == SCRIPT
+    assert page.evaluate("() => window.__xss") is None
+
+    page.goto("/#/search")
+    page.get_by_label("Search your images").fill("script onerror")
+    page.get_by_label("Meaning (vector)").check()
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.wait_for_selector(f".result[data-item-id='{item_id}']")
+    assert_inert(page)
+    assert {"script", "onerror"} <= {m.lower() for m in page.locator(".result mark").all_text_contents()}
+
+
+def test_page_components(page, server, app_env) -> None:  # noqa: ANN001
+    user = f"xp-{uuid.uuid4().hex[:6]}"
+    seed_page(user, "hostile", {"title": SCRIPT, "components": [
+        {"type": "hero", "title": SCRIPT, "body": IMG, "action": {"label": "go", "href": JS_LINK}},
+        {"type": "card", "title": IMG, "body": SCRIPT, "items": [JS_LINK, IMG],
+         "action": {"label": "elsewhere", "href": "//evil.example/x"}},
+        {"type": "list", "title": "links", "items": [SCRIPT]},
+        {"type": "cta", "title": "cta", "action": {"label": SCRIPT, "href": "javascript:alert(1)"}},
+        {"type": SCRIPT, "title": IMG},
+    ]})
+    sign_in(page, user, "/#/pages")
+    page.wait_for_selector(".page[data-page-type='hostile']")
+    assert_inert(page)
+    assert page.locator(".page a").count() == 0  # no link survived: none was http(s) or app-relative
+    assert page.locator(".c-unknown").count() == 1
+
+
+def test_task_answer_and_vendor_notes(page, server, app_env) -> None:  # noqa: ANN001
+    from chalicelib import wiring
+    from chalicelib.tasks import model
+
+    base, _ = server
+    user = f"xt-{uuid.uuid4().hex[:6]}"
+    task = _call(base, user, "POST", "/tasks", json.dumps({"description": f"quotes for {SCRIPT} and {IMG}"}).encode())
+    wait_for(lambda: _call(base, user, "GET", f"/tasks/{task['id']}")["status"] == "completed", timeout=60)
+    # what a vendor wrote back, as the store records it
+    updated = wiring.task_store().apply(task["id"], model.Change(
+        expect=("completed",), event=model.event(f"vendor replied: {IMG}"),
+        fields={"vendors": [{"name": SCRIPT, "notes": IMG, "website": JS_LINK, "contact": "a@example.invalid"}],
+                "quotes": [{"vendor": SCRIPT, "amount": 10, "currency": "USD", "notes": IMG}]}))
+    assert updated is not None
+    sign_in(page, user, f"/#/tasks/{task['id']}")
+    page.wait_for_selector("[data-testid='task-status'] >> text=completed")
+    assert SCRIPT in page.locator(".agent-response").text_content()  # the answer echoes the request
+    assert_inert(page)
+    vendors = page.locator("table:has(caption:text('Vendors'))")
+    assert vendors.locator("a").count() == 0
+    assert JS_LINK in vendors.inner_text()
