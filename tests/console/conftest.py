@@ -89,8 +89,13 @@ def sign_in(page: Any, user: str, start: str = "/#/collection") -> None:
 def screenshot(page: Any, name: str) -> None:
     """A small PNG for docs/console.md (only when CONSOLE_SCREENSHOTS=1: the committed ones stay put)."""
     if os.environ.get("CONSOLE_SCREENSHOTS") == "1":
+        import io
+
+        from PIL import Image
+
         DOCS_IMG.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS_IMG / name), full_page=False)
+        shot = Image.open(io.BytesIO(page.screenshot(full_page=False))).convert("RGB")
+        shot.quantize(colors=64).save(DOCS_IMG / name, optimize=True)  # a palette PNG: a few tens of KB
 
 
 @pytest.fixture()

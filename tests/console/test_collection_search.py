@@ -78,3 +78,41 @@ def test_upload_two_images_see_them_ready_then_search_one(page, server, tmp_path
     screenshot(page, "console-search.png")
     result.get_by_role("link").first.click()
     page.wait_for_selector("h1:has-text('blue-sky.png')")
+
+
+def test_a_thousand_items_page_smoothly(page, server, app_env) -> None:  # noqa: ANN001
+    """1,000 items: the first page shows at once, scrolling fetches cursor pages of at most 100,
+    and every item is reachable; no request asks for the whole collection."""
+    import time
+
+    from chalicelib import wiring
+    from chalicelib.collections import items
+
+    user = f"kit-{uuid.uuid4().hex[:6]}"
+    with wiring.engine().begin() as conn:
+        for n in range(1000):
+            item_id = str(uuid.uuid4())
+            items.create_pending(conn, item_id=item_id, user_id=user, filename=f"photo-{n:04d}.jpg",
+                                 file_path=f"uploads/{user}/{item_id}.jpg", mime_type="image/jpeg")
+            items.set_status(conn, item_id, "failed", error="seeded without bytes")
+    listings: list[str] = []
+    page.on("request", lambda r: listings.append(r.url) if "/items?" in r.url else None)
+    sign_in(page, user)
+    started = time.monotonic()
+    page.wait_for_selector(".item-card")
+    first_page = time.monotonic() - started
+    assert 0 < page.locator(".item-card").count() <= 100
+    started = time.monotonic()
+    while page.locator(".item-card").count() < 1000:
+        page.mouse.wheel(0, 20_000)
+        page.wait_for_timeout(50)
+        assert time.monotonic() - started < 60, "scrolling through 1,000 items took over a minute"
+    scrolled = time.monotonic() - started
+    assert page.locator(".item-card").count() == 1000
+    page.wait_for_selector("text=1000 items shown")
+    names = page.locator(".item-card .filename").all_text_contents()
+    assert sorted(names) == [f"photo-{n:04d}.jpg" for n in range(1000)]  # each once, none missing
+    limits = [int(re.search(r"limit=(\d+)", url).group(1)) for url in listings]
+    assert limits and max(limits) <= 100 and len(listings) >= 10
+    print(f"1,000 items: first page {first_page * 1000:.0f} ms, all pages by scrolling {scrolled:.1f} s, "
+          f"{len(listings)} list requests")

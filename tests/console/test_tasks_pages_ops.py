@@ -3,6 +3,7 @@ axe-core's checks of labels and contrast on every view."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ def test_create_a_task_and_watch_its_timeline(page, server) -> None:  # noqa: AN
     assert page.locator("table:has(caption:text('Vendors')) tbody tr").count() >= 1
     assert page.locator("table:has(caption:text('Quotes')) tbody tr").count() >= 1
     assert page.locator("text=/e-mails? sent/").count() >= 1
+    assert not re.search(r"\b(null|undefined)\b", page.locator("main").inner_text())
     screenshot(page, "console-task.png")
     page.get_by_role("link", name="← Tasks").click()
     page.wait_for_selector(".task-list li >> text=plumber")

@@ -37,6 +37,7 @@ def assert_inert(page: Any) -> None:
     assert page.locator("a[href^='javascript:' i]").count() == 0
     text = page.locator("main").inner_text()
     assert SCRIPT in text and IMG in text, text[:500]
+    assert "null" not in text.replace(SCRIPT, "").replace(IMG, "")
 
 
 class _Model:

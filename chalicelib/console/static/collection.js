@@ -6,6 +6,15 @@ import { announce, clear, h, img } from "./dom.js";
 const PAGE = 60;
 const POLL_MS = 1500;
 const FINAL = new Set(["ready", "failed"]);
+const WAITING = new Set(["pending", "awaiting_upload"]);
+const UPLOAD_WINDOW_MS = 20 * 60 * 1000; // an upload URL lives 15 minutes: older waiting items will not move
+
+/** Whether an item may still change by itself (worth polling). */
+function moving(item, now = Date.now()) {
+  if (FINAL.has(item.status)) return false;
+  if (WAITING.has(item.status) && item.created_at && now - Date.parse(item.created_at) > UPLOAD_WINDOW_MS) return false;
+  return true;
+}
 const ACCEPTED = new Set(["image/jpeg", "image/png"]);
 const STATUSES = [["", "any status"], ["awaiting_upload", "awaiting upload"], ["pending", "pending"],
   ["processing", "processing"], ["ready", "ready"], ["failed", "failed"]];
@@ -140,17 +149,17 @@ export function render(root) {
 
   /** Live updates: the items still moving through the pipeline, refreshed until final. */
   async function poll() {
-    const moving = [...items.values()].filter((i) => !FINAL.has(i.status));
+    const active = [...items.values()].filter((i) => moving(i));
     try {
-      if (moving.length) {
+      if (active.length) {
         const order = [...items.keys()];
-        const deepest = Math.max(...moving.map((i) => order.indexOf(i.item_id)));
+        const deepest = Math.max(...active.map((i) => order.indexOf(i.item_id)));
         const mine = generation;
         if (deepest < 100) {
           const page = await api("GET", "/items", { params: { limit: Math.max(deepest + 1, 10), ...filters() } });
           if (mine === generation) page.items.forEach((item) => (items.has(item.item_id) ? put(item) : put(item, { prepend: true })));
         }
-        const missing = moving.filter((i) => items.get(i.item_id).status === i.status).slice(0, 10);
+        const missing = active.filter((i) => items.get(i.item_id).status === i.status).slice(0, 10);
         for (const item of deepest < 100 ? [] : missing) put(await api("GET", `/items/${encodeURIComponent(item.item_id)}`));
       }
     } catch (err) {
@@ -170,7 +179,8 @@ export function render(root) {
     }
     try {
       const created = await api("POST", "/items", { body: { filename: file.name, content_type: file.type } });
-      put({ item_id: created.item_id, filename: file.name, status: created.status, thumbnail_url: null }, { prepend: true });
+      put({ item_id: created.item_id, filename: file.name, status: created.status, thumbnail_url: null,
+        created_at: new Date().toISOString() }, { prepend: true });
       state.textContent = "uploading";
       await uploadFile(created.upload, file, (fraction) => { progress.value = fraction; });
       progress.value = 1;

@@ -34,6 +34,11 @@ export function clear(el) {
   return el;
 }
 
+/** Replace an element's children (null/false children are skipped, unlike Element.append). */
+export function fill(el, ...children) {
+  return append(clear(el), children);
+}
+
 /** The URL a link may carry, or null: http(s) URLs, and paths inside the console ("#/...")
  * or the app ("/..."). javascript:, data:, protocol-relative and anything else are refused. */
 export function safeHref(value) {

@@ -1,7 +1,7 @@
 // One item: the original, its status (and failure reason), every analysis version, re-analyse
 // and delete. Analysis text comes from a model: rendered as text only.
 import { api } from "./api.js";
-import { announce, clear, fmtTime, h, img, link, valueTree } from "./dom.js";
+import { announce, clear, fill, fmtTime, h, img, link, valueTree } from "./dom.js";
 import { stageLabel } from "./collection.js";
 
 const POLL_MS = 1500;
@@ -33,7 +33,7 @@ export function render(root, { params, navigate }) {
       item = await api("GET", `/items/${encodeURIComponent(id)}`);
     } catch (err) {
       if (err.status === 404) {
-        clear(head).append(h("p", {}, "This item does not exist (or was deleted)."));
+        fill(head, h("p", {}, "This item does not exist (or was deleted)."));
         clear(actions);
         return;
       }
@@ -42,7 +42,7 @@ export function render(root, { params, navigate }) {
       return;
     }
     root.querySelector("h1").textContent = item.filename;
-    clear(head).append(
+    fill(head,
       item.original_url ? h("figure", {}, img(item.original_url, `The original image ${item.filename}`, { class: "original" }),
         h("figcaption", {}, link("Open the original", item.original_url)))
         : item.thumbnail_url ? img(item.thumbnail_url, `Thumbnail of ${item.filename}`, { class: "original" }) : null,
@@ -57,7 +57,7 @@ export function render(root, { params, navigate }) {
     const { analyses } = await api("GET", `/items/${encodeURIComponent(id)}/analyses`);
     if (analyses.length !== seenVersions) {
       seenVersions = analyses.length;
-      clear(list).append(...(analyses.length ? analyses.map(analysisView) : [h("p", { class: "muted" }, "No analysis yet.")]));
+      fill(list, ...(analyses.length ? analyses.map(analysisView) : [h("p", { class: "muted" }, "No analysis yet.")]));
     }
     if (!stopped && !["ready", "failed"].includes(item.status)) timer = setTimeout(refresh, POLL_MS);
   }

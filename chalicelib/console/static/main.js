@@ -1,7 +1,7 @@
 // The console's shell: config, sign-in, hash routes, navigation recorded as activity.
 import { api, apiUrl, getToken, setToken, setUnauthorizedHandler, tokenClaims, tokenExpired } from "./api.js";
 import { finishCognito, signInView } from "./auth.js";
-import { announce, clear, h } from "./dom.js";
+import { announce, clear, fill, h } from "./dom.js";
 
 const ROUTES = {
   collection: () => import("./collection.js"),
@@ -50,7 +50,7 @@ function showSignIn(reason) {
   const returnTo = location.hash && location.hash !== "#/signin" ? location.hash : "#/collection";
   setNav(null);
   document.title = "Sign in · console";
-  clear(main()).append(signInView(config, {
+  fill(main(), signInView(config, {
     reason,
     returnTo,
     done: (back) => {

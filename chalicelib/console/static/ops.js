@@ -1,10 +1,10 @@
 // Operations. Local stage: the runtime's deliveries (outcome, retry), schedules (next run,
 // fire now) and metric sums. AWS stages: links to the CloudWatch dashboard and alarms.
 import { api } from "./api.js";
-import { announce, clear, fmtTime, h, link } from "./dom.js";
+import { announce, fill, fmtTime, h, link } from "./dom.js";
 
 function table(caption, columns, rows) {
-  return h("table", {}, h("caption", {}, caption),
+  return h("table", {}, h("caption", { class: "visually-hidden" }, caption),
     h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, "none"))));
 }
@@ -27,7 +27,7 @@ export function render(root, { config }) {
   async function loadDeliveries() {
     const data = await api("GET", "/local/deliveries", { params: { status: status.value, limit: 50 } });
     const counts = Object.entries(data.counts || {}).map(([k, v]) => `${k} ${v}`).join(" · ");
-    clear(deliveries).append(h("p", { class: "muted" }, counts), table("Deliveries (newest first)",
+    fill(deliveries, h("p", { class: "muted" }, counts), table("Deliveries (newest first)",
       ["when", "kind", "handler", "outcome", "attempts", "reason", ""],
       data.deliveries.map((d) => h("tr", { "data-delivery-id": d.id },
         h("td", {}, fmtTime(d.created_at)), h("td", {}, d.kind), h("td", {}, d.target),
@@ -44,7 +44,7 @@ export function render(root, { config }) {
 
   async function loadSchedules() {
     const data = await api("GET", "/local/schedules");
-    clear(schedules).append(table("Schedules", ["name", "expression", "last run", "next run", ""],
+    fill(schedules, table("Schedules", ["name", "expression", "last run", "next run", ""],
       data.schedules.map((s) => h("tr", {}, h("td", {}, s.name), h("td", {}, s.expression), h("td", {}, fmtTime(s.last_fire_at) || "never"),
         h("td", {}, fmtTime(s.next_fire_at)),
         h("td", {}, h("button", { type: "button", onclick: async () => {
@@ -59,7 +59,7 @@ export function render(root, { config }) {
 
   async function loadMetrics() {
     const data = await api("GET", "/local/metrics", { params: { since: 60 } });
-    clear(metrics).append(table("Metrics, last 60 minutes", ["metric", "dimensions", "count", "sum", "p50", "p99"],
+    fill(metrics, table("Metrics, last 60 minutes", ["metric", "dimensions", "count", "sum", "p50", "p99"],
       data.metrics.map((m) => h("tr", {}, h("td", {}, m.metric),
         h("td", {}, Object.entries(m.dimensions || {}).map(([k, v]) => `${k}=${v}`).join(", ")),
         h("td", {}, String(m.count)), h("td", {}, String(m.sum)),

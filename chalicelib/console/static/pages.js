@@ -2,7 +2,7 @@
 // component type the generator's schema allows (chalicelib/pages/generation.py COMPONENT_TYPES),
 // and an explicit fallback for any other type. All of it is model output: text only.
 import { api } from "./api.js";
-import { announce, clear, fmtTime, h, link } from "./dom.js";
+import { announce, clear, fill, fmtTime, h, link } from "./dom.js";
 
 const CONSOLE_ROUTES = new Set(["collection", "search", "tasks", "pages", "ops"]);
 
@@ -81,7 +81,7 @@ export function render(root, { params, config }) {
     ? api("GET", `/pages/${encodeURIComponent(params[0])}`).then((page) => [page])
     : api("GET", "/pages").then((r) => r.pages);
   load.then((pages) => {
-    clear(out).append(...(pages.length ? pages.map(pageView)
+    fill(out, ...(pages.length ? pages.map(pageView)
       : [h("p", { class: "muted" }, "No fresh pages yet: use the console for a while; the detector and generator run every few minutes.")]));
   }).catch((err) => { clear(out); announce(`Could not load pages: ${err.message}`, "error"); });
 }

@@ -1,7 +1,7 @@
 // Search: one box, a mode switch, results with thumbnails, scores and highlighted query words,
 // and (when asked) the answer with its citations linked to the items.
 import { api } from "./api.js";
-import { announce, clear, h, highlight, img, link } from "./dom.js";
+import { announce, fill, h, highlight, img, link } from "./dom.js";
 
 const MODES = [["hybrid", "Hybrid"], ["keyword", "Keyword"], ["vector", "Meaning (vector)"]];
 
@@ -51,17 +51,17 @@ export function render(root) {
     if (!body.query) return;
     if (ask.checked) body.answer = true;
     if (minScore.value !== "") body.min_score = Number(minScore.value);
-    clear(out).append(h("p", { class: "muted" }, "Searching…"));
+    fill(out, h("p", { class: "muted" }, "Searching…"));
     try {
       const response = await api("POST", "/search", { body });
       const byId = new Map(response.results.map((r) => [r.item_id, r]));
-      clear(out).append(
+      fill(out,
         answerView(response, byId),
         h("h2", {}, `${response.results.length} result${response.results.length === 1 ? "" : "s"} (${response.mode})`),
         h("ol", { class: "results" }, response.results.map((r) => resultView(r, body.query))));
       announce(`${response.results.length} results`);
     } catch (err) {
-      clear(out).append(h("p", { class: "error", role: "alert" }, err.message));
+      fill(out, h("p", { class: "error", role: "alert" }, err.message));
     }
   }
 

@@ -1,7 +1,7 @@
 // Tasks: create one, watch its timeline live, see vendors, quotes and e-mails as recorded.
 // The agent's answer and vendors' notes are untrusted: text only, links only http(s).
 import { api, apiUrl } from "./api.js";
-import { announce, clear, fmtTime, h, link, valueTree } from "./dom.js";
+import { announce, fill, fmtTime, h, link, valueTree } from "./dom.js";
 
 const POLL_MS = 1000;
 const FINAL = new Set(["completed", "error"]);
@@ -59,11 +59,11 @@ function taskDetail(root, id, config) {
     try {
       task = await api("GET", `/tasks/${encodeURIComponent(id)}`);
     } catch (err) {
-      clear(body).append(h("p", { class: "error" }, err.status === 404 ? "No such task." : err.message));
+      fill(body, h("p", { class: "error" }, err.status === 404 ? "No such task." : err.message));
       return;
     }
     const events = Array.isArray(task.events) ? task.events : [];
-    clear(body).append(
+    fill(body,
       h("p", { class: "description" }, task.description),
       h("p", {}, "Status: ", h("span", { class: `badge status-${task.status}`, "data-testid": "task-status" }, task.status),
         task.provider_used ? h("span", { class: "muted" }, ` · ${task.provider_used}`) : null),
