@@ -92,7 +92,8 @@ def embed_analysis(*, engine: Engine, embedder: Any, analysis_id: str, user_id: 
 def _check(result: Any, count: int) -> None:
     if len(result.vectors) != count:
         raise ValueError(f"embedder returned {len(result.vectors)} vectors for {count} documents")
-    if result.dimensions != EMBEDDING_DIMENSIONS:
+    # A model may have fewer dimensions than the column (zero-padded, cosine unchanged), never more.
+    if result.dimensions > EMBEDDING_DIMENSIONS or any(len(v) != EMBEDDING_DIMENSIONS for v in result.vectors):
         raise ValueError(f"embedding model {result.model} gives {result.dimensions} dimensions; "
                          f"the embeddings table holds {EMBEDDING_DIMENSIONS}")
 

@@ -51,12 +51,12 @@ def get_llm(settings: Any) -> LLM:
 
 
 def get_embedder(settings: Any) -> Embedder:
-    """Voyage when VOYAGE_API_KEY is configured, else the offline embedder."""
+    """Voyage when VOYAGE_API_KEY is configured, else the offline (static-embedding) embedder."""
     key = _voyage_key()
     if not key:
-        from chalicelib.providers.offline import OfflineEmbedder
+        from chalicelib.providers.static_embedder import StaticEmbedder
 
-        return OfflineEmbedder()
+        return StaticEmbedder()
     from chalicelib.providers.voyage import VoyageEmbedder
 
     return VoyageEmbedder(key, settings.voyage_embedding_model, base_url=settings.voyage_base_url or None,

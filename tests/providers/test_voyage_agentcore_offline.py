@@ -19,6 +19,7 @@ from chalicelib.providers import get_agent, get_embedder, get_llm, provider_stat
 from chalicelib.providers.agentcore import AgentCoreAgent, session_id_for
 from chalicelib.providers.base import AGENT_SCHEMA, ProviderUnavailable, validate
 from chalicelib.providers.offline import OfflineAgent, OfflineEmbedder, OfflineLLM
+from chalicelib.providers.static_embedder import StaticEmbedder
 from chalicelib.providers.voyage import VoyageEmbedder
 from tests.conftest import ROOT
 from tests.fakes import voyage_server
@@ -108,6 +109,22 @@ def test_offline_embeddings_are_deterministic_unit_and_semantic() -> None:
     assert e.embed(["x"]).provider_used == "offline"
 
 
+def test_offline_static_embedder_matches_meaning_not_letters() -> None:
+    e = StaticEmbedder()
+    result = e.embed(["ramen noodle shop", "japanese soup noodles", "sunset over the beach",
+                      "where did I buy sneakers", "nike running shoes store", ""])
+    ramen, noodles, beach, buy, shoes, empty = result.vectors
+    assert result.provider_used == "offline"
+    assert (result.model, result.dimensions) == ("offline-wordllama-l2-supercat-256", 256)
+    assert all(len(v) == 1024 for v in result.vectors)  # zero-padded to the column width
+    assert all(x == 0.0 for x in ramen[256:]) and math.isclose(sum(x * x for x in ramen), 1.0, rel_tol=1e-5)
+    # No shared words, yet the paraphrases are nearest.
+    assert cosine(ramen, noodles) > cosine(ramen, beach) + 0.2
+    assert cosine(buy, shoes) > cosine(buy, beach) + 0.2
+    assert any(x != 0.0 for x in empty)
+    assert e.embed(["ramen noodle shop"]).vectors[0] == ramen
+
+
 def test_offline_agent_is_plausible_and_labelled() -> None:
     result = OfflineAgent().run("t", "Find me a landscaper in Charlotte under $300")
     validate(result.raw, AGENT_SCHEMA)
@@ -121,7 +138,7 @@ def test_factories_choose_real_when_configured(monkeypatch: pytest.MonkeyPatch) 
     settings.reset()
     s = settings.get_settings()
     assert provider_status(s) == {"claude": "offline", "voyage": "offline", "agentcore": "offline"}
-    assert isinstance(get_llm(s), OfflineLLM) and isinstance(get_embedder(s), OfflineEmbedder)
+    assert isinstance(get_llm(s), OfflineLLM) and isinstance(get_embedder(s), StaticEmbedder)
     assert isinstance(get_agent(s, get_llm(s)), OfflineAgent)
     monkeypatch.setenv("CLAUDE_API_KEY", "sk-seed-name")
     monkeypatch.setenv("VOYAGE_API_KEY", "pa-x")
