@@ -278,7 +278,8 @@ def _console_paths() -> dict[str, Any]:
     return {
         "/": {"get": _html("The web console (HTML; strict Content-Security-Policy)")},
         "/console/{name}": {"get": _html("A console file (.js, .css, .svg), or config.json: this stage's "
-                                         "console settings", params=[_path_param("name")])},
+                                         "console settings",
+                                         params=[_path_param("name", r"^[a-z0-9][a-z0-9_-]{0,63}\.(js|css|svg|json)$")])},
         "/local/token": {
             "post": _op("Local stage only (404 elsewhere): a bearer token for a user name", 200, "LocalToken",
                         400, 404, 413, 415, auth=False, body="LocalTokenRequest"),

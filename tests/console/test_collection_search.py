@@ -79,6 +79,41 @@ def test_upload_two_images_see_them_ready_then_search_one(page, server, tmp_path
     result.get_by_role("link").first.click()
     page.wait_for_selector("h1:has-text('blue-sky.png')")
 
+    # delete asks once more, then the item is gone
+    page.get_by_role("button", name="Delete…").click()
+    page.get_by_role("button", name="Yes, delete it and its analyses").click()
+    page.wait_for_selector("h1:text('Collection')")
+    page.wait_for_function("() => document.querySelectorAll('.item-card').length === 1")
+    assert page.locator(".item-card .filename").text_content() == "red-square.jpg"
+
+
+def test_images_dropped_on_the_drop_zone_upload_with_progress(page, server) -> None:  # noqa: ANN001
+    import base64
+
+    user = f"dan-{uuid.uuid4().hex[:6]}"
+    sign_in(page, user)
+    files = [{"name": f"dropped-{n}.jpg", "type": "image/jpeg",
+              "data": base64.b64encode(images.jpeg((640, 480), color)).decode()}
+             for n, color in enumerate(("green", "red", "blue"))]
+    files.append({"name": "notes.txt", "type": "text/plain", "data": base64.b64encode(b"not an image").decode()})
+    transfer = page.evaluate_handle("""files => {
+        const dt = new DataTransfer();
+        for (const f of files) {
+            const bytes = Uint8Array.from(atob(f.data), c => c.charCodeAt(0));
+            dt.items.add(new File([bytes], f.name, {type: f.type}));
+        }
+        return dt;
+    }""", files)
+    page.dispatch_event("[data-testid='dropzone']", "dragover", {"dataTransfer": transfer})
+    page.dispatch_event("[data-testid='dropzone']", "drop", {"dataTransfer": transfer})
+    page.wait_for_selector(".uploads li:has-text('notes.txt') >> text=only JPEG and PNG images are accepted")
+    page.wait_for_function("() => [...document.querySelectorAll('.uploads li')].filter(li => "
+                           "li.textContent.includes('uploaded') && li.querySelector('progress')?.value === 1).length === 3")
+    page.wait_for_function("() => document.querySelectorAll(\".item-card[data-status='ready'] img.thumb\").length === 3",
+                           timeout=60_000)
+    names = sorted(page.locator(".item-card .filename").all_text_contents())
+    assert names == ["dropped-0.jpg", "dropped-1.jpg", "dropped-2.jpg"]
+
 
 def test_a_thousand_items_page_smoothly(page, server, app_env) -> None:  # noqa: ANN001
     """1,000 items: the first page shows at once, scrolling fetches cursor pages of at most 100,

@@ -76,6 +76,9 @@ def test_navigation_is_recorded_as_activity(page, server, app_env) -> None:  # n
     from chalicelib.pages import repository as repo
 
     user = f"ada-{uuid.uuid4().hex[:6]}"
+    keys: list[str | None] = []
+    page.on("request", lambda r: keys.append(r.headers.get("idempotency-key"))
+            if r.method == "POST" and r.url.endswith("/activity") else None)
     sign_in(page, user, "/#/search")
     page.get_by_role("link", name="Tasks").click()
     page.wait_for_selector("h1:text('Tasks')")
@@ -91,6 +94,7 @@ def test_navigation_is_recorded_as_activity(page, server, app_env) -> None:  # n
     seen = wait_for(lambda: (lambda p: p if {"search", "tasks", "pages"} <= set(p) else None)(pages_seen()), timeout=15)
     assert all(e == "view" for e in [e["action"] for e in repo.user_activity(
         wiring.pages_engine(), user, repo.utcnow() - timedelta(hours=1))]), seen
+    assert len(keys) >= 3 and all(keys) and len(set(keys)) == len(keys)  # one fresh Idempotency-Key each
 
 
 def test_operations_fire_a_schedule_and_retry_a_failed_delivery(page, server, app_env) -> None:  # noqa: ANN001
