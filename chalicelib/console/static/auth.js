@@ -65,8 +65,10 @@ export function signInView(config, { reason, returnTo, done }) {
       } catch (err) { fail(err); }
     } }, h("label", { for: "signin-user" }, "Sign in as (local stage: any name is a user)"), input,
     h("button", { type: "submit" }, "Sign in")));
-  } else if (config.cognito) {
-    parts.push(h("button", { type: "button", onclick: () => startCognito(config.cognito, returnTo).catch(fail) }, "Sign in with Cognito"));
+  }
+  if (config.cognito) {
+    parts.push(h("button", { type: "button", class: config.local ? "secondary" : undefined,
+      onclick: () => startCognito(config.cognito, returnTo).catch(fail) }, "Sign in with Cognito"));
   }
   if (!config.local) {
     const area = h("textarea", { id: "signin-token", rows: 3, spellcheck: "false" });
