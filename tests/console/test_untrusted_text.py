@@ -5,6 +5,7 @@ show up literally, and nothing runs (the page also fails on any console error, C
 from __future__ import annotations
 
 import json
+import urllib.parse
 import urllib.request
 import uuid
 from typing import Any
@@ -128,3 +129,53 @@ def test_task_answer_and_vendor_notes(page, server, app_env) -> None:  # noqa: A
     vendors = page.locator("table:has(caption:text('Vendors'))")
     assert vendors.locator("a").count() == 0
     assert JS_LINK in vendors.inner_text()
+
+
+def _amend(page: Any, pattern: str, change: Any) -> None:
+    """Let the real API answer, then add fields that other branches are adding to it (a search
+    answer, e-mails as messages), so their rendering is held to the same rules today."""
+
+    def handler(route: Any) -> None:
+        response = route.fetch()
+        body = response.json()
+        change(body)
+        route.fulfill(response=response, body=json.dumps(body))
+
+    page.route(pattern, handler)
+
+
+def test_search_answer_and_email_messages(page, server) -> None:  # noqa: ANN001
+    base, _ = server
+    user = f"xs-{uuid.uuid4().hex[:6]}"
+    created = _call(base, user, "POST", "/items", json.dumps({"filename": "a.png", "content_type": "image/png"}).encode())
+    urllib.request.urlopen(urllib.request.Request(created["upload"]["url"], data=images.png((300, 300), "blue"),  # noqa: S310
+                                                  method="PUT", headers=created["upload"]["headers"]), timeout=10).close()
+    item_id = created["item_id"]
+    wait_for(lambda: _call(base, user, "GET", f"/items/{item_id}")["status"] == "ready", timeout=60)
+    task = _call(base, user, "POST", "/tasks", json.dumps({"description": "quotes for a painter"}).encode())
+    wait_for(lambda: _call(base, user, "GET", f"/tasks/{task['id']}")["status"] == "completed", timeout=60)
+
+    _amend(page, "**/search", lambda body: body.update(answer={
+        "text": f"It is blue {SCRIPT} {IMG}", "citations": [item_id, JS_LINK], "provider_used": "offline"}))
+    sign_in(page, user, "/#/search")
+    page.get_by_label("Search your images").fill("blue")
+    page.get_by_label("Answer the question from my images (with citations)").check()
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.wait_for_selector(".answer .answer-text")
+    assert page.locator(".answer .answer-text").text_content() == f"It is blue {SCRIPT} {IMG}"
+    citations = page.locator(".citations a")
+    assert citations.count() == 2
+    assert citations.nth(0).get_attribute("href") == f"#/items/{item_id}"
+    kept = urllib.parse.quote(JS_LINK, safe="~()*!.'")  # as encodeURIComponent: a console route, not a script
+    assert citations.nth(1).get_attribute("href") == f"#/items/{kept}"
+    assert page.evaluate("() => window.__xss") is None
+    citations.nth(0).click()
+    page.wait_for_selector("h1:text('a.png')")
+
+    _amend(page, f"**/tasks/{task['id']}", lambda body: body.update(emails_sent=[
+        {"to": "vendor@example.invalid", "subject": SCRIPT, "body": IMG, "sent_at": "2026-12-03T08:00:00Z"}]))
+    page.goto(f"/#/tasks/{task['id']}")
+    page.wait_for_selector(".emails li")
+    emails = page.locator(".emails").inner_text()
+    assert SCRIPT in emails and IMG in emails and "vendor@example.invalid" in emails and "sent_at" in emails
+    assert page.evaluate("() => window.__xss") is None
