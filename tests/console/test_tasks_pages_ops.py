@@ -3,6 +3,7 @@ axe-core's checks of labels and contrast on every view."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -200,3 +201,25 @@ def test_axe_finds_no_label_or_contrast_violations(page, server, app_env, route:
     # axe really looks: an input planted without a label is reported
     page.evaluate("() => document.querySelector('main').append(document.createElement('input'))")
     assert "label" in [v["id"] for v in _axe(page)]
+
+
+def test_an_aws_stage_without_cognito_takes_a_pasted_token_and_links_to_cloudwatch(page, server) -> None:  # noqa: ANN001
+    """The console as an AWS stage shows it (config.json as such a stage answers it; the API
+    behind is the local one): a pasted token signs in, Operations links to the dashboard."""
+    config = {"stage": "prod", "local": False, "version": "1", "cognito": None, "aws_links": {
+        "dashboard": "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/ai-backend-prod",
+        "alarms": "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:?search=ai-backend-prod"}}
+    page.route("**/console/config.json", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                                      body=json.dumps(config)))
+    page.goto("/#/ops")
+    assert page.locator("#signin-user").count() == 0  # no local sign-in outside the local stage
+    page.get_by_label("Paste a bearer token (JWT)").fill(make_token("ops-person", ttl=-10))
+    page.get_by_role("button", name="Use this token").click()
+    page.wait_for_selector("text=that token is malformed or expired")
+    page.get_by_label("Paste a bearer token (JWT)").fill("Bearer " + make_token("ops-person"))
+    page.get_by_role("button", name="Use this token").click()
+    page.wait_for_selector("#who:has-text('Signed in as ops-person')")
+    dashboard = page.get_by_role("link", name="CloudWatch dashboard")
+    assert dashboard.get_attribute("href") == config["aws_links"]["dashboard"]
+    assert dashboard.get_attribute("rel") == "noopener noreferrer"
+    assert page.get_by_role("link", name="CloudWatch alarms").get_attribute("href") == config["aws_links"]["alarms"]
