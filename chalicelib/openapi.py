@@ -89,7 +89,9 @@ SCHEMAS: dict[str, Any] = {
         "properties": {"query": {"type": "string", "minLength": 1, "maxLength": 1000},
                        "mode": {"enum": ["keyword", "vector", "hybrid"], "default": "hybrid"},
                        "top_k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
-                       "category": {"type": "string", "minLength": 1, "maxLength": 100}},
+                       "category": {"type": "string", "minLength": 1, "maxLength": 100},
+                       "answer": {"type": "boolean", "default": False,
+                                  "description": "also answer the query from the top results, with citations"}},
     },
     "SearchResults": {
         "type": "object", "required": ["query", "mode", "results"],
@@ -99,7 +101,22 @@ SCHEMAS: dict[str, Any] = {
                                                           "thumbnail_url"],
                            "properties": {"item_id": _ID, "score": {"type": "number"}, "category": _NULLABLE_STR,
                                           "headline": _NULLABLE_STR, "summary": _NULLABLE_STR,
-                                          "thumbnail_url": _NULLABLE_STR}}}},
+                                          "thumbnail_url": _NULLABLE_STR}}},
+                       # Present only when the request asked for an answer; exactly one of them is null.
+                       "answer": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/SearchAnswer"}]},
+                       "answer_error": {"oneOf": [{"type": "null"}, {
+                           "type": "object", "required": ["code", "message"],
+                           "properties": {"code": {"enum": ["no_results", "provider_unavailable", "unusable_output",
+                                                            "provider_error", "internal_error"]},
+                                          "message": {"type": "string"}}}]}},
+    },
+    "SearchAnswer": {
+        "type": "object", "required": ["text", "citations", "provider_used", "model_used"],
+        "description": "Model output: plain text, never markup; grounded only in the top results.",
+        "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 1200},
+                       "citations": {"type": "array", "maxItems": 10, "items": _ID,
+                                     "description": "ids of result items the answer used (only ids in results)"},
+                       "provider_used": {"type": "string"}, "model_used": {"type": "string"}},
     },
     # --- tasks
     "TaskCreate": {"type": "object", "required": ["description"],

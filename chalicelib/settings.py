@@ -124,6 +124,7 @@ class Settings(NamedTuple):
     image_max_bytes: int = 30 * 1024 * 1024
     image_max_pixels: int = 50_000_000
     vector_exact_search_max_rows: int = 5000
+    search_answer_timeout_seconds: float = 10.0
     item_resend_after_seconds: int = 300
     item_resend_max: int = 2
 
@@ -211,6 +212,7 @@ def load_settings() -> Settings:
         image_max_bytes=_int("IMAGE_MAX_BYTES", 30 * 1024 * 1024),
         image_max_pixels=_int("IMAGE_MAX_PIXELS", 50_000_000),
         vector_exact_search_max_rows=_int("VECTOR_EXACT_SEARCH_MAX_ROWS", 5000),
+        search_answer_timeout_seconds=_float("SEARCH_ANSWER_TIMEOUT_SECONDS", 10.0),
         item_resend_after_seconds=_int("ITEM_RESEND_AFTER_SECONDS", 300),
         item_resend_max=_int("ITEM_RESEND_MAX", 2),
         public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),

@@ -189,6 +189,14 @@ def llm() -> Any:
 
 
 @functools.lru_cache(maxsize=1)
+def answer_llm() -> Any:
+    """The LLM that answers searches, or None (answers are extractive, offline)."""
+    from chalicelib.providers import get_answer_llm
+
+    return get_answer_llm(get_settings())
+
+
+@functools.lru_cache(maxsize=1)
 def embedder() -> Any:
     from chalicelib.providers import get_embedder
 
@@ -213,6 +221,7 @@ _CACHED = [
     event_bus,
     invoker,
     llm,
+    answer_llm,
     embedder,
     agent,
 ]

@@ -156,6 +156,11 @@ def dashboard_body() -> dict[str, Any]:
             [ns, "ItemsStuck", "handler", "item_sweeper"],
             ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${FailuresQueueName}",
              {"stat": "Maximum", "label": "async failures queue"}]], 12, 18),
+        _widget("Analyses repaired, re-asked, unusable; search answers failed", [
+            *([ns, m, "stage", "analysis"] for m in ("AnalysisRepaired", "AnalysisReasked", "AnalysisUnusable")),
+            *([ns, "AnswerFailures", "provider", p] for p in ("anthropic", "offline"))], 0, 24),
+        _widget("Search answer latency (ms, p90)", [[ns, "AnswerLatency", "provider", p]
+                                                    for p in ("anthropic", "offline")], 12, 24, stat="p90"),
     ]
     return {"widgets": widgets}
 

@@ -1,5 +1,11 @@
 """What Claude is asked for: the system prompt, the instruction and the JSON schema that the
-provider's forced tool call is validated against (seed 001's analysis fields)."""
+provider's forced tool call is validated against (seed 001's analysis fields).
+
+A ``default`` in the schema marks a field whose absence has an honest meaning (no
+subcategories, no legible text, nothing listed, medium unknown): a missing one is filled with it
+(:mod:`chalicelib.collections.analysis_repair`). Category, headline and summary have none: an
+answer without them is asked again.
+"""
 
 from __future__ import annotations
 
@@ -20,36 +26,43 @@ INSTRUCTION = (
     "objects and themes you see, and metadata about the medium."
 )
 
-_STRINGS = {"type": "array", "items": {"type": "string", "maxLength": 200}, "maxItems": 30}
+_STRINGS = {"type": "array", "items": {"type": "string", "maxLength": 200}, "maxItems": 30, "default": []}
 
 ANALYSIS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["category", "subcategories", "headline", "summary", "image_details", "media_metadata"],
     "properties": {
         "category": {"type": "string", "minLength": 1, "maxLength": 100},
-        "subcategories": {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 10},
+        "subcategories": {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 10,
+                          "default": []},
         "headline": {"type": "string", "minLength": 1, "maxLength": 300},
         "summary": {"type": "string", "minLength": 1, "maxLength": 4000},
         "image_details": {
             "type": "object",
+            "default": {},
             "required": ["extracted_text", "objects", "themes"],
             "properties": {
-                "extracted_text": {"type": "string", "maxLength": 20000},
+                "extracted_text": {"type": "string", "maxLength": 20000, "default": ""},
                 "objects": _STRINGS,
                 "themes": _STRINGS,
             },
         },
         "media_metadata": {
             "type": "object",
+            "default": {},
             "required": ["image_type"],
             "properties": {
                 "image_type": {
                     "type": "string",
+                    "minLength": 1,
+                    "maxLength": 50,
+                    "default": "other",
                     "description": "photo, screenshot, illustration, document, diagram, meme or other",
                 },
-                "dominant_colors": {"type": "array", "items": {"type": "string"}, "maxItems": 8},
-                "location": {"type": ["string", "null"]},
-                "platform": {"type": ["string", "null"], "description": "app or site, for screenshots"},
+                "dominant_colors": {"type": "array", "items": {"type": "string", "maxLength": 50}, "maxItems": 8},
+                "location": {"type": ["string", "null"], "maxLength": 300},
+                "platform": {"type": ["string", "null"], "maxLength": 200,
+                             "description": "app or site, for screenshots"},
             },
         },
     },

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 
 from chalicelib import errors
-from chalicelib.collections import items, keys
+from chalicelib.collections import answers, items, keys
 from chalicelib.collections.events import IMAGE_PROCESSED
 from chalicelib.collections.search import DEFAULT_EXACT_MAX_ROWS, parse_search_request, search
 from chalicelib.collections.tables import analyses
@@ -43,6 +43,8 @@ class Collections:
     event_bus: Callable[[], EventBus]
     embedder: Callable[[], Any]
     exact_max_rows: int = DEFAULT_EXACT_MAX_ROWS
+    #: Builds the LLM that answers searches; None from it means answers are extractive (offline).
+    answer_llm: Callable[[], Any] = lambda: None
 
 
 def create_item(svc: Collections, user_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -174,9 +176,15 @@ def reanalyze(svc: Collections, user_id: str, item_id: str, idempotency_key: str
 
 
 def search_items(svc: Collections, user_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-    """``POST /search``."""
+    """``POST /search``; with ``"answer": true`` also an answer grounded in the top results
+    (:mod:`chalicelib.collections.answers`: never an error of its own)."""
     request = parse_search_request(body)
+    wants_answer = answers.requested(body)
     embedder = svc.embedder() if request.mode != "keyword" else None  # keyword search needs no provider
     results = search(engine=svc.engine, embedder=embedder, blobs=svc.blobs, bucket=svc.bucket,
                      user_id=user_id, request=request, exact_max_rows=svc.exact_max_rows)
-    return {"query": request.query, "mode": request.mode, "results": results}
+    response = {"query": request.query, "mode": request.mode, "results": results}
+    if wants_answer:
+        response.update(answers.answer(engine=svc.engine, llm=svc.answer_llm, user_id=user_id,
+                                       query=request.query, results=results))
+    return response

@@ -22,7 +22,7 @@ def services() -> Collections:
     return Collections(
         engine=wiring.engine(), blobs=wiring.blob_store(), bucket=settings.bucket_name,
         event_bus=lambda: wiring.event_bus(), embedder=lambda: wiring.embedder(),
-        exact_max_rows=settings.vector_exact_search_max_rows,
+        exact_max_rows=settings.vector_exact_search_max_rows, answer_llm=lambda: wiring.answer_llm(),
     )
 
 
@@ -90,13 +90,29 @@ def on_image_processed(event: Mapping[str, Any]) -> Outcome:
     """The analyzer, for one ``ImageProcessed`` EventBridge event."""
     from chalicelib.collections.analyzer import analyze_item
 
+    settings = get_settings()
     outcome = analyze_item(
         engine=wiring.engine(), blobs=wiring.blob_store(), llm=wiring.llm(), bus=wiring.event_bus(),
-        bucket=get_settings().bucket_name, detail=event.get("detail") or {}, event_id=str(event.get("id") or ""),
+        bucket=settings.bucket_name, detail=event.get("detail") or {}, event_id=str(event.get("id") or ""),
+        max_pixels=settings.image_max_pixels,
     )
     log.info("analyzer %s: %s %s", outcome.item_id, outcome.status, outcome.reason)
     record_stage("analysis", outcome, (event.get("detail") or {}).get("started_at"))
+    record_analysis_output(outcome)
     return outcome
+
+
+def record_analysis_output(outcome: Outcome) -> None:
+    """How the model's answer was made usable, as EMF counts with dimension ``stage=analysis``:
+    ``AnalysisRepaired`` (fixed in place), ``AnalysisReasked`` (asked a second time and usable)
+    and ``AnalysisUnusable`` (unusable twice, or refused: the item failed)."""
+    if not outcome.output:
+        return
+    observability.put_metrics("analysis output", {"stage": "analysis"}, {
+        "AnalysisRepaired": (1 if outcome.output == "repaired" else 0, "Count"),
+        "AnalysisReasked": (1 if outcome.output == "reasked" else 0, "Count"),
+        "AnalysisUnusable": (1 if outcome.output == "unusable" else 0, "Count"),
+    }, item_id=outcome.item_id, output=outcome.output)
 
 
 def on_analysis_complete(event: Mapping[str, Any]) -> Outcome:

@@ -17,3 +17,5 @@ class Outcome:
     item_id: str | None = None
     reason: str = ""
     analysis_id: str | None = None
+    #: The analyzer's model answer: ``valid``, ``repaired``, ``reasked``, ``unusable`` (or "").
+    output: str = ""

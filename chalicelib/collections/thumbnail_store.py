@@ -2,8 +2,9 @@
 them, seed 004: 90 days in test and prod), and rebuilt from the original when they are gone.
 
 The original is the source of truth; a thumbnail is a cache of it. When the lifecycle rule (or an
-operator) removes a thumbnail, ``GET /items/{id}`` rebuilds it before handing out a URL and the
-analyzer renders one in memory, so nothing fails because a thumbnail expired.
+operator) removes a thumbnail, ``GET /items/{id}`` rebuilds it before handing out a URL (the
+analyzer reads the original itself: :mod:`chalicelib.collections.vision_input`), so nothing fails
+because a thumbnail expired.
 """
 
 from __future__ import annotations
@@ -56,19 +57,3 @@ def ensure_thumbnail(blobs: BlobStore, bucket: str, item: Mapping[str, Any]) -> 
     write_thumbnail(blobs, bucket, key, thumbnail.data, thumbnail.mime_type)
     log.info("item %s: thumbnail %s had expired; rebuilt from the original", item["id"], key)
     return "rebuilt"
-
-
-def image_for_analysis(blobs: BlobStore, bucket: str, item: Mapping[str, Any]) -> tuple[bytes, str] | None:
-    """The bytes and media type the analyzer sends to Claude: the stored thumbnail, else one
-    rendered in memory from the original; None when neither exists."""
-    key = item.get("thumbnail_path")
-    if key:
-        try:
-            return blobs.get(bucket, key), item.get("thumbnail_mime_type") or item["mime_type"]
-        except BlobNotFound:
-            thumbnail = render_from_original(blobs, bucket, item)
-            return (thumbnail.data, thumbnail.mime_type) if thumbnail else None
-    try:
-        return blobs.get(bucket, item["file_path"]), item["mime_type"]
-    except BlobNotFound:
-        return None

@@ -16,12 +16,14 @@ from chalicelib.providers.base import (
     JsonResult,
     ProviderError,
     ProviderOutputError,
+    ProviderRefusal,
     ProviderUnavailable,
+    SchemaMismatch,
 )
 
 __all__ = [
     "LLM", "Agent", "AgentResult", "Embedder", "EmbeddingResult", "JsonResult", "ProviderError",
-    "ProviderOutputError", "ProviderUnavailable", "get_agent", "get_embedder", "get_llm", "provider_status",
+    "ProviderOutputError", "ProviderRefusal", "ProviderUnavailable", "SchemaMismatch", "get_agent", "get_answer_llm", "get_embedder", "get_llm", "provider_status",
 ]
 
 
@@ -48,6 +50,18 @@ def get_llm(settings: Any) -> LLM:
 
     return ClaudeLLM(key, settings.claude_model, base_url=settings.anthropic_base_url or None,
                      timeout=settings.provider_timeout_seconds, max_retries=settings.provider_max_retries)
+
+
+def get_answer_llm(settings: Any) -> LLM | None:
+    """Claude for search answers (SEARCH_ANSWER_TIMEOUT_SECONDS, one retry: an answer must not
+    hold a search response for long), or None without a key: answers are then extractive."""
+    key = _anthropic_key()
+    if not key:
+        return None
+    from chalicelib.providers.claude import ClaudeLLM
+
+    return ClaudeLLM(key, settings.claude_model, base_url=settings.anthropic_base_url or None,
+                     timeout=settings.search_answer_timeout_seconds, max_retries=1)
 
 
 def get_embedder(settings: Any) -> Embedder:

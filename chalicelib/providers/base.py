@@ -27,7 +27,24 @@ class ProviderUnavailable(ProviderError):
 
 class ProviderOutputError(ProviderError):
     """The answer is unusable (cut at max_tokens, a refusal, not the requested schema).
-    No partial data is ever returned with it."""
+    No partial data is ever returned with it (only :class:`SchemaMismatch` keeps the
+    unvalidated answer, for a caller that repairs and validates it again)."""
+
+
+class ProviderRefusal(ProviderOutputError):
+    """The model declined to answer: asking again the same way is not done."""
+
+
+class SchemaMismatch(ProviderOutputError):
+    """The answer is JSON but breaks the requested schema. ``data`` is the unvalidated answer
+    and ``result`` (when the provider sets it) the whole unvalidated :class:`JsonResult`, kept so
+    a caller may repair it; it must be validated again before any use."""
+
+    def __init__(self, message: str, *, data: Any = None, where: str = "") -> None:
+        super().__init__(message)
+        self.data = data
+        self.where = where
+        self.result: JsonResult | None = None
 
 
 @dataclass(frozen=True)
@@ -88,14 +105,15 @@ def normalize_image(image: Image) -> tuple[bytes, str]:
 
 
 def validate(data: Any, schema: dict[str, Any]) -> None:
-    """Raise :class:`ProviderOutputError` naming the first place ``data`` breaks ``schema``."""
+    """Raise :class:`SchemaMismatch` naming the first place ``data`` breaks ``schema``."""
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-        raise ProviderOutputError(f"output does not match the schema at {where}: {error.message}")
+        raise SchemaMismatch(f"output does not match the schema at {where}: {error.message[:300]}",
+                             data=data, where=where)
 
 
 def batches(texts: list[str], size: int = EMBEDDING_BATCH) -> list[list[str]]:

@@ -14,7 +14,9 @@ from chalicelib.providers.base import (
     JsonResult,
     ProviderError,
     ProviderOutputError,
+    ProviderRefusal,
     ProviderUnavailable,
+    SchemaMismatch,
     normalize_image,
     validate,
 )
@@ -57,16 +59,15 @@ class ClaudeLLM:
         if message.stop_reason == "max_tokens":
             raise ProviderOutputError("Claude's answer was cut at max_tokens; nothing was kept")
         if message.stop_reason == "refusal":
-            raise ProviderOutputError("Claude refused to answer")
+            raise ProviderRefusal("Claude refused to answer")
         tool_uses = [b for b in message.content if b.type == "tool_use" and b.name == tool_name]
         if not tool_uses:
             raise ProviderOutputError(f"Claude answered without the {tool_name} tool: {raw_text[:200]!r}")
         data = tool_uses[0].input
         if not isinstance(data, dict):
             raise ProviderOutputError("tool input is not a JSON object")
-        validate(data, schema)
         usage = message.usage
-        return JsonResult(
+        result = JsonResult(
             data=data, provider_used=self.provider, model_used=message.model or self.model,
             usage={
                 "input_tokens": usage.input_tokens or 0,
@@ -76,6 +77,12 @@ class ClaudeLLM:
             },
             raw_text=raw_text or json.dumps(data),
         )
+        try:
+            validate(data, schema)
+        except SchemaMismatch as exc:
+            exc.result = result  # unvalidated: for a caller that repairs and validates again
+            raise
+        return result
 
     def _create(self, **kwargs: Any) -> Any:
         a = self._anthropic

@@ -34,6 +34,23 @@ def fake_embedder(monkeypatch: pytest.MonkeyPatch, local_env) -> FakeEmbedder:  
 
 
 @pytest.fixture()
+def real_sdks(monkeypatch: pytest.MonkeyPatch, local_env):  # noqa: ANN001, ANN201
+    """The real anthropic and voyageai SDKs pointed at fake servers on loopback: (claude, voyage)."""
+    from chalicelib import settings, wiring
+    from tests.fakes.server import FakeServer
+    from tests.fakes.voyage_server import voyage_server
+
+    with FakeServer() as claude, voyage_server() as voyage:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.url)
+        monkeypatch.setenv("VOYAGE_API_KEY", "pa-test")
+        monkeypatch.setenv("VOYAGE_BASE_URL", voyage.url + "/v1")
+        settings.reset()
+        wiring.set_app(__import__("app").app)
+        yield claude, voyage
+
+
+@pytest.fixture()
 def fakes(fake_llm: FakeLLM, fake_embedder: FakeEmbedder) -> tuple[FakeLLM, FakeEmbedder]:
     return fake_llm, fake_embedder
 

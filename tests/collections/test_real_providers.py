@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import settings, wiring
+from chalicelib import wiring
 from chalicelib.collections.analysis_schema import ANALYSIS_SCHEMA
 from chalicelib.providers.offline import _SchemaFiller
 from tests.collections import images
 from tests.collections.conftest import get_item, search, upload
 from tests.fakes import anthropic_server as fake
-from tests.fakes.server import FakeServer
-from tests.fakes.voyage_server import voyage_server
 
 ANALYSIS = {
     **_SchemaFiller(["lighthouse", "coast", "rocks", "sea"]).fill(ANALYSIS_SCHEMA),
@@ -20,18 +18,6 @@ ANALYSIS = {
     "headline": "Lighthouse on a rocky coast",
     "summary": "A white lighthouse above dark rocks and a calm sea at dusk.",
 }
-
-
-@pytest.fixture()
-def real_sdks(monkeypatch: pytest.MonkeyPatch, local_env):  # noqa: ANN001, ANN201
-    with FakeServer() as claude, voyage_server() as voyage:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.url)
-        monkeypatch.setenv("VOYAGE_API_KEY", "pa-test")
-        monkeypatch.setenv("VOYAGE_BASE_URL", voyage.url + "/v1")
-        settings.reset()
-        wiring.set_app(__import__("app").app)
-        yield claude, voyage
 
 
 def test_pipeline_with_real_sdks(client, user, real_sdks) -> None:  # noqa: ANN001

@@ -1,5 +1,5 @@
 """Thumbnails are tagged for the bucket's lifecycle rule, and the app survives the rule: an
-expired thumbnail is rebuilt from the original (API) or rendered in memory (analyzer); with the
+expired thumbnail is rebuilt from the original (API; the analyzer reads the original anyway); with the
 original gone too the API reports it, never a 500."""
 
 from __future__ import annotations

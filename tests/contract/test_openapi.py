@@ -125,6 +125,11 @@ def test_a_flow_through_every_route_matches_the_contract(client, runtime, user, 
     for mode in ("keyword", "vector", "hybrid"):
         c(_json(client, "post", "/search", user, {"query": "blue", "mode": mode}), "/search", "post")
     c(_json(client, "post", "/search", user, {"query": ""}), "/search", "post")
+    answered = c(_json(client, "post", "/search", user, {"query": "blue", "answer": True}), "/search", "post")
+    assert answered.json_body["answer"] is not None or answered.json_body["answer_error"] is not None
+    c(_json(client, "post", "/search", user, {"query": "nothing matches this", "mode": "keyword", "answer": True}),
+      "/search", "post")
+    c(_json(client, "post", "/search", user, {"query": "blue", "answer": "yes"}), "/search", "post", expect=400)
     thumb_url = _json(client, "get", f"/items/{item_id}", user).json_body["thumbnail_url"]
     c(client.http.get(path_of(thumb_url), headers={"Accept": "image/jpeg"}), "/local/blobs", "get")
     c(client.http.get("/local/blobs?bucket=b&key=k&expires=1&signature=x"), "/local/blobs", "get")

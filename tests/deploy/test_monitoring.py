@@ -97,7 +97,8 @@ def test_dashboard_charts_every_function_and_the_app_metrics(template: dict) -> 
     assert charted == {stack.deployed_name("dev", f) for f in stack.FUNCTIONS}
     custom = {m[1] for w in widgets for m in w["properties"]["metrics"] if m[0] == "ai-backend/dev"}
     assert custom == {"JobsProcessed", "PagesGenerated", "GenerationErrors", "StageSeconds", "Tasks", "TasksStuck",
-                      "TasksReinvoked", "ItemsResent", "ItemsStuck", "Errors"}
+                      "TasksReinvoked", "ItemsResent", "ItemsStuck", "Errors", "AnalysisRepaired",
+                      "AnalysisReasked", "AnalysisUnusable", "AnswerFailures", "AnswerLatency"}
     source = "\n".join(p.read_text() for p in (ROOT / "chalicelib").rglob("*.py"))
     for metric in custom:  # each is a metric the code really emits
         assert re.search(rf'"{metric}"\]? ?[:=] \(', source), metric
