@@ -75,6 +75,14 @@ def test_upload_two_images_see_them_ready_then_search_one(page, server, tmp_path
     assert re.match(r"score \d+\.\d{3}", result.locator(".score").text_content())
     assert word.lower() in [m.lower() for m in result.locator("mark").all_text_contents()]
     page.wait_for_function("() => [...document.querySelectorAll('.result img.thumb')].every(i => i.complete && i.naturalWidth > 0)")
+
+    # the answer, with its citations linked to the items
+    page.get_by_label("Answer the question from my images (with citations)").check()
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.wait_for_selector(".answer .answer-text", timeout=60_000)  # offline: extractive, from the analyses
+    assert page.locator(".answer .answer-text").text_content().strip()
+    cited = page.locator(".citations a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert cited and set(cited) <= {f"#/items/{i['item_id']}" for i in items}, cited
     screenshot(page, "console-search.png")
     result.get_by_role("link").first.click()
     page.wait_for_selector("h1:has-text('blue-sky.png')")

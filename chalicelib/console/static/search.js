@@ -22,10 +22,12 @@ function answerView(response, byId) {
   if (response.answer === undefined && response.answer_error === undefined) return null;
   const box = h("section", { class: "card answer", "aria-labelledby": "answer-title" }, h("h2", { id: "answer-title" }, "Answer"));
   if (!response.answer) {
-    box.append(h("p", { class: "error" }, response.answer_error || "No answer could be given."));
+    const error = response.answer_error;
+    const message = error && typeof error === "object" ? String(error.message || error.code || "") : String(error || "");
+    box.append(h("p", { class: "error answer-error" }, message || "No answer could be given."));
     return box;
   }
-  const { text, citations, provider_used: provider } = response.answer;
+  const { text, citations, provider_used: provider, model_used: model } = response.answer;
   box.append(h("p", { class: "answer-text" }, text || ""));
   if (Array.isArray(citations) && citations.length) {
     box.append(h("h3", {}, "Sources"), h("ol", { class: "citations" }, citations.map((id) => {
@@ -33,7 +35,7 @@ function answerView(response, byId) {
       return h("li", {}, link(cited && cited.headline ? cited.headline : `item ${id}`, `#/items/${encodeURIComponent(String(id))}`));
     })));
   }
-  if (provider) box.append(h("p", { class: "muted" }, `answered by ${provider}`));
+  if (provider) box.append(h("p", { class: "muted" }, `answered by ${provider}${model ? ` (${model})` : ""}`));
   return box;
 }
 
