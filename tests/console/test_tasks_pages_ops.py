@@ -126,9 +126,13 @@ def test_an_expired_token_returns_to_sign_in_and_back_to_the_same_page(page, ser
     page.get_by_role("link", name="Search").click()
     page.wait_for_selector("text=Your session has expired; sign in again.")
     assert page.url.endswith("#/search")
+    page.get_by_role("link", name="Pages").click()  # moving on while signed out keeps the reason
+    page.wait_for_selector("#signin-user")
+    assert page.url.endswith("#/pages")
+    assert page.locator("main .notice").text_content() == "Your session has expired; sign in again."
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_selector("h1:text('Search')")
-    assert page.url.endswith("#/search")
+    page.wait_for_selector("h1:text('Pages')")
+    assert page.url.endswith("#/pages")
 
 
 def test_the_console_works_with_the_keyboard_alone(page, server) -> None:  # noqa: ANN001

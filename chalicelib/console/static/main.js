@@ -67,9 +67,9 @@ async function render() {
   if (cleanup) cleanup();
   cleanup = null;
   if (!getToken() || tokenExpired()) {
-    const reason = signInReason || (getToken() ? "Your session has expired; sign in again." : null);
+    if (getToken()) signInReason = "Your session has expired; sign in again.";
     setToken(null);
-    return showSignIn(reason);
+    return showSignIn(signInReason);
   }
   const { name, params, hash } = route();
   const loader = ROUTES[name];
@@ -109,7 +109,7 @@ async function start() {
   } catch (err) {
     signInReason = err.message;
   }
-  window.addEventListener("hashchange", () => { signInReason = null; render(); });
+  window.addEventListener("hashchange", render); // the sign-in reason stays until a sign-in succeeds
   render();
 }
 
