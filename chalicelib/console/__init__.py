@@ -23,20 +23,27 @@ from chalicelib.settings import Settings, get_settings
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 APP_NAME = "ai-backend"
 _ASSET = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\.(js|css|svg)$")
-_BASE = re.compile(r"^/[A-Za-z0-9_./-]*$")
+_PREFIX = re.compile(r"^/[A-Za-z0-9_./-]*$")
 CONTENT_TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
                  "svg": "image/svg+xml", "html": "text/html; charset=utf-8"}
-BASE_PLACEHOLDER = "__CONSOLE_BASE__"
+PREFIX_PLACEHOLDER = "__CONSOLE_BASE__"
 
 
-@functools.lru_cache(maxsize=64)
 def _load(name: str) -> tuple[str, str] | None:
-    """(text, etag) of a static file, or None; read once per container."""
+    """(text, etag) of a static file, or None: read once per container in AWS, on every request
+    in the local stage (an edited module shows on the next reload, no restart)."""
+    return _read(name) if get_settings().is_local else _read_once(name)
+
+
+def _read(name: str) -> tuple[str, str] | None:
     path = STATIC_DIR / name
     if not path.is_file():
         return None
     text = path.read_text(encoding="utf-8")
     return text, '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+
+
+_read_once = functools.lru_cache(maxsize=64)(_read)
 
 
 def _origin(url: str) -> str | None:
@@ -80,10 +87,10 @@ def _conditional(text: str, etag: str, content_type: str, if_none_match: str | N
     return Response(body=text, status_code=200, headers=headers)
 
 
-def base_href(request_path: str | None) -> str:
+def path_prefix(request_path: str | None) -> str:
     """The prefix the console lives under: ``/`` locally, ``/api/`` behind an API Gateway stage."""
     path = request_path or "/"
-    if not _BASE.match(path) or ".." in path:
+    if not _PREFIX.match(path) or ".." in path:
         return "/"
     return path if path.endswith("/") else path + "/"
 
@@ -94,7 +101,7 @@ def index(request: Any) -> Response:
     if loaded is None:  # pragma: no cover - the file ships with the package
         raise errors.NotFound("the console is not installed")
     path = ((request.context or {}).get("path")) if request is not None else None
-    text = loaded[0].replace(BASE_PLACEHOLDER, base_href(path))
+    text = loaded[0].replace(PREFIX_PLACEHOLDER, path_prefix(path))
     etag = '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
     return _conditional(text, etag, CONTENT_TYPES["html"], request.headers.get("if-none-match"))
 

@@ -55,11 +55,11 @@ def test_config_says_what_the_console_needs_and_nothing_secret(client) -> None: 
 
 
 def test_the_prefix_of_an_api_gateway_stage_is_kept() -> None:
-    assert console.base_href("/api/") == "/api/"
-    assert console.base_href("/api") == "/api/"
-    assert console.base_href("/") == "/"
-    assert console.base_href('/"><script>') == "/"
-    assert console.base_href("/a/../b") == "/"
+    assert console.path_prefix("/api/") == "/api/"
+    assert console.path_prefix("/api") == "/api/"
+    assert console.path_prefix("/") == "/"
+    assert console.path_prefix('/"><script>') == "/"
+    assert console.path_prefix("/a/../b") == "/"
 
 
 def test_aws_csp_allows_the_presigned_s3_origins_and_cognito() -> None:

@@ -19,7 +19,8 @@ let signInReason = null;
 
 function route() {
   const hash = location.hash.startsWith("#/") ? location.hash.slice(2) : "collection";
-  const [name, ...rest] = hash.split("?")[0].split("/").map(decodeURIComponent);
+  const decode = (part) => { try { return decodeURIComponent(part); } catch { return part; } };
+  const [name, ...rest] = hash.split("?")[0].split("/").map(decode);
   return { name: name || "collection", params: rest.filter(Boolean), hash: location.hash || "#/collection" };
 }
 
