@@ -227,3 +227,18 @@ def test_an_aws_stage_without_cognito_takes_a_pasted_token_and_links_to_cloudwat
     assert dashboard.get_attribute("href") == config["aws_links"]["dashboard"]
     assert dashboard.get_attribute("rel") == "noopener noreferrer"
     assert page.get_by_role("link", name="CloudWatch alarms").get_attribute("href") == config["aws_links"]["alarms"]
+
+
+def test_the_ambient_loop_end_to_end_from_the_console(page, server) -> None:  # noqa: ANN001
+    """Navigation recorded as activity -> pattern detector -> generator -> a page the console
+    renders: pages then tasks, three times, back on pages: the detector predicts tasks next."""
+    sign_in(page, f"amb-{uuid.uuid4().hex[:6]}", "/#/collection")
+    for name in ("Pages", "Tasks") * 3 + ("Pages",):
+        with page.expect_response(lambda r: r.url.endswith("/activity") and r.status == 202):
+            page.get_by_role("link", name=name, exact=True).click()
+    page.get_by_role("button", name="Run the detector and generator now").click()
+    page.wait_for_selector("#status:has-text('Detector and generator ran')", timeout=90_000)
+    generated = page.locator(".page[data-page-type='tasks']")
+    generated.wait_for()
+    assert generated.locator("[data-component]").count() >= 1
+    assert "offline" in generated.locator(".muted").first.text_content()

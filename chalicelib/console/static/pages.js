@@ -68,20 +68,57 @@ export function pageView(page) {
     h("div", { class: "components" }, list.map(renderComponent)));
 }
 
+/** Fire a local schedule and wait for its delivery to finish (local stage only). */
+async function runSchedule(name) {
+  const { delivery_id: id } = await api("POST", `/local/schedules/${encodeURIComponent(name)}/fire`, { body: {} });
+  for (let i = 0; i < 120; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { deliveries } = await api("GET", "/local/deliveries", { params: { limit: 100 } });
+    const delivery = deliveries.find((d) => d.id === id);
+    if (delivery && ["succeeded", "failed"].includes(delivery.status)) return delivery;
+  }
+  throw new Error(`${name} did not finish in a minute`);
+}
+
+function loopButton(reload) {
+  return h("button", { type: "button", class: "secondary", onclick: async (e) => {
+    const button = e.currentTarget;
+    button.disabled = true;
+    try {
+      for (const name of ["pattern_detector", "page_generator"]) {
+        announce(`Running ${name}…`);
+        const delivery = await runSchedule(name);
+        if (delivery.status !== "succeeded") throw new Error(`${name} failed: ${delivery.reason || "see Operations"}`);
+      }
+      announce("Detector and generator ran: your predicted pages are below");
+      reload();
+    } catch (err) {
+      announce(err.message, "error");
+    } finally {
+      button.disabled = false;
+    }
+  } }, "Run the detector and generator now");
+}
+
 export function render(root, { params, config }) {
   const out = h("div", { class: "pages" });
   const typeInput = h("input", { id: "page-type", pattern: "[a-z0-9][a-z0-9_\\-]{0,63}", required: true, autocomplete: "off" });
   root.append(h("h1", {}, "Pages"),
     h("p", { class: "muted" }, "Pages the generator made for you from your activity (your navigation here is recorded as activity).",
-      config.local ? [" Fire ", link("the schedules", "#/ops"), " to watch the loop now."] : ""),
+      config.local ? [" The schedules run every few minutes; run them now with the button below (or on ", link("Operations", "#/ops"), ")."] : ""),
     h("form", { class: "inline-form", onsubmit: (e) => { e.preventDefault(); location.hash = `#/pages/${encodeURIComponent(typeInput.value.trim())}`; } },
       h("label", { for: "page-type" }, "Open or generate a page type"), typeInput, h("button", { type: "submit" }, "Open")),
+    config.local && !params[0] ? loopButton(load) : "",
     out);
-  const load = params[0]
-    ? api("GET", `/pages/${encodeURIComponent(params[0])}`).then((page) => [page])
-    : api("GET", "/pages").then((r) => r.pages);
-  load.then((pages) => {
-    fill(out, ...(pages.length ? pages.map(pageView)
-      : [h("p", { class: "muted" }, "No fresh pages yet: use the console for a while; the detector and generator run every few minutes.")]));
-  }).catch((err) => { clear(out); announce(`Could not load pages: ${err.message}`, "error"); });
+
+  function load() {
+    const pages = params[0]
+      ? api("GET", `/pages/${encodeURIComponent(params[0])}`).then((page) => [page])
+      : api("GET", "/pages").then((r) => r.pages);
+    pages.then((list) => {
+      fill(out, ...(list.length ? list.map(pageView)
+        : [h("p", { class: "muted" }, "No fresh pages yet: use the console for a while; the detector and generator run every few minutes.")]));
+    }).catch((err) => { clear(out); announce(`Could not load pages: ${err.message}`, "error"); });
+  }
+  load();
 }
