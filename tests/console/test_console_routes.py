@@ -50,8 +50,16 @@ def test_files_have_their_content_types_and_revalidate(client) -> None:  # noqa:
 
 
 def test_config_says_what_the_console_needs_and_nothing_secret(client) -> None:  # noqa: ANN001
+    from jsonschema import Draft202012Validator
+
+    from chalicelib import openapi
+
     config = client.http.get("/console/config.json").json_body
     assert config == {"stage": "local", "local": True, "version": config["version"], "cognito": None, "aws_links": None}
+    schema = openapi.document()["components"]["schemas"]["ConsoleConfig"]
+    aws = console.config(Settings(stage="prod", console_cognito_domain="d.example", console_cognito_client_id="c"))
+    for body in (config, aws):
+        assert not list(Draft202012Validator(schema).iter_errors(body))
 
 
 def test_the_prefix_of_an_api_gateway_stage_is_kept() -> None:
