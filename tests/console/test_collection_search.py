@@ -145,6 +145,9 @@ def test_a_thousand_items_page_smoothly(page, server, app_env) -> None:  # noqa:
     page.wait_for_selector(".item-card")
     first_page = time.monotonic() - started
     assert 0 < page.locator(".item-card").count() <= 100
+    first = page.locator(".item-card").first
+    assert first.locator(".badge").text_content() == "failed"
+    assert first.locator(".error").text_content() == "seeded without bytes"  # failed with its reason
     started = time.monotonic()
     while page.locator(".item-card").count() < 1000:
         page.mouse.wheel(0, 20_000)
