@@ -7,7 +7,7 @@ PORT   ?= 8000
 USER   ?= alice
 STAGE  ?= dev
 
-.PHONY: venv run test lint token fire deliveries retry metrics migrate bench clean
+.PHONY: venv run test lint token fire deliveries retry metrics migrate vendors-import outbox bench clean
 
 venv: $(STAMP)
 
@@ -43,6 +43,13 @@ metrics: venv ## the local metrics summed (SINCE=<minutes> to narrow)
 
 migrate: venv ## apply Alembic migrations to the configured database(s)
 	$(PY) -m chalicelib.db.migrate
+
+vendors-import: venv ## make vendors-import FILE=vendors.csv [SOURCE=name] -> validate and upsert vendors
+	@test -n "$(FILE)" || { echo "usage: make vendors-import FILE=vendors.csv [SOURCE=name]" >&2; exit 2; }
+	$(PY) -m chalicelib.vendors.importer $(FILE) $(if $(SOURCE),--source $(SOURCE),)
+
+outbox: venv ## the quote-request e-mails `make run` sent (files in .local/outbox/)
+	@STAGE=local $(PY) -m chalicelib.local.outbox
 
 bench: venv ## every benchmark, each printing ours against its baseline
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

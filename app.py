@@ -318,10 +318,11 @@ for _path, _methods in {**cors.PREFLIGHTS, **(cors.LOCAL_PREFLIGHTS if get_setti
 
 @app.lambda_function(name="task_worker")
 def task_worker(event, context) -> dict:  # noqa: ANN001 - raw Lambda event and context
-    """Invoked with InvocationType=Event: run the agent for one task."""
+    """Invoked with InvocationType=Event: run the agent for one task (it stops before the
+    invocation's remaining time runs out)."""
     from chalicelib.tasks.entry import run_worker
 
-    return run_worker(event)
+    return run_worker(event, getattr(context, "get_remaining_time_in_millis", None))
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="task_sweeper")
@@ -330,6 +331,30 @@ def task_sweeper(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
     from chalicelib.tasks.entry import run_sweeper
 
     return run_sweeper()
+
+
+# --- vendors ----------------------------------------------------------------------------------
+# A vendor answers a quote request through the signed link e-mailed to them: no JWT, the token
+# is the credential (chalicelib/vendors/links.py); they see only the description they were asked about.
+
+
+@app.route("/vendor/quotes/{token}", methods=["GET"])
+@web.endpoint
+def vendor_quote_view(token: str) -> Response:
+    """The quote request: JSON, or the HTML form when the client prefers text/html."""
+    from chalicelib.vendors import api
+
+    return api.view(app, token)
+
+
+@app.route("/vendor/quotes/{token}", methods=["POST"],
+           content_types=["application/json", "application/x-www-form-urlencoded"])
+@web.endpoint
+def vendor_quote_submit(token: str) -> Response:
+    """Give the price and a note, once: 409 after, 410 when expired, 403 when altered."""
+    from chalicelib.vendors import api
+
+    return api.submit(app, token)
 
 
 # --- pages ------------------------------------------------------------------------------------

@@ -77,3 +77,17 @@ def idempotency_key(value: str | None) -> str | None:
     if value is not None and not (0 < len(value) <= MAX_IDEMPOTENCY_KEY):
         raise BadRequest(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} characters", field="Idempotency-Key")
     return value
+
+
+class Forbidden(AppError):
+    """A signed link that is not valid (tampered, malformed or not ours)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class Gone(AppError):
+    """A signed link that has expired."""
+
+    status = 410
+    code = "gone"

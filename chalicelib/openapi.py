@@ -134,11 +134,42 @@ SCHEMAS: dict[str, Any] = {
                      "events", "error_message", "provider_used", "created_at", "updated_at"],
         "properties": {"id": _ID, "description": {"type": "string"},
                        "status": {"enum": ["pending", "processing", "completed", "error"]},
-                       "agent_response": _NULLABLE_STR, "vendors": {"type": "array"}, "quotes": {"type": "array"},
+                       "agent_response": _NULLABLE_STR,
+                       "vendors": {"type": "array", "items": {"$ref": "#/components/schemas/TaskVendor"}},
+                       "quotes": {"type": "array", "items": {"$ref": "#/components/schemas/TaskQuote"}},
                        "emails_sent": {"type": "integer", "minimum": 0},
                        "events": {"type": "array", "items": {"$ref": "#/components/schemas/TaskEvent"}},
                        "error_message": _NULLABLE_STR, "provider_used": _NULLABLE_STR,
                        "created_at": {"type": "string"}, "updated_at": {"type": "string"}},
+    },
+    # What the agent's tools did (AgentCore's own report has only the first fields of each).
+    "TaskVendor": {"type": "object", "required": ["name"],
+                   "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "email": _NULLABLE_STR,
+                                  "phone": _NULLABLE_STR, "trades": {"type": "array", "items": {"type": "string"}},
+                                  "areas": {"type": "array", "items": {"type": "string"}}, "source": {"type": "string"},
+                                  "quote_request_id": {"type": "string"}, "status": {"enum": ["sent", "answered"]},
+                                  "emailed_at": _NULLABLE_STR}},
+    "TaskQuote": {"type": "object", "required": ["vendor", "price", "currency"],
+                  "properties": {"quote_request_id": {"type": "string"}, "vendor_id": {"type": "string"},
+                                 "vendor": {"type": "string"}, "price": {"type": "number", "minimum": 0},
+                                 "currency": {"type": "string"}, "note": {"type": "string"},
+                                 "received_at": {"type": "string"}}},
+    "VendorQuoteRequest": {
+        "type": "object", "required": ["vendor", "description", "expires_at", "answered", "quote"],
+        "properties": {"vendor": {"type": "string"}, "description": {"type": "string"},
+                       "expires_at": {"type": "string"}, "answered": {"type": "boolean"},
+                       "quote": {"oneOf": [{"type": "null"}, {
+                           "type": "object", "required": ["price", "currency", "note", "received_at"],
+                           "properties": {"price": {"type": "number", "exclusiveMinimum": 0},
+                                          "currency": {"type": "string"}, "note": {"type": "string"},
+                                          "received_at": {"type": "string"}}}]}},
+    },
+    "VendorQuoteAnswer": {
+        "type": "object", "required": ["price", "currency"], "additionalProperties": False,
+        "properties": {"price": {"type": ["number", "string"], "description": "more than 0, at most QUOTE_MAX_PRICE, "
+                                                                              "at most 2 decimal places"},
+                       "currency": {"type": "string", "pattern": "^[A-Za-z]{3}$"},
+                       "note": {"type": "string", "maxLength": 2000}},
     },
     "TaskList": {"type": "object", "required": ["tasks", "next_cursor"],
                  "properties": {"tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
@@ -214,6 +245,7 @@ _ERRORS = {
     403: "The signed URL is invalid or expired",
     404: "No such resource for this caller (another user's resources are 404 too)",
     409: "The request conflicts with the resource's state",
+    410: "The signed link has expired",
     413: "The body is over the size limit",
     415: "The body must be application/json",
     500: "An unexpected error (logged with its trace id)",
@@ -274,6 +306,7 @@ def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 _IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
                 "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
+_TOKEN = [_path_param("token", r"^[0-9a-f-]{36}\.[0-9]{1,12}\.[A-Za-z0-9_-]{43}$")]
 _PAGING = [_query("limit", {"type": "integer", "minimum": 1, "maximum": 100}), _query("cursor", {"type": "string"})]
 _SIGNED = [_query("bucket", {"type": "string"}), _query("key", {"type": "string"}),
            _query("expires", {"type": "string"}), _query("signature", {"type": "string"})]
@@ -331,6 +364,20 @@ def _with_preflights(paths: dict[str, Any], local: bool) -> dict[str, Any]:
         params = [_path_param(name) for name in re.findall(r"{(\w+)}", path)]
         paths[path]["options"] = {**_preflight(methods), **({"parameters": params} if params else {})}
     return paths
+
+
+def _vendor_form(ops: dict[str, Any]) -> dict[str, Any]:
+    """The vendor route also speaks HTML: the form page (strict CSP, no script) and its
+    urlencoded post."""
+    html = {"text/html": {"schema": {"type": "string"}}}
+    for op in ops.values():
+        op["responses"]["200"]["content"].update(html)
+        for code in ("400", "403", "409", "410"):
+            if code in op["responses"]:
+                op["responses"][code]["content"].update(html)
+    body = ops["post"]["requestBody"]["content"]
+    body["application/x-www-form-urlencoded"] = {"schema": {"$ref": "#/components/schemas/VendorQuoteAnswer"}}
+    return ops
 
 
 def _document() -> dict[str, Any]:
@@ -404,6 +451,14 @@ def _document_for(local: bool) -> dict[str, Any]:
                            params=[_path_param("task_id")]),
                 "options": {**_preflight("GET"), "parameters": [_path_param("task_id")]},
             },
+            "/vendor/quotes/{token}": _vendor_form({
+                "get": {**_op("The quote request a vendor was e-mailed (the signed token is the credential): "
+                              "JSON, or an HTML form for `Accept: text/html`", 200, "VendorQuoteRequest",
+                              403, 410, 503, auth=False, params=_TOKEN)},
+                "post": {**_op("The vendor's price and note, once (JSON or the HTML form's urlencoded body)", 200,
+                               "VendorQuoteRequest", 400, 403, 409, 410, 413, 415, 503, auth=False,
+                               body="VendorQuoteAnswer", params=_TOKEN)},
+            }),
             "/activity": {"post": _op("Record one event or a batch", 202, "ActivityAccepted", 400, 413, 415, 503,
                                       body="Activity", params=[_IDEMPOTENCY],
                                       ok_description="Accepted (a replayed Idempotency-Key: the first "

@@ -61,3 +61,21 @@ class Invoker(Protocol):
 
 
 EventEntries = Sequence[Mapping[str, Any]]
+
+
+class Mailer(Protocol):
+    """Send one plain-text e-mail (Amazon SES in AWS, files under ``.local/outbox`` locally)."""
+
+    def send(self, to: str, subject: str, body: str) -> str:
+        """Return the mail service's message id once it accepted the message. Raise
+        :class:`MailRejected` when it refuses this message, :class:`MailUnavailable` when it
+        cannot be reached or is throttling (a later try may work)."""
+        ...
+
+
+class MailRejected(RuntimeError):
+    """The mail service refused the message (unverified sender, bad address): do not retry."""
+
+
+class MailUnavailable(RuntimeError):
+    """The mail service is down or throttling: the message was not sent; retry later."""

@@ -112,6 +112,13 @@ class Settings(NamedTuple):
     task_reinvoke_max: int = 2
     task_record_retry_seconds: int = 60
 
+    # The concierge agent's tools (chalicelib/vendors)
+    agent_max_steps: int = 8
+    agent_max_quote_requests: int = 3
+    quote_email_sender: str = ""
+    quote_link_ttl_seconds: int = 7 * 24 * 3600
+    quote_max_price: float = 1_000_000.0
+
     # Providers
     anthropic_base_url: str = ""
     claude_model: str = "claude-sonnet-4-5"
@@ -203,6 +210,11 @@ def load_settings() -> Settings:
         task_reinvoke_after_seconds=_int("TASK_REINVOKE_AFTER_SECONDS", 120),
         task_reinvoke_max=_int("TASK_REINVOKE_MAX", 2),
         task_record_retry_seconds=_int("TASK_RECORD_RETRY_SECONDS", 60),
+        agent_max_steps=_int("AGENT_MAX_STEPS", 8),
+        agent_max_quote_requests=_int("AGENT_MAX_QUOTE_REQUESTS", 3),
+        quote_email_sender=_env("QUOTE_EMAIL_SENDER", "concierge@valro.local" if local else ""),
+        quote_link_ttl_seconds=_int("QUOTE_LINK_TTL_SECONDS", 7 * 24 * 3600),
+        quote_max_price=_float("QUOTE_MAX_PRICE", 1_000_000.0),
         anthropic_base_url=_env("ANTHROPIC_BASE_URL"),
         claude_model=_env("CLAUDE_MODEL", "claude-sonnet-4-5"),
         voyage_base_url=_env("VOYAGE_BASE_URL"),

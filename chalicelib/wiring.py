@@ -178,6 +178,40 @@ def task_store() -> Any:
     return SqlTaskStore(engine())
 
 
+@functools.lru_cache(maxsize=1)
+def mailer() -> Any:
+    """Amazon SES from QUOTE_EMAIL_SENDER in AWS stages; the ``.local/outbox`` files locally."""
+    settings = get_settings()
+    if settings.is_local:
+        from chalicelib.local.outbox import OutboxMailer
+
+        return OutboxMailer(settings.local_data_dir / "outbox", settings.quote_email_sender)
+    from chalicelib.aws.mail import SesMailer
+
+    return SesMailer(aws_client("ses"), settings.require("quote_email_sender", "QUOTE_EMAIL_SENDER"))
+
+
+@functools.lru_cache(maxsize=1)
+def vendor_directory() -> Any:
+    """The vendor directory in the main SQL database; the local stage loads the sample rows."""
+    from chalicelib.vendors.directory import VendorDirectory
+
+    directory = VendorDirectory(engine())
+    if get_settings().is_local:
+        from chalicelib.vendors.importer import load_sample
+
+        with _lock:  # one load per process; another process racing it is handled by upsert
+            load_sample(directory)
+    return directory
+
+
+@functools.lru_cache(maxsize=1)
+def quote_requests() -> Any:
+    from chalicelib.vendors.quotes import QuoteRequests
+
+    return QuoteRequests(engine())
+
+
 # --- providers --------------------------------------------------------------------------------
 
 
@@ -216,6 +250,9 @@ _CACHED = [
     aws_client,
     aws_resource,
     task_store,
+    mailer,
+    vendor_directory,
+    quote_requests,
     local_runtime,
     blob_store,
     event_bus,

@@ -59,7 +59,7 @@ for line in "${secrets[@]}"; do
     else
       echo "  ok       $param"
     fi
-  elif [ "$name" = "JWT_SECRET" ]; then
+  elif [ "$name" = "JWT_SECRET" ] || [ "$name" = "QUOTE_LINK_SECRET" ]; then
     aws ssm put-parameter --name "$param" --type SecureString \
       --value "$("$PY" -c 'import secrets; print(secrets.token_urlsafe(48))')" >/dev/null
     echo "  created  $param (random)"

@@ -28,7 +28,7 @@ UNUSED_PACKAGES = ("zstandard", "hf_xet", "tokenizers")
 
 #: botocore service models we keep: the services the code calls (deploy/stack.AWS_CALLS) and
 #: the credential providers. Every other service's model is dead weight (18 MB).
-BOTOCORE_SERVICES = ("s3", "events", "dynamodb", "lambda", "ssm", "bedrock-agentcore", "bedrock-runtime",
+BOTOCORE_SERVICES = ("s3", "events", "dynamodb", "lambda", "ssm", "bedrock-agentcore", "bedrock-runtime", "ses",
                      "sts", "sso", "sso-oidc")
 
 _PATTERNS = (

@@ -58,10 +58,13 @@ FUNCTIONS: dict[str, Function] = {
         env=("EVENT_BUS_NAME", *_TASKS_ENV, "WORKER_LAMBDA_ARN", "CORS_ALLOW_ORIGINS", *_PAGES_DB_ENV),
         database=True, trigger="api"),
     "jwt_auth": Function(256, 10, ("logs", "secrets"), trigger="authorizer"),
+    # The worker reads the vendor directory and writes quote requests (SQL: database=True) and
+    # e-mails vendors with SES from the stage's sender.
     "task_worker": Function(
-        1024, 600, ("logs", "secrets", "tasks_table", "agentcore", "async_failures"),
-        env=(*_TASKS_ENV, "AGENT_RUNTIME_ARN"), async_source=True, trigger="invoke",
-        notes="agentcore only when deploy/stages.json names agent_runtime_arn"),
+        1024, 600, ("logs", "secrets", "tasks_table", "agentcore", "ses_send", "async_failures"),
+        env=(*_TASKS_ENV, "AGENT_RUNTIME_ARN", "QUOTE_EMAIL_SENDER", "PUBLIC_BASE_URL"), async_source=True,
+        database=True, trigger="invoke",
+        notes="agentcore only when deploy/stages.json names agent_runtime_arn; ses_send only with a quote_email_sender"),
     # Each schedule gets reserved concurrency 1 so a slow run never overlaps the next; the
     # handlers are safe to overlap anyway (conditional updates, SKIP LOCKED claims, leases).
     # The sweeper re-invokes the worker for a task whose async invocation was lost.
@@ -106,6 +109,7 @@ AWS_CALLS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "chalicelib/invoke/adapter.py": {"invoke": ("lambda:InvokeFunction",)},
     "chalicelib/providers/agentcore.py": {"invoke_agent_runtime": ("bedrock-agentcore:InvokeAgentRuntime",)},
+    "chalicelib/aws/mail.py": {"send_email": ("ses:SendEmail",)},
     "chalicelib/pages/detector.py": {"converse": ("bedrock:InvokeModel",)},
     "chalicelib/secrets.py": {"get_parameter": ("ssm:GetParameter", "kms:Decrypt")},
 }
@@ -118,6 +122,7 @@ LOOKALIKES: dict[tuple[str, str], str] = {
     ("chalicelib/db/migrations/versions/0002_tasks.py", "create_table"): "Alembic's op.create_table",
     ("chalicelib/db/migrations/versions/0003_pages.py", "create_table"): "Alembic's op.create_table",
     ("chalicelib/db/migrations/versions/0005_activity_requests.py", "create_table"): "Alembic's op.create_table",
+    ("chalicelib/db/migrations/versions/0006_vendors.py", "create_table"): "Alembic's op.create_table",
 }
 
 #: Which functions run code in each module (a module's calls must be allowed for each).
@@ -127,6 +132,7 @@ MODULE_FUNCTIONS: dict[str, tuple[str, ...]] = {
     "chalicelib/tasks/dynamo_store.py": ("api_handler", "task_worker", "task_sweeper"),
     "chalicelib/invoke/adapter.py": ("api_handler", "task_sweeper"),
     "chalicelib/providers/agentcore.py": ("task_worker",),
+    "chalicelib/aws/mail.py": ("task_worker",),
     "chalicelib/pages/detector.py": ("pattern_detector",),
     "chalicelib/secrets.py": tuple(FUNCTIONS),
 }
@@ -180,7 +186,7 @@ def deployed_name(stage: str, function: str) -> str:
 
 #: SSM SecureStrings under the stage's prefix: name -> required?
 SECRETS: dict[str, bool] = {
-    "DATABASE_URL": True, "JWT_SECRET": True,
+    "DATABASE_URL": True, "JWT_SECRET": True, "QUOTE_LINK_SECRET": True,
     "ANTHROPIC_API_KEY": False, "VOYAGE_API_KEY": False, "DB_PASSWORD": False,
 }
 
@@ -204,6 +210,8 @@ def function_env(stage: str, function: str) -> dict[str, str]:
         "WORKER_LAMBDA_ARN": n["worker"],
         "CORS_ALLOW_ORIGINS": opts.get("cors_allow_origins", ""),
         "AGENT_RUNTIME_ARN": opts.get("agent_runtime_arn", ""),
+        "QUOTE_EMAIL_SENDER": opts.get("quote_email_sender", ""),
+        "PUBLIC_BASE_URL": opts.get("public_base_url", ""),
         "PATTERN_DETECTOR": opts.get("pattern_detector", "statistical"),
         "BEDROCK_MODEL_ID": opts.get("bedrock_model_id", ""),
         "DB_HOST": mysql.get("host", ""),
@@ -255,6 +263,11 @@ def statements(capability: str, stage: str, function: str) -> list[dict[str, Any
                            "Resource": _arn("lambda", stage, f"function:{n['worker']}")}],
         "agentcore": [{"Effect": allow, "Action": ["bedrock-agentcore:InvokeAgentRuntime"],
                        "Resource": [agent, f"{agent}/runtime-endpoint/*"]}],
+        # SendEmail only from the stage's sender, on its SES identity (the address itself, or
+        # the verified domain named by ses_identity).
+        "ses_send": [{"Effect": allow, "Action": ["ses:SendEmail"],
+                      "Resource": _arn("ses", stage, f"identity/{ses_identity(stage)}"),
+                      "Condition": {"StringEquals": {"ses:FromAddress": opts.get("quote_email_sender", "")}}}],
         "bedrock_model": [{"Effect": allow, "Action": ["bedrock:InvokeModel"],
                            "Resource": f"arn:aws:bedrock:{region}::foundation-model/{model}"}],
         # Lambda sends a failed async event to the on-failure destination with the function's role.
@@ -268,6 +281,13 @@ def statements(capability: str, stage: str, function: str) -> list[dict[str, Any
     }[capability]
 
 
+def ses_identity(stage: str) -> str:
+    """The SES identity the quote e-mails are sent from: ``ses_identity`` (a verified domain),
+    else the sender address itself."""
+    opts = stage_options(stage)
+    return opts.get("ses_identity") or opts.get("quote_email_sender", "")
+
+
 def in_vpc(stage: str, function: str) -> bool:
     vpc = stage_options(stage).get("vpc") or {}
     return bool(FUNCTIONS[function].database and vpc.get("subnet_ids"))
@@ -277,10 +297,12 @@ def in_vpc(stage: str, function: str) -> bool:
 OPTIONAL: dict[str, Callable[[dict[str, Any]], bool]] = {
     "agentcore": lambda opts: bool(opts.get("agent_runtime_arn")),  # else the worker uses Claude/offline
     "bedrock_model": lambda opts: opts.get("pattern_detector") == "bedrock",  # else statistical
+    "ses_send": lambda opts: bool(opts.get("quote_email_sender")),  # else the worker cannot e-mail (fails tasks)
 }
 
 #: The module whose AWS calls a capability pays for (used when the capability is switched off).
-CAPABILITY_MODULE = {"agentcore": "chalicelib/providers/agentcore.py", "bedrock_model": "chalicelib/pages/detector.py"}
+CAPABILITY_MODULE = {"agentcore": "chalicelib/providers/agentcore.py", "bedrock_model": "chalicelib/pages/detector.py",
+                     "ses_send": "chalicelib/aws/mail.py"}
 
 
 def needs(stage: str, function: str) -> tuple[str, ...]:

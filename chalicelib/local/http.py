@@ -7,7 +7,8 @@ environment are Chalice's own):
   ``%(message)s`` lines ``chalice local`` configures;
 - the access line of each request is a JSON record without the query string: Python's
   ``http.server`` prints the whole request line, so a presigned upload URL's ``signature=``
-  (``PUT /local/blobs?...&signature=...``) reached the log.
+  (``PUT /local/blobs?...&signature=...``) reached the log; a vendor's quote link token (a
+  credential in the path) is logged as ``/vendor/quotes/{token}``.
 
 ``python -m chalicelib.local.http [chalice local options]``.
 """
@@ -16,14 +17,20 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from typing import Any
 
 access_log = logging.getLogger("local.http")
 
 
+#: Path segments that are credentials, logged as their route template.
+_CREDENTIAL_PATHS = (re.compile(r"^/vendor/quotes/[^/]+"), "/vendor/quotes/{token}")
+
+
 def _log_request(self: Any, code: Any = "-", size: Any = "-") -> None:
     path = str(getattr(self, "path", "")).split("?", 1)[0]
+    path = _CREDENTIAL_PATHS[0].sub(_CREDENTIAL_PATHS[1], path)
     status = getattr(code, "value", code)
     access_log.info("%s %s %s", self.command, path, status,
                     extra={"method": self.command, "path": path, "status": status})

@@ -1,4 +1,6 @@
-"""Seed 002's agent on Amazon Bedrock AgentCore Runtime (boto3 ``bedrock-agentcore``)."""
+"""Seed 002's agent on Amazon Bedrock AgentCore Runtime (boto3 ``bedrock-agentcore``). The runtime
+acts through its own tools; the vendors, quotes and e-mail count it reports are parsed (bad
+shapes dropped, numbers bounded) and stored as reported, labelled ``agentcore``."""
 
 from __future__ import annotations
 
@@ -13,8 +15,59 @@ _RETRYABLE = {"ThrottlingException", "ServiceQuotaExceededException", "InternalS
 
 
 def session_id_for(task_id: str) -> str:
-    """A stable runtime session id (33-256 chars) for a task, so a retry joins its session."""
+    """The runtime session id of a task: the task id itself (a UUID, 36 characters), so a retry
+    joins the same session; an id outside AgentCore's 33-256 characters is derived from it."""
+    if 33 <= len(task_id) <= 256:
+        return task_id
     return "task-" + hashlib.sha256(task_id.encode()).hexdigest()
+
+
+MAX_REPORTED = 50
+
+
+def _text(value: Any, limit: int = 200) -> str | None:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value).strip()[:limit] or None
+    return None
+
+
+def _vendors(value: Any) -> list[dict[str, Any]]:
+    """The runtime's vendors as ``{"name", ...}`` (strings or objects; anything else dropped)."""
+    found = []
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, dict):
+            fields = {k: _text(item.get(k)) for k in ("name", "email", "phone", "service", "location", "contact")}
+            if fields["name"]:
+                found.append({k: v for k, v in fields.items() if v})
+        elif _text(item):
+            found.append({"name": _text(item)})
+    return found[:MAX_REPORTED]
+
+
+def _quotes(value: Any) -> list[dict[str, Any]]:
+    """The runtime's quotes as ``{"vendor", "price", "currency", "note"}`` (``amount`` accepted
+    for ``price``); a quote without a vendor or a finite non-negative price is dropped."""
+    found = []
+    for item in value if isinstance(value, list) else []:
+        if not isinstance(item, dict):
+            continue
+        raw = item.get("price", item.get("amount"))
+        try:
+            price = float(raw) if not isinstance(raw, bool) else None
+        except (TypeError, ValueError):
+            price = None
+        vendor = _text(item.get("vendor"))
+        if vendor and price is not None and 0 <= price < 1e12:
+            found.append({"vendor": vendor, "price": price, "currency": (_text(item.get("currency"), 3) or "USD").upper(),
+                          "note": _text(item.get("note", item.get("notes")), 2000) or ""})
+    return found[:MAX_REPORTED]
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(0, min(int(value), 10_000)) if not isinstance(value, bool) else 0
+    except (TypeError, ValueError):
+        return 0
 
 
 def parse_agent_payload(body: bytes, content_type: str) -> Any:
@@ -75,8 +128,8 @@ class AgentCoreAgent:
         if isinstance(answer, dict):
             text = answer.get("response") or answer.get("result") or answer.get("output") or json.dumps(answer)
             return AgentResult(
-                response_text=str(text), vendors=list(answer.get("vendors") or []),
-                quotes=list(answer.get("quotes") or []), emails_sent=int(answer.get("emails_sent") or 0),
+                response_text=str(text)[:8000], vendors=_vendors(answer.get("vendors")),
+                quotes=_quotes(answer.get("quotes")), emails_sent=_count(answer.get("emails_sent")),
                 provider_used=self.provider, raw=answer,
             )
         return AgentResult(response_text=str(answer), vendors=[], quotes=[], emails_sent=0,

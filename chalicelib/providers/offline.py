@@ -9,7 +9,6 @@ import re
 from typing import Any
 
 from chalicelib.providers.base import (
-    AGENT_SCHEMA,
     EMBEDDING_DIMENSIONS,
     AgentResult,
     EmbeddingResult,
@@ -133,21 +132,49 @@ class OfflineEmbedder:
 
 
 class OfflineAgent:
-    """A plausible concierge answer derived from the task, marked ``offline``."""
+    """The concierge without a model: the same tools as Claude, planned deterministically.
+    It reads the trade (synonyms included) and an area the directory knows from the task, calls
+    ``find_vendors``, then ``request_quote`` for up to the per-task limit; its summary says only
+    what the tools returned. Marked ``offline``."""
 
-    def run(self, task_id: str, description: str) -> AgentResult:
-        terms = words(description)
-        service = next((t for t in terms if t.endswith(("er", "ing", "or"))), terms[0] if terms else "service")
-        budget = next((int(n) for n in re.findall(r"\$?(\d{2,6})", description)), 250)
-        vendors = [{"name": f"{service.title()} Pros {i}", "service": service, "location": "local",
-                    "contact": f"vendor{i}@example.invalid"} for i in (1, 2, 3)]
-        quotes = [{"vendor": v["name"], "amount": round(budget * f, 2), "currency": "USD",
-                   "notes": "offline estimate"} for v, f in zip(vendors, (0.8, 0.9, 1.0), strict=True)]
-        data = {
-            "response": (f"[offline agent] Contacted {len(vendors)} {service} vendors for: {description[:200]}. "
-                         f"Quotes range from ${quotes[0]['amount']:.0f} to ${quotes[-1]['amount']:.0f}."),
-            "vendors": vendors, "quotes": quotes, "emails_sent": len(vendors),
-        }
-        validate(data, AGENT_SCHEMA)
-        return AgentResult(response_text=data["response"], vendors=vendors, quotes=quotes,
-                           emails_sent=len(vendors), provider_used=OFFLINE, raw=data)
+    uses_tools = True
+
+    def run(self, task_id: str, description: str, tools: Any = None, deadline: float | None = None) -> AgentResult:
+        from chalicelib.vendors.directory import area_in, trade_in
+        from chalicelib.vendors.tools import ToolInputError
+
+        if tools is None:
+            raise ValueError("the offline agent acts only through tools; none were given")
+        trade = trade_in(description)
+        area = area_in(description, tools.directory.known_areas())
+        if trade is None or area is None:
+            missing = " or ".join(n for n, v in (("a trade", trade), ("an area we have vendors in", area)) if v is None)
+            return self._result(f"[offline agent] The task does not name {missing}, so no vendor was contacted.",
+                                tools)
+        found = tools.call("find_vendors", {"trade": trade, "area": area})
+        sent, failed = [], []
+        message = f"A customer asks for a quote for this {trade} job in {area.title()}: {_plain(description)}"
+        for vendor in found["vendors"][: tools.max_quote_requests]:
+            try:
+                outcome = tools.call("request_quote", {"vendor": vendor["id"], "message": message})
+            except ToolInputError as exc:
+                failed.append(f"{vendor['name']} ({exc})")
+                continue
+            (sent if outcome["status"] in ("sent", "already_requested") else failed).append(vendor["name"])
+        text = (f"[offline agent] Found {found['count']} {trade} vendor(s) in {area.title()}; "
+                f"requested quotes from {len(sent)}" + (f": {', '.join(sent)}" if sent else "") + ".")
+        if failed:
+            text += f" Not sent: {', '.join(failed)}."
+        return self._result(text, tools)
+
+    @staticmethod
+    def _result(text: str, tools: Any) -> AgentResult:
+        return AgentResult(response_text=text, vendors=[], quotes=[], emails_sent=0, provider_used=OFFLINE,
+                           raw={"tool_calls": tools.calls})
+
+
+def _plain(text: str, limit: int = 1200) -> str:
+    """The description as a quote-request message: no links (the tool refuses them), bounded."""
+    from chalicelib.vendors.tools import _URL
+
+    return _URL.sub("[link removed]", " ".join(text.split()))[:limit]

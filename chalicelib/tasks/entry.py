@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,11 +23,25 @@ def service() -> TaskService:
     )
 
 
-def run_worker(event: dict[str, Any]) -> dict[str, Any]:
+#: Seconds of the worker's invocation kept back from the agent for recording its outcome.
+RECORD_RESERVE_SECONDS = 30.0
+
+
+def agent_deadline(remaining_ms: Callable[[], int] | None) -> float | None:
+    """The agent's deadline on ``time.monotonic()``: the invocation's remaining time (Lambda
+    context) less :data:`RECORD_RESERVE_SECONDS`; None without a context."""
+    if remaining_ms is None:
+        return None
+    return time.monotonic() + max(0.0, remaining_ms() / 1000 - RECORD_RESERVE_SECONDS)
+
+
+def run_worker(event: dict[str, Any], remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
+    from chalicelib.vendors.entry import toolbox
+
     task_id = event.get("task_id") if isinstance(event, dict) else None
     if not isinstance(task_id, str) or not task_id:
         raise ValueError("worker event must be {\"task_id\": \"...\"}")
-    return service().run_worker(task_id, wiring.agent())
+    return service().run_worker(task_id, wiring.agent(), tools=toolbox, deadline=agent_deadline(remaining_ms))
 
 
 #: Tasks by status are counted over tasks created in this window (a task is never active for

@@ -29,6 +29,9 @@ from chalicelib.tasks.store import BadCursor, TaskExists, TaskStore
 
 log = logging.getLogger(__name__)
 
+#: Builds the tools for one run: ``(task_id, description, on_event(message, type)) -> Toolbox``.
+ToolsFactory = Callable[[str, str, Callable[[str, str], None]], Any]
+
 #: Timeline message of a sweeper re-invocation (counted to cap them).
 REINVOKED_PREFIX = "Worker did not start within"
 
@@ -47,6 +50,19 @@ def validate_description(body: dict[str, Any], max_chars: int) -> str:
         raise errors.PayloadTooLarge(f"description is {len(description)} characters; the limit is {max_chars}",
                                      field="description")
     return description
+
+
+def dependency_down(exc: BaseException) -> bool:
+    """The database or an AWS service failing transiently (the tools use both): the run is
+    retried like a provider outage instead of failing the task."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from chalicelib.aws.errors import is_transient
+
+    if isinstance(exc, (OperationalError, PoolTimeout)):
+        return True
+    return (isinstance(exc, DBAPIError) and exc.connection_invalidated) or is_transient(exc)
 
 
 def parse_limit(raw: str | None, default: int = 20, maximum: int = 100) -> int:
@@ -124,10 +140,15 @@ class TaskService:
 
     # --- worker -------------------------------------------------------------------------------
 
-    def run_worker(self, task_id: str, agent: Any) -> dict[str, Any]:
+    def run_worker(self, task_id: str, agent: Any, tools: ToolsFactory | None = None,
+                   deadline: float | None = None) -> dict[str, Any]:
         """Run the agent once for a pending task. A duplicate delivery finds it no longer
         pending and does nothing; an agent outage puts it back to pending and raises, so the
-        async invoke is retried (and the sweeper ends it at the deadline)."""
+        async invoke is retried (and the sweeper ends it at the deadline).
+
+        An agent that acts through tools (``uses_tools``) gets ``tools(task_id, description,
+        on_event)`` and ``deadline`` (``time.monotonic()`` seconds); the task's vendors, quotes
+        and e-mail count are then counted from the tools' records, never taken from its answer."""
         from chalicelib.providers import ProviderUnavailable
 
         claimed = self.store.apply(task_id, Change((PENDING,), event(MSG_STARTED), PROCESSING))
@@ -136,33 +157,72 @@ class TaskService:
             status = current.status if current else "missing"
             log.info("task %s: not pending (%s); duplicate delivery skipped", task_id, status)
             return {"task_id": task_id, "skipped": True, "status": status}
+        toolbox = None
         try:
-            result = agent.run(task_id, claimed.description)
-        except ProviderUnavailable as exc:
-            self._record(task_id, Change((PROCESSING,), event(f"Agent unavailable, will retry: {exc}",
-                                                              "warning"), PENDING))
-            raise
-        except Exception as exc:  # noqa: BLE001 - the task records why it failed
+            if getattr(agent, "uses_tools", False):
+                if tools is None:
+                    raise RuntimeError("this agent acts through tools and none are wired")
+                toolbox = tools(task_id, claimed.description, self._timeline(task_id))
+                result = agent.run(task_id, claimed.description, tools=toolbox, deadline=deadline)
+            else:
+                result = agent.run(task_id, claimed.description)
+        except Exception as exc:  # noqa: BLE001 - the task records why it failed, or waits for a retry
+            if isinstance(exc, ProviderUnavailable) or dependency_down(exc):
+                what = exc if isinstance(exc, ProviderUnavailable) else f"a dependency is down ({type(exc).__name__})"
+                self._record(task_id, Change((PROCESSING,), event(f"Agent unavailable, will retry: {what}",
+                                                                  "warning"), PENDING))
+                raise
             reason = f"Agent failed: {type(exc).__name__}: {exc}"[:1000]
             log.exception("task %s: agent failed", task_id)
-            self._record(task_id, Change((PROCESSING,), event(reason, "error"), ERROR, {"error_message": reason}))
+            self._record(task_id, lambda: Change((PROCESSING,), event(reason, "error"), ERROR,
+                                                 {"error_message": reason, **self._effects(toolbox, task_id)}))
             return {"task_id": task_id, "status": ERROR}
-        done = self._record(task_id, Change(
-            (PROCESSING,), event(MSG_COMPLETED, "success"), COMPLETED,
-            {"agent_response": result.response_text, "vendors": result.vendors, "quotes": result.quotes,
-             "emails_sent": result.emails_sent, "provider_used": result.provider_used},
-        ))
+        answer = {"agent_response": result.response_text, "provider_used": result.provider_used}
+        if toolbox is None:  # an external runtime (AgentCore): what it reports, parsed
+            answer.update(vendors=result.vendors, quotes=result.quotes, emails_sent=result.emails_sent)
+        done = self._record(task_id, lambda: Change((PROCESSING,), event(MSG_COMPLETED, "success"), COMPLETED,
+                                                    {**answer, **self._effects(toolbox, task_id)}))
+        if toolbox is not None:
+            self._recount(toolbox, task_id, done)
         return {"task_id": task_id, "status": done.status if done else "unknown"}
 
-    def _record(self, task_id: str, change: Change) -> Task | None:
+    def _timeline(self, task_id: str) -> Callable[[str, str], None]:
+        """A tool's timeline event; one that cannot be written is logged, not fatal to the run."""
+
+        def add(message: str, kind: str) -> None:
+            try:
+                self.store.apply(task_id, Change((PROCESSING,), event(message[:500], kind)))
+            except Exception as exc:  # noqa: BLE001 - the records, not the timeline, are the truth
+                log.warning("task %s: timeline event not written (%s)", task_id, type(exc).__name__)
+
+        return add
+
+    @staticmethod
+    def _effects(toolbox: Any, task_id: str) -> dict[str, Any]:
+        return toolbox.requests.effects(task_id) if toolbox is not None else {}
+
+    def _recount(self, toolbox: Any, task_id: str, done: Task | None) -> None:
+        """A vendor may have answered between the count and the write: count again after it."""
+        from chalicelib.vendors.desk import recount
+
+        if done is None:
+            return
+        try:
+            recount(self.store, toolbox.requests, task_id,
+                    {"vendors": done.vendors, "quotes": done.quotes, "emails_sent": done.emails_sent})
+        except Exception as exc:  # noqa: BLE001 - the next quote or re-count repairs it
+            log.warning("task %s: re-count after completion failed (%s)", task_id, type(exc).__name__)
+
+    def _record(self, task_id: str, change: Change | Callable[[], Change]) -> Task | None:
         """Apply the agent's outcome, retrying a failing store for ``record_retry_seconds``: the
         agent has run (and may have e-mailed vendors), so a database blip must not lose its
-        answer, and a retried invocation would find the task ``processing`` and skip it."""
+        answer, and a retried invocation would find the task ``processing`` and skip it.
+        ``change`` may be a callable building it (re-counted from the records on each try)."""
         deadline = time.monotonic() + self.record_retry_seconds
         delay, attempt = 0.5, 1
         while True:
             try:
-                return self.store.apply(task_id, change)
+                return self.store.apply(task_id, change() if callable(change) else change)
             except Exception as exc:  # noqa: BLE001 - any store failure: retry, then let Lambda see it
                 if time.monotonic() + delay > deadline:
                     log.error("task %s: could not record the outcome after %d attempt(s): %s: %s",

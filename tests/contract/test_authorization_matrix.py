@@ -19,7 +19,9 @@ from tests.conftest import TEST_JWT_SECRET, auth_headers, make_token
 #: Routes with no token by design: the contract, health, CORS preflights, signed blob URLs, the
 #: console's static files and the local stage's sign-in.
 PUBLIC = {("/openapi.json", "GET"), ("/health", "GET"), ("/local/blobs", "PUT"), ("/local/blobs", "GET"),
-          ("/", "GET"), ("/console/{name}", "GET"), ("/local/token", "POST")}
+          ("/", "GET"), ("/console/{name}", "GET"), ("/local/token", "POST"),
+          # The signed quote link is the vendor's credential (tests/vendors checks 403/410/409).
+          ("/vendor/quotes/{token}", "GET"), ("/vendor/quotes/{token}", "POST")}
 
 
 def _public(path: str, method: str) -> bool:

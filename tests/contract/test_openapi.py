@@ -149,6 +149,21 @@ def test_a_flow_through_every_route_matches_the_contract(client, runtime, user, 
     c(client.http.options("/tasks", headers={"Origin": "https://evil.example"}), "/tasks", "options")
     c(client.http.options("/tasks/x", headers={"Origin": "https://evil.example"}), "/tasks/{task_id}", "options")
 
+    # vendors: a task that e-mails quote requests, then one vendor's link
+    _json(client, "post", "/tasks", user, {"description": "Find me a landscaper in Charlotte"})
+    runtime.drain()
+    from chalicelib.settings import get_settings
+    from tests.vendors.helpers import link_paths, outbox
+
+    path = next(iter(link_paths(outbox(get_settings().local_data_dir)).values()))
+    vq = "/vendor/quotes/{token}"
+    c(client.http.get(path, headers={"Accept": "application/json"}), vq, "get")
+    c(client.http.get(path[:-3] + "AAA", headers={"Accept": "application/json"}), vq, "get")  # 403
+    c(_json(client, "post", path, None, {"price": -1, "currency": "USD"}), vq, "post")  # 400
+    c(_json(client, "post", path, None, b"x", **{"Content-Type": "text/plain"}), vq, "post")  # 415
+    c(_json(client, "post", path, None, {"price": 120, "currency": "USD", "note": "ok"}), vq, "post")
+    c(_json(client, "post", path, None, {"price": 120, "currency": "USD"}), vq, "post")  # 409
+
     # pages
     c(_json(client, "post", "/activity", user, {"page": "dashboard", "action": "view"}), "/activity", "post")
     c(_json(client, "post", "/activity", user, {"events": [{"page": "reports", "action": "open"}] * 3}),
@@ -226,7 +241,9 @@ def test_with_the_database_down_every_503_is_documented_with_retry_after(  # noq
         bodies = {("/items", "post"): {"filename": "a.jpg", "content_type": "image/jpeg"}, ("/search", "post"):
                   {"query": "red"}, ("/tasks", "post"): {"description": "d"},
                   ("/activity", "post"): {"page": "home", "action": "view"}, ("/items/{item_id}/analyze", "post"): {}}
-        values = {"item_id": "some-item", "task_id": "some-task", "page_type": "home"}
+        bodies[("/vendor/quotes/{token}", "post")] = {"price": 1, "currency": "USD"}
+        values = {"item_id": "some-item", "task_id": "some-task", "page_type": "home",
+                  "token": "00000000-0000-4000-8000-000000000000.9999999999." + "A" * 43}
         checked = 0
         for path, ops in openapi.document()["paths"].items():
             for method, op in ops.items():

@@ -65,7 +65,7 @@ def test_generated_files_are_in_sync() -> None:
 
 def test_the_code_calls_no_aws_operation_the_deploy_does_not_know() -> None:
     services = _services_used()
-    assert services == {"s3", "events", "dynamodb", "lambda", "ssm", "bedrock-agentcore", "bedrock-runtime"}, (
+    assert services == {"s3", "events", "dynamodb", "lambda", "ssm", "bedrock-agentcore", "bedrock-runtime", "ses"}, (
         "a new AWS service: add its calls to deploy/stack.AWS_CALLS and its model to deploy/slim.BOTOCORE_SERVICES")
     assert services <= set(slim.BOTOCORE_SERVICES)
     operations = _operations(services) | {"generate_presigned_url"}
@@ -153,6 +153,20 @@ def test_agentcore_and_bedrock_only_when_the_stage_uses_them(options) -> None:  
     assert "AGENT_RUNTIME_ARN" not in stack.function_env("prod", "task_worker")
 
 
+def test_ses_only_from_the_stage_sender_identity(options) -> None:  # noqa: ANN001
+    assert "ses:SendEmail" not in _allowed(stack.policy("dev", "task_worker"))
+    options("dev", quote_email_sender="quotes@valro.example")
+    (ses,) = [s for s in stack.policy("dev", "task_worker")["Statement"] if s["Action"] == ["ses:SendEmail"]]
+    assert ses["Resource"] == "arn:aws:ses:us-east-1:*:identity/quotes@valro.example"
+    assert ses["Condition"] == {"StringEquals": {"ses:FromAddress": "quotes@valro.example"}}
+    options("dev", ses_identity="valro.example", public_base_url="https://api.valro.example/api")
+    (ses,) = [s for s in stack.policy("dev", "task_worker")["Statement"] if s["Action"] == ["ses:SendEmail"]]
+    assert ses["Resource"] == "arn:aws:ses:us-east-1:*:identity/valro.example"
+    env = stack.function_env("dev", "task_worker")
+    assert env["QUOTE_EMAIL_SENDER"] == "quotes@valro.example" and env["PUBLIC_BASE_URL"].endswith("/api")
+    assert all("ses:SendEmail" not in _allowed(stack.policy("dev", f)) for f in stack.FUNCTIONS if f != "task_worker")
+
+
 def test_vpc_only_for_the_functions_that_reach_a_database(options) -> None:  # noqa: ANN001
     assert all(not stack.in_vpc("prod", f) for f in stack.FUNCTIONS)
     options("prod", vpc={"subnet_ids": ["subnet-1", "subnet-2"], "security_group_ids": ["sg-1"]},
@@ -161,7 +175,8 @@ def test_vpc_only_for_the_functions_that_reach_a_database(options) -> None:  # n
     assert block["page_generator"]["subnet_ids"] == ["subnet-1", "subnet-2"]
     assert block["page_generator"]["security_group_ids"] == ["sg-1"]
     assert "ec2:CreateNetworkInterface" in _allowed(stack.policy("prod", "page_generator"))
-    for outside in ("jwt_auth", "task_worker", "task_sweeper"):
+    assert block["task_worker"]["subnet_ids"] == ["subnet-1", "subnet-2"]  # the vendor directory is in SQL
+    for outside in ("jwt_auth", "task_sweeper"):
         assert "subnet_ids" not in block[outside]
         assert "ec2:CreateNetworkInterface" not in _allowed(stack.policy("prod", outside))
     assert block["pattern_detector"]["environment_variables"]["DB_HOST"] == "db.internal"

@@ -22,7 +22,7 @@ os.environ.update(STAGE="dev", SSM_PREFIX="/collections/dev", BUCKET_NAME="b", A
 import app
 assert sorted(app.app.handler_map)  # every handler registered
 import boto3
-for service in ("s3", "events", "dynamodb", "lambda", "ssm", "bedrock-agentcore", "bedrock-runtime"):
+for service in ("s3", "events", "dynamodb", "lambda", "ssm", "bedrock-agentcore", "bedrock-runtime", "ses"):
     boto3.client(service, region_name="us-east-1")
 boto3.resource("dynamodb", region_name="us-east-1").Table("t")
 from chalicelib.providers.voyage import VoyageEmbedder

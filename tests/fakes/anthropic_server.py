@@ -50,3 +50,53 @@ def schema_filling_handler(path: str, headers: dict[str, str], body: Any) -> tup
 
 def anthropic_server(**kwargs: Any) -> FakeServer:
     return FakeServer(**kwargs)
+
+
+# --- tool-use turns (the concierge agent's loop) -------------------------------------------------
+
+
+def tool_calls(*calls: tuple[str, dict[str, Any]], text: str = "") -> dict[str, Any]:
+    """An assistant turn calling tools (``stop_reason: tool_use``), each call with a unique id."""
+    import uuid
+
+    content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+    content += [{"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:16]}", "name": name, "input": data}
+                for name, data in calls]
+    return message(content, "tool_use")
+
+
+def tool_results(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tool results the client sent back in its last user turn: ``{"tool_use_id",
+    "content" (parsed JSON when it is JSON), "is_error"}``."""
+    import json
+
+    last = body["messages"][-1]
+    found = []
+    for block in last["content"] if isinstance(last["content"], list) else []:
+        if block.get("type") == "tool_result":
+            content = block.get("content")
+            try:
+                content = json.loads(content) if isinstance(content, str) else content
+            except ValueError:
+                pass
+            found.append({"tool_use_id": block["tool_use_id"], "content": content,
+                          "is_error": bool(block.get("is_error"))})
+    return found
+
+
+class ToolScript:
+    """A handler playing a model through a scripted conversation: step ``i`` answers the
+    ``i``-th request, either a fixed reply or ``step(body) -> reply`` (to use the previous
+    tool results, e.g. a vendor id find_vendors returned). Past the script it ends the turn."""
+
+    def __init__(self, *steps: Any) -> None:
+        self.steps = list(steps)
+        self.bodies: list[dict[str, Any]] = []
+
+    def __call__(self, path: str, headers: dict[str, str], body: Any) -> tuple[int, Any]:
+        self.bodies.append(body)
+        index = len(self.bodies) - 1
+        if index >= len(self.steps):
+            return 200, text("Done.")
+        step = self.steps[index]
+        return 200, step(body) if callable(step) else step

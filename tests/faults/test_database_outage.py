@@ -30,7 +30,10 @@ BODIES = {
     ("/items", "POST"): {"filename": "a.jpg", "content_type": "image/jpeg"},
     ("/items/{item_id}/analyze", "POST"): {},
     ("/search", "POST"): {"query": "red"},
+    ("/vendor/quotes/{token}", "POST"): {"price": 10, "currency": "USD"},
 }
+#: A well-formed quote link token (its lookup needs the database).
+TOKEN = "00000000-0000-4000-8000-000000000000.9999999999." + "A" * 43
 
 
 def database_requests(task_id: str, item_id: str) -> list[tuple[str, str, str, str | None]]:
@@ -38,7 +41,7 @@ def database_requests(task_id: str, item_id: str) -> list[tuple[str, str, str, s
     database, derived from the app so a new route is covered at once."""
     from app import app
 
-    values = {"task_id": task_id, "item_id": item_id, "page_type": "home"}
+    values = {"task_id": task_id, "item_id": item_id, "page_type": "home", "token": TOKEN}
     calls = []
     for route, methods in app.routes.items():
         for method in methods:
@@ -164,20 +167,56 @@ def test_database_cut_while_the_agent_runs_keeps_its_answer(client, proxy: TcpPr
     runs = []
 
     class CutsTheDatabase(OfflineAgent):
-        def run(self, task_id: str, description: str):  # noqa: ANN201
+        def run(self, task_id: str, description: str, **kwargs):  # noqa: ANN003, ANN201
             runs.append(task_id)
+            result = super().run(task_id, description, **kwargs)  # e-mails three vendors
             proxy.cut()
             threading.Timer(1.5, proxy.restore).start()  # back while the worker is retrying
-            return super().run(task_id, description)
+            return result
 
     monkeypatch.setenv("TASK_RECORD_RETRY_SECONDS", "20")
     settings.reset()
     monkeypatch.setattr(wiring, "agent", CutsTheDatabase)
     headers = auth_headers(user)
-    created = client.http.post("/tasks", headers=headers, body=json.dumps({"description": "Find a roofer"}))
+    created = client.http.post("/tasks", headers=headers,
+                               body=json.dumps({"description": "Find a landscaper in Charlotte"}))
     assert created.status_code == 202
     wiring.local_runtime().drain(timeout=30)
     task = client.http.get(f"/tasks/{created.json_body['id']}", headers=headers).json_body
     assert task["status"] == "completed" and task["emails_sent"] == 3, task
     assert [e["message"] for e in task["events"]][-1] == "Agent completed task successfully"
     assert runs == [created.json_body["id"]]
+
+
+def test_database_cut_while_the_tools_run_retries_the_task(client, proxy: TcpProxy, user, monkeypatch) -> None:  # noqa: ANN001
+    """The vendor directory is unreachable when the agent calls find_vendors: the run is a
+    dependency outage (task back to pending, invocation retried), not a failed task; the retry
+    e-mails each vendor once."""
+    import threading
+
+    from chalicelib.local.outbox import read_outbox
+    from chalicelib.providers.offline import OfflineAgent
+
+    runs = []
+
+    class CutsBeforeTheTools(OfflineAgent):
+        def run(self, task_id: str, description: str, **kwargs):  # noqa: ANN003, ANN201
+            runs.append(task_id)
+            if len(runs) == 1:
+                proxy.cut()
+                threading.Timer(1.5, proxy.restore).start()
+            return super().run(task_id, description, **kwargs)
+
+    monkeypatch.setenv("TASK_RECORD_RETRY_SECONDS", "20")
+    settings.reset()
+    wiring.vendor_directory()  # the sample is loaded before the cut
+    monkeypatch.setattr(wiring, "agent", CutsBeforeTheTools)
+    headers = auth_headers(user)
+    created = client.http.post("/tasks", headers=headers,
+                               body=json.dumps({"description": "Find a landscaper in Charlotte"}))
+    wiring.local_runtime().drain(timeout=60)
+    task = client.http.get(f"/tasks/{created.json_body['id']}", headers=headers).json_body
+    assert task["status"] == "completed" and task["emails_sent"] == 3, task
+    assert any(e["type"] == "warning" and "will retry" in e["message"] for e in task["events"])
+    assert len(runs) == 2
+    assert len(read_outbox(settings.get_settings().local_data_dir / "outbox")) == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.providers.base import ProviderError, ProviderOutputError, ProviderUnavailable
-from chalicelib.providers.claude import ClaudeAgent, ClaudeLLM
+from chalicelib.providers.claude import ClaudeLLM
 from tests.fakes import anthropic_server as fake
 from tests.fakes.server import FakeServer
 
@@ -82,11 +82,3 @@ def test_timeout_is_unavailable(server: FakeServer) -> None:
         llm(server, timeout=0.3).complete_json("s", "p", SCHEMA)
 
 
-def test_claude_agent_returns_the_structured_answer(server: FakeServer) -> None:
-    answer = {"response": "Booked 2 quotes", "vendors": [{"name": "GreenCo"}],
-              "quotes": [{"vendor": "GreenCo", "amount": 240}], "emails_sent": 2}
-    server.reply(200, fake.tool_use(answer, name="task_result"))
-    result = ClaudeAgent(llm(server)).run("t1", "Find me a landscaper in Charlotte under $300")
-    assert result.response_text == "Booked 2 quotes" and result.emails_sent == 2
-    assert result.provider_used == "anthropic"
-    assert "<task>" in server.requests[0].body["messages"][0]["content"][-1]["text"]

@@ -17,7 +17,7 @@ from botocore.stub import Stubber
 from chalicelib import settings
 from chalicelib.providers import get_agent, get_embedder, get_llm, provider_status
 from chalicelib.providers.agentcore import AgentCoreAgent, session_id_for
-from chalicelib.providers.base import AGENT_SCHEMA, ProviderUnavailable, validate
+from chalicelib.providers.base import ProviderUnavailable, validate
 from chalicelib.providers.offline import OfflineAgent, OfflineEmbedder, OfflineLLM
 from chalicelib.providers.static_embedder import StaticEmbedder
 from chalicelib.providers.voyage import VoyageEmbedder
@@ -125,11 +125,37 @@ def test_offline_static_embedder_matches_meaning_not_letters() -> None:
     assert e.embed(["ramen noodle shop"]).vectors[0] == ramen
 
 
-def test_offline_agent_is_plausible_and_labelled() -> None:
-    result = OfflineAgent().run("t", "Find me a landscaper in Charlotte under $300")
-    validate(result.raw, AGENT_SCHEMA)
-    assert result.provider_used == "offline" and result.emails_sent == 3
-    assert all(q["amount"] <= 300 for q in result.quotes)
+def test_offline_agent_acts_only_through_the_tools(local_env) -> None:  # noqa: ANN001
+    import uuid
+
+    from chalicelib.vendors.entry import toolbox
+
+    job = "Find me a landscaper in Charlotte under $300"
+    events: list[str] = []
+    tools = toolbox(str(uuid.uuid4()), job, lambda message, kind: events.append(message))
+    result = OfflineAgent().run(tools.task_id, job, tools=tools)
+    assert result.provider_used == "offline" and result.emails_sent == 0  # counted from records, not here
+    assert [c["tool"] for c in tools.calls] == ["find_vendors", "request_quote", "request_quote", "request_quote"]
+    assert tools.requests.effects(tools.task_id)["emails_sent"] == 3 and len(events) == 4
+    assert "requested quotes from 3" in result.response_text
+    with pytest.raises(ValueError, match="only through tools"):
+        OfflineAgent().run("t", job)
+
+
+def test_agentcore_session_is_the_task_and_its_report_is_parsed_safely() -> None:
+    task_id = "6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b"
+    assert session_id_for(task_id) == task_id
+    answer = {"result": "ok", "vendors": ["Acme", {"name": "Bolt", "email": "b@x.example", "junk": [1]}, {"no": 1}, 7.5],
+              "quotes": [{"vendor": "Acme", "amount": "120.5"}, {"vendor": "Bolt", "price": -1},
+                         {"vendor": "", "price": 3}, {"price": True, "vendor": "X"}, "nope"],
+              "emails_sent": "lots"}
+    body = json.dumps(answer).encode()
+    agent, _ = _agentcore({"contentType": "application/json", "statusCode": 200,
+                           "response": StreamingBody(io.BytesIO(body), len(body))})
+    result = agent.run(task_id, "Find a painter")
+    assert result.response_text == "ok" and result.emails_sent == 0
+    assert result.vendors == [{"name": "Acme"}, {"name": "Bolt", "email": "b@x.example"}, {"name": "7.5"}]
+    assert result.quotes == [{"vendor": "Acme", "price": 120.5, "currency": "USD", "note": ""}]
 
 
 def test_factories_choose_real_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:

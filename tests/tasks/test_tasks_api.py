@@ -14,8 +14,6 @@ from botocore.stub import Stubber
 from chalicelib import wiring
 from chalicelib.providers.base import AgentResult, ProviderUnavailable
 from tests.conftest import auth_headers
-from tests.fakes import anthropic_server as fake_anthropic
-from tests.fakes.server import FakeServer
 
 SEED_FLOW = ["Task created", "Worker Lambda invoked - processing started", "Agent processing started",
              "Agent completed task successfully"]
@@ -62,34 +60,15 @@ def test_whole_flow_with_the_offline_agent(client, runtime, user) -> None:  # no
     runtime.drain()
     task = get(client, user, body["id"]).json_body
     assert task["status"] == "completed"
-    assert [e["message"] for e in task["events"]] == SEED_FLOW
-    assert [e["type"] for e in task["events"]] == ["info", "info", "info", "success"]
+    messages = [e["message"] for e in task["events"]]
+    assert [m for m in messages if m in SEED_FLOW] == SEED_FLOW and messages[-1] == SEED_FLOW[-1]
+    assert messages[3].startswith("find_vendors(trade='landscaping', area='charlotte'): 3 vendor(s)")
+    assert sum(m.startswith("Quote request e-mailed to ") for m in messages) == 3
     assert task["provider_used"] == "offline" and task["agent_response"].startswith("[offline agent]")
-    assert task["emails_sent"] == 3 and len(task["vendors"]) == 3 and len(task["quotes"]) == 3
+    # Counted from what the tools did: three sample landscapers in Charlotte e-mailed, no quote yet.
+    assert task["emails_sent"] == 3 and len(task["vendors"]) == 3 and task["quotes"] == []
     assert set(task) >= {"id", "description", "status", "agent_response", "vendors", "quotes", "emails_sent",
                          "events", "error_message", "created_at", "updated_at"}
-
-
-def test_whole_flow_with_claude_through_the_real_sdk(client, runtime, user, monkeypatch) -> None:  # noqa: ANN001
-    from chalicelib import settings
-
-    answer = {"response": "Contacted 2 landscapers", "vendors": [{"name": "Green Co"}, {"name": "Leafy"}],
-              "quotes": [{"vendor": "Green Co", "amount": 280}], "emails_sent": 2}
-    with FakeServer() as server:
-        server.reply(200, fake_anthropic.tool_use(answer, name="task_result"))
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-        settings.reset()
-        wiring.set_app(__import__("app").app)
-        task_id = create(client, user).json_body["id"]
-        runtime = wiring.local_runtime()
-        runtime.drain()
-    task = get(client, user, task_id).json_body
-    assert task["status"] == "completed" and task["provider_used"] == "anthropic"
-    assert task["agent_response"] == "Contacted 2 landscapers" and task["emails_sent"] == 2
-    sent = server.requests[0].body
-    assert "landscaper in Charlotte" in sent["messages"][0]["content"][-1]["text"]
-    assert sent["tool_choice"] == {"type": "tool", "name": "task_result"}
 
 
 def test_whole_flow_with_agentcore(client, runtime, user, monkeypatch) -> None:  # noqa: ANN001
@@ -122,6 +101,10 @@ def test_whole_flow_with_agentcore(client, runtime, user, monkeypatch) -> None: 
     task = get(client, user, task_id).json_body
     assert task["status"] == "completed" and task["provider_used"] == "agentcore"
     assert task["agent_response"] == "Two painters quoted"
+    # The runtime's own report, parsed into our shapes (it e-mails through its own tools).
+    assert session_id_for(task_id) == task_id
+    assert task["emails_sent"] == 2 and task["vendors"] == [{"name": "P"}]
+    assert task["quotes"] == [{"vendor": "P", "price": 500, "currency": "USD", "note": ""}]
 
 
 def test_202_comes_back_fast_while_the_agent_is_slow(client, runtime, user, agent) -> None:  # noqa: ANN001

@@ -19,15 +19,20 @@ WORKER = "ai-backend-dev-task_worker"
 
 
 @pytest.fixture()
-def aws_stage(monkeypatch: pytest.MonkeyPatch, aws, tmp_path: Path):  # noqa: ANN001, ANN201
+def aws_stage(monkeypatch: pytest.MonkeyPatch, aws, tmp_path: Path, pg_url: str):  # noqa: ANN001, ANN201
     monkeypatch.setenv("STAGE", "dev")
     monkeypatch.setenv("SSM_PREFIX", "")
     monkeypatch.setenv("TASK_STORE", "dynamodb")
     monkeypatch.setenv("DYNAMODB_TABLE_NAME", "valro-tasks-dev")
     monkeypatch.setenv("WORKER_LAMBDA_ARN", WORKER)
     monkeypatch.setenv("JWT_SECRET", TEST_JWT_SECRET)
-    monkeypatch.setenv("DATABASE_URL", "postgresql://unused@127.0.0.1:1/unused")
+    # The agent's vendor directory and quote requests live in SQL; its e-mails go out with SES.
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    monkeypatch.setenv("QUOTE_EMAIL_SENDER", "quotes@valro.example")
+    monkeypatch.setenv("QUOTE_LINK_SECRET", "q" * 48)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://api.valro.example/api")
     settings.reset()
+    boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress="quotes@valro.example")
     table = make_table("valro-tasks-dev")
     lam = boto3.client("lambda", region_name="us-east-1")
     stubber = Stubber(lam)
