@@ -35,6 +35,7 @@ LOCAL_PREFLIGHTS: dict[str, str] = {
     "/local/schedules": "GET",
     "/local/schedules/{name}/fire": "POST",
     "/local/metrics": "GET",
+    "/local/outbox": "GET",
 }
 
 

@@ -233,6 +233,12 @@ SCHEMAS: dict[str, Any] = {
                                                   "last_fire_at": _NULLABLE_STR, "next_fire_at": _NULLABLE_STR}}}}},
     "Fired": {"type": "object", "required": ["schedule", "delivery_id"],
               "properties": {"schedule": {"type": "string"}, "delivery_id": _ID}},
+    "Outbox": {"type": "object", "required": ["messages"], "properties": {"messages": {
+        "type": "array", "items": {"type": "object", "required": ["file", "date", "to", "subject", "body", "links"],
+                                   "properties": {"file": {"type": "string"}, "date": {"type": "string"},
+                                                  "to": {"type": "string"}, "subject": {"type": "string"},
+                                                  "body": {"type": "string"},
+                                                  "links": {"type": "array", "items": {"type": "string"}}}}}}},
     "MetricSums": {"type": "object", "required": ["metrics"], "properties": {"metrics": {
         "type": "array", "items": {"type": "object", "required": ["metric", "dimensions", "unit", "count", "sum"]}}}},
     "PageList": {"type": "object", "required": ["pages"],
@@ -352,6 +358,8 @@ def _local_paths() -> dict[str, Any]:
         "/local/schedules/{name}/fire": {
             "post": _op("Run a schedule now", 202, "Fired", 404, params=[_path_param("name")],
                         ok_description="Queued")},
+        "/local/outbox": {"get": _op("The e-mails the local stage sent, newest first", 200, "Outbox", 400, 404,
+                                     params=[_query("limit", {"type": "integer", "minimum": 1, "maximum": 500})])},
         "/local/metrics": {"get": _op("The local EMF metrics summed", 200, "MetricSums", 400, 404,
                                       params=[_query("since", {"type": "number", "exclusiveMinimum": 0})])},
     }

@@ -1,5 +1,5 @@
 """Local-stage routes the console uses: sign in as a name, and the local runtime's operations
-(deliveries with retry, schedules with "fire now", metric sums).
+(deliveries with retry, schedules with "fire now", metric sums, the e-mail outbox).
 
 Every function refuses (404) outside the local stage; ``app.py`` registers the operations routes
 only in the local stage, so they do not exist in an AWS deployment at all.
@@ -128,3 +128,18 @@ def metrics(params: dict[str, str]) -> dict[str, Any]:
     path = local_metrics_file()
     rows = [s.summary() for s in aggregate(read_lines(path), since_ms)] if path else []
     return {"metrics": rows}
+
+
+def outbox(params: dict[str, str]) -> dict[str, Any]:
+    """``GET /local/outbox?limit``: the e-mails ``make run`` sent (``.local/outbox/``), newest first."""
+    require_local()
+    from chalicelib.local.outbox import read_outbox
+
+    try:
+        limit = int(params.get("limit") or 50)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= 500:
+        raise errors.BadRequest("limit must be an integer from 1 to 500", field="limit")
+    messages = read_outbox(get_settings().local_data_dir / "outbox")[-limit:]
+    return {"messages": [{**m, "links": m["links"].split()} for m in reversed(messages)]}

@@ -114,21 +114,32 @@ def test_task_answer_and_vendor_notes(page, server, app_env) -> None:  # noqa: A
 
     base, _ = server
     user = f"xt-{uuid.uuid4().hex[:6]}"
-    task = _call(base, user, "POST", "/tasks", json.dumps({"description": f"quotes for {SCRIPT} and {IMG}"}).encode())
+    task = _call(base, user, "POST", "/tasks",
+                 json.dumps({"description": f"Find a plumber in Austin {SCRIPT} {IMG}"}).encode())
     wait_for(lambda: _call(base, user, "GET", f"/tasks/{task['id']}")["status"] == "completed", timeout=60)
-    # what a vendor wrote back, as the store records it
+    # a vendor (a stranger) answers the quote request e-mailed to them, with a hostile note
+    mails = _call(base, user, "GET", "/local/outbox?limit=10")["messages"]
+    link = next(url for m in mails if SCRIPT in m["body"] for url in m["links"] if "/vendor/quotes/" in url)
+    request = urllib.request.Request(link, data=json.dumps({"price": 99, "currency": "USD", "note": f"{IMG} {SCRIPT}"})
+                                     .encode(), method="POST", headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - loopback
+    # and the agent's answer as a compromised model could have written it
     updated = wiring.task_store().apply(task["id"], model.Change(
-        expect=("completed",), event=model.event(f"vendor replied: {IMG}"),
-        fields={"vendors": [{"name": SCRIPT, "notes": IMG, "website": JS_LINK, "contact": "a@example.invalid"}],
-                "quotes": [{"vendor": SCRIPT, "amount": 10, "currency": "USD", "notes": IMG}]}))
+        expect=("completed",), event=model.event(f"agent note: {IMG}"),
+        fields={"agent_response": f"Done. {SCRIPT} {IMG} {JS_LINK}"}))
     assert updated is not None
     sign_in(page, user, f"/#/tasks/{task['id']}")
-    page.wait_for_selector("[data-testid='task-status'] >> text=completed")
-    assert SCRIPT in page.locator(".agent-response").text_content()  # the answer echoes the request
+    page.wait_for_selector("table:has(caption:text('Quotes')) tbody tr")
+    assert SCRIPT in page.locator(".agent-response").text_content()
+    assert SCRIPT in page.locator(".description").text_content()
     assert_inert(page)
-    vendors = page.locator("table:has(caption:text('Vendors'))")
-    assert vendors.locator("a").count() == 0
-    assert JS_LINK in vendors.inner_text()
+    quotes = page.locator("table:has(caption:text('Quotes'))")
+    assert IMG in quotes.inner_text() and SCRIPT in quotes.inner_text()
+    assert page.locator("main a[href^='javascript' i]").count() == 0
+
+    page.get_by_role("link", name="Open the local outbox (the e-mails sent for this task)").click()
+    page.wait_for_selector(".outbox .email")
+    assert_inert(page)
 
 
 def _amend(page: Any, pattern: str, change: Any) -> None:

@@ -85,6 +85,7 @@ def requests_for(owned: dict[str, str]) -> list[tuple[str, str, str, bytes | Non
         ("/local/schedules", "GET", "/local/schedules", None),
         ("/local/schedules/{name}/fire", "POST", "/local/schedules/item_sweeper/fire", b"{}"),
         ("/local/metrics", "GET", "/local/metrics", None),
+        ("/local/outbox", "GET", "/local/outbox", None),
         ("/local/deliveries/{delivery_id}/retry", "POST", "/local/deliveries/no-such-delivery/retry", b"{}"),
         ("/items/{item_id}", "DELETE", f"/items/{item}", None),  # last: it removes the item
     ]

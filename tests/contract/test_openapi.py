@@ -192,6 +192,8 @@ def test_a_flow_through_every_route_matches_the_contract(client, runtime, user, 
       "post", expect=202)
     c(_json(client, "post", "/local/schedules/nope/fire", user, {}), "/local/schedules/{name}/fire", "post",
       expect=404)
+    c(_json(client, "get", "/local/outbox?limit=5", user), "/local/outbox", "get", expect=200)
+    c(_json(client, "get", "/local/outbox?limit=0", user), "/local/outbox", "get", expect=400)
     c(_json(client, "get", "/local/metrics?since=5", user), "/local/metrics", "get", expect=200)
     c(_json(client, "get", "/local/metrics?since=-1", user), "/local/metrics", "get", expect=400)
     for route, ops in openapi.document()["paths"].items():

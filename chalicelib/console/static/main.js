@@ -10,8 +10,9 @@ const ROUTES = {
   tasks: () => import("./tasks.js"),
   pages: () => import("./pages.js"),
   ops: () => import("./ops.js"),
+  outbox: () => import("./outbox.js"),
 };
-const TITLES = { collection: "Collection", items: "Item", search: "Search", tasks: "Tasks", pages: "Pages", ops: "Operations" };
+const TITLES = { collection: "Collection", items: "Item", search: "Search", tasks: "Tasks", pages: "Pages", ops: "Operations", outbox: "Outbox" };
 
 let config = null;
 let cleanup = null;
@@ -74,7 +75,7 @@ async function render() {
   }
   const { name, params, hash } = route();
   const loader = ROUTES[name];
-  setNav(name === "items" ? "collection" : name);
+  setNav(name === "items" ? "collection" : name === "outbox" ? "ops" : name);
   const root = clear(main());
   if (!loader) {
     root.append(h("h1", {}, "Not found"), h("p", {}, `There is no console page "${name}".`));

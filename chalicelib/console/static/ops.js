@@ -76,7 +76,8 @@ export function render(root, { config }) {
 
   status.addEventListener("change", () => loadDeliveries().catch((err) => announce(err.message, "error")));
   root.append(h("h1", {}, "Operations (local runtime)"),
-    h("button", { type: "button", class: "secondary", onclick: refresh }, "Refresh"),
+    h("p", {}, h("button", { type: "button", class: "secondary", onclick: refresh }, "Refresh"), " ",
+      link("E-mail outbox", "#/outbox")),
     h("section", { "aria-labelledby": "sched-title" }, h("h2", { id: "sched-title" }, "Schedules"), schedules),
     h("section", { "aria-labelledby": "deliv-title" }, h("h2", { id: "deliv-title" }, "Deliveries"),
       h("label", { for: "delivery-status" }, "Show "), status, deliveries),

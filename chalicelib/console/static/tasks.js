@@ -4,9 +4,10 @@ import { api, apiUrl } from "./api.js";
 import { announce, fill, fmtTime, h, link, valueTree } from "./dom.js";
 
 const POLL_MS = 1000;
+const QUOTE_POLL_MS = 3000;
 const FINAL = new Set(["completed", "error"]);
-const VENDOR_FIELDS = ["name", "service", "location", "contact", "email", "phone", "website", "rating", "notes"];
-const QUOTE_FIELDS = ["vendor", "amount", "currency", "notes", "status", "valid_until"];
+const VENDOR_FIELDS = ["name", "trades", "areas", "email", "phone", "website", "status", "emailed_at", "notes"];
+const QUOTE_FIELDS = ["vendor", "price", "amount", "currency", "note", "notes", "received_at"];
 
 /** A table of objects: known fields as columns, anything else in a details cell. */
 function objectTable(rows, fields, caption) {
@@ -23,6 +24,7 @@ function objectTable(rows, fields, caption) {
 
 function cell(field, value) {
   if (value === undefined || value === null) return "";
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value.join(", ");
   if (typeof value === "object") return valueTree(value);
   if (field === "website") return link(String(value), String(value));
   return String(value);
@@ -40,19 +42,17 @@ function emailsView(emails) {
       : String(m))));
 }
 
-function outboxLink(config, paths) {
-  if (!config.local) return null;
-  const path = paths.find((p) => /outbox/.test(p) && !p.includes("{"));
-  return path ? h("p", {}, link("Open the local outbox (e-mails the agent sent)", apiUrl(path))) : null;
+function outboxLink(config) {
+  return config.local ? h("p", {}, link("Open the local outbox (the e-mails sent for this task)", "#/outbox")) : null;
 }
 
 function taskDetail(root, id, config) {
   let timer = null;
   let stopped = false;
+  let announced = false;
+  let last = null;
   const body = h("div", { class: "task" });
   root.append(h("p", {}, link("← Tasks", "#/tasks")), h("h1", {}, "Task"), body);
-  let paths = [];
-  if (config.local) api("GET", "/openapi.json", { auth: false }).then((d) => { paths = Object.keys(d.paths || {}); }).catch(() => {});
 
   async function refresh() {
     let task;
@@ -62,6 +62,14 @@ function taskDetail(root, id, config) {
       fill(body, h("p", { class: "error" }, err.status === 404 ? "No such task." : err.message));
       return;
     }
+    const awaiting = Array.isArray(task.vendors) && task.vendors.some((v) => v && v.status === "sent");
+    const schedule = () => {
+      // Quotes arrive after the agent is done (vendors answer their e-mails): keep watching for them.
+      if (!stopped && (!FINAL.has(task.status) || awaiting)) timer = setTimeout(refresh, FINAL.has(task.status) ? QUOTE_POLL_MS : POLL_MS);
+    };
+    const snapshot = JSON.stringify(task);
+    if (snapshot === last) return schedule(); // unchanged: keep the DOM (and the keyboard focus) as it is
+    last = snapshot;
     const events = Array.isArray(task.events) ? task.events : [];
     fill(body,
       h("p", { class: "description" }, task.description),
@@ -76,9 +84,9 @@ function taskDetail(root, id, config) {
       Array.isArray(task.vendors) && task.vendors.length ? objectTable(task.vendors, VENDOR_FIELDS, "Vendors") : null,
       Array.isArray(task.quotes) && task.quotes.length ? objectTable(task.quotes, QUOTE_FIELDS, "Quotes") : null,
       task.emails_sent !== undefined ? h("section", { "aria-labelledby": "emails-title" }, h("h2", { id: "emails-title" }, "E-mails"),
-        emailsView(task.emails_sent), outboxLink(config, paths)) : null);
-    if (!stopped && !FINAL.has(task.status)) timer = setTimeout(refresh, POLL_MS);
-    else if (FINAL.has(task.status)) announce(`Task ${task.status}`);
+        emailsView(task.emails_sent), outboxLink(config)) : null);
+    if (FINAL.has(task.status) && !announced) { announce(`Task ${task.status}`); announced = true; }
+    schedule();
   }
 
   refresh();
