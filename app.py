@@ -119,6 +119,14 @@ if get_settings().is_local:  # the local runtime's operations: never registered 
 
         return Response(body=local_routes.fire(name), status_code=202)
 
+    @app.route("/local/outbox", methods=["GET"], authorizer=jwt_auth)
+    @web.endpoint
+    def local_outbox() -> dict:
+        """The e-mails the local stage sent (vendors' quote requests), newest first."""
+        from chalicelib.console import local_routes
+
+        return local_routes.outbox(web.query_params(app))
+
     @app.route("/local/metrics", methods=["GET"], authorizer=jwt_auth)
     @web.endpoint
     def local_metrics() -> dict:
