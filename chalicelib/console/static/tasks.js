@@ -6,13 +6,14 @@ import { announce, fill, fmtTime, h, link, valueTree } from "./dom.js";
 const POLL_MS = 1000;
 const QUOTE_POLL_MS = 3000;
 const FINAL = new Set(["completed", "error"]);
-const VENDOR_FIELDS = ["name", "trades", "areas", "email", "phone", "website", "status", "emailed_at", "notes"];
+const VENDOR_FIELDS = ["name", "trades", "areas", "email", "phone", "website", "source", "status", "emailed_at", "notes"];
+const INTERNAL = new Set(["id", "vendor_id", "quote_request_id"]); // ids that mean nothing to a reader
 const QUOTE_FIELDS = ["vendor", "price", "amount", "currency", "note", "notes", "received_at"];
 
 /** A table of objects: known fields as columns, anything else in a details cell. */
 function objectTable(rows, fields, caption) {
   const present = fields.filter((f) => rows.some((r) => r && typeof r === "object" && r[f] !== undefined && r[f] !== null));
-  const extra = (r) => Object.fromEntries(Object.entries(r || {}).filter(([k]) => !present.includes(k)));
+  const extra = (r) => Object.fromEntries(Object.entries(r || {}).filter(([k]) => !present.includes(k) && !INTERNAL.has(k)));
   const hasExtra = rows.some((r) => r && typeof r === "object" && Object.keys(extra(r)).length);
   return h("table", {},
     h("caption", {}, caption),
@@ -27,6 +28,7 @@ function cell(field, value) {
   if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value.join(", ");
   if (typeof value === "object") return valueTree(value);
   if (field === "website") return link(String(value), String(value));
+  if (field.endsWith("_at")) return fmtTime(String(value));
   return String(value);
 }
 
