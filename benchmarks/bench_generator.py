@@ -24,10 +24,12 @@ class SlowLLM:
         self.latency = latency
 
     def complete_json(self, system, prompt, schema, **kwargs):  # noqa: ANN001, ANN003, ANN201
-        from chalicelib.providers.offline import OfflineLLM
+        from chalicelib.providers.base import JsonResult
 
         time.sleep(self.latency)
-        return OfflineLLM().complete_json(system, prompt, schema, **kwargs)
+        page_type = prompt.split("'")[1]
+        return JsonResult(data={"title": page_type, "components": [{"type": "hero", "title": page_type}]},
+                          provider_used="bench", model_used="bench")
 
 
 def run(url: str, jobs: int, latency: float, concurrency: int) -> float:

@@ -4,6 +4,8 @@ document builder and the Embedder port: the offline embedder by default (labelle
 when VOYAGE_API_KEY is set. Queries run through the real search functions.
 
     .venv/bin/python benchmarks/bench_retrieval_quality.py
+    .venv/bin/python benchmarks/bench_retrieval_quality.py --offline   # images through the
+        real pipeline with offline providers alone (benchmarks/offline_retrieval.py)
 """
 
 from __future__ import annotations
@@ -170,4 +172,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if "--offline" in sys.argv[1:]:
+        from benchmarks.offline_retrieval import run
+
+        run()
+    else:
+        main()

@@ -99,9 +99,10 @@ def classify_dependency_error(exc: BaseException) -> errors.Unavailable | errors
     ):
         return errors.Unavailable("the database is unavailable; retry shortly")
     name = type(exc).__name__
-    if name in {"ProviderUnavailable"}:
+    lineage = {cls.__name__ for cls in type(exc).__mro__}  # subclasses (SchemaMismatch...) map as their base
+    if "ProviderUnavailable" in lineage:
         return errors.Unavailable(f"an AI provider is unavailable; retry shortly ({exc})")
-    if name in {"ProviderOutputError"}:
+    if "ProviderOutputError" in lineage:
         return errors.Unavailable("the AI provider returned an unusable answer; nothing was stored; retry")
     if name == "ProviderError":  # the base class itself: a 4xx answer (bad key, bad request)
         return errors.BadGateway("the AI provider refused the request; this is a server configuration "

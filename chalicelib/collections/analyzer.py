@@ -34,7 +34,7 @@ from chalicelib.collections.events import ANALYSIS_COMPLETE, Outcome
 from chalicelib.collections.tables import analyses
 from chalicelib.collections.thumbnails import DEFAULT_MAX_PIXELS
 from chalicelib.collections.vision_input import VisionImage, image_for_analysis
-from chalicelib.ports import BlobStore, BlobStoreUnavailable, EventBus
+from chalicelib.ports import BlobNotFound, BlobStore, BlobStoreUnavailable, EventBus
 from chalicelib.providers import ProviderError, ProviderOutputError, ProviderRefusal, ProviderUnavailable
 from chalicelib.providers.base import SchemaMismatch, validate
 
@@ -67,7 +67,11 @@ def analyze_item(
         _publish(bus, item_id, existing, user_id, started_at)
         return Outcome("duplicate", item_id, analysis_id=existing)
     try:
-        image = image_for_analysis(blobs, bucket, item, max_pixels=max_pixels)
+        image = None
+        if getattr(llm, "reads_original", False):  # the offline analyzer: full-size text and EXIF
+            image = _original(blobs, bucket, item)
+        if image is None:
+            image = image_for_analysis(blobs, bucket, item, max_pixels=max_pixels)
     except BlobStoreUnavailable as exc:
         items.note_retry(engine, item_id, f"analysis: {exc}")
         raise  # EventBridge retries the delivery
@@ -152,6 +156,15 @@ def _ask(llm: Any, image: VisionImage, prompt: str) -> tuple[_Answer, list[str]]
     fixed = repair(data, ANALYSIS_SCHEMA)
     validate(fixed.value, ANALYSIS_SCHEMA)  # raises SchemaMismatch: unusable as it stands
     return _Answer(fixed.value, provider_used, model_used), fixed.changes
+
+
+def _original(blobs: BlobStore, bucket: str, item: Mapping[str, Any]) -> VisionImage | None:
+    """The upload's bytes as they are (EXIF kept), for a provider that reads them itself."""
+    try:
+        data = blobs.get(bucket, item["file_path"])
+    except BlobNotFound:
+        return None
+    return VisionImage(data, item["mime_type"], 0, 0, "original")
 
 
 def _by_request(conn: Any, request_id: str) -> str | None:

@@ -64,6 +64,15 @@ class StatisticalDetector:
             predictions.extend(best.values())
         return predictions
 
+    def explain(self, events: list[dict[str, Any]], now: datetime) -> str:
+        """Why ``detect`` found nothing for one user's events: ``too_little_history`` (fewer days
+        or visits than a pattern needs) or ``below_threshold`` (patterns too weak to queue)."""
+        named = [e for e in events if page_type_of(e)]
+        days = {e["occurred_at"].date() for e in named}
+        if len(named) < self.min_occurrences or len(days) < 2:
+            return "too_little_history"
+        return "below_threshold"
+
     def _for_user(self, user_id: str, events: list[dict[str, Any]], now: datetime) -> list[Prediction]:
         out: list[Prediction] = []
         days = {e["occurred_at"].date() for e in events}
@@ -138,6 +147,10 @@ class BedrockDetector:
             )
             predictions.extend(self._parse(user_id, response))
         return predictions
+
+    def explain(self, events: list[dict[str, Any]], now: datetime) -> str:
+        """Why ``detect`` found nothing: the model predicted nothing at or above the threshold."""
+        return "too_little_history" if not any(page_type_of(e) for e in events) else "below_threshold"
 
     def _parse(self, user_id: str, response: dict[str, Any]) -> list[Prediction]:
         text = "".join(part.get("text", "") for part in response["output"]["message"]["content"])

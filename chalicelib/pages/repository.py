@@ -220,7 +220,7 @@ def claim_for_page(engine: Engine, user_id: str, page_type: str, token: str,
         with engine.begin() as connection:
             connection.execute(insert(generation_queue).values(
                 id=job_id, user_id=user_id, page_type=page_type, cache_key=key, active_key=key,
-                status=PROCESSING, confidence=1.0, pattern={"kind": "request"}, attempts=1, claim_token=token,
+                status=PROCESSING, confidence=0.0, pattern={"kind": "request"}, attempts=1, claim_token=token,
                 lease_expires_at=now + lease, created_at=now, updated_at=now))
     except IntegrityError:
         return None

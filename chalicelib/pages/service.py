@@ -35,6 +35,16 @@ def page_body(row: dict[str, Any], source: str) -> dict[str, Any]:
             "expires_at": repo.iso(row["expires_at"])}
 
 
+def relevance(job: dict[str, Any], context: dict[str, Any]) -> float:
+    """The detector's confidence for a predicted page; for a page generated because it was asked
+    for (no prediction), the share of the user's recent activity spent on it: 0 with none."""
+    if (job.get("pattern") or {}).get("kind") != "request":
+        return float(job["confidence"])
+    total = context.get("events_in_window") or 0
+    visits = next((p["visits"] for p in context.get("pages") or [] if p["page"] == job["page_type"]), 0)
+    return round(visits / total, 3) if total else 0.0
+
+
 class PagesService:
     def __init__(self, engine: Any, llm_factory: Any, *, concurrency: int = 8,
                  lease: timedelta = timedelta(seconds=120), miss_lease: timedelta | None = None,
@@ -106,18 +116,34 @@ class PagesService:
 
     # --- schedules ----------------------------------------------------------------------------
 
-    def detect(self, detector: Any, window: timedelta = CONTEXT_WINDOW) -> dict[str, int]:
+    def detect(self, detector: Any, window: timedelta = CONTEXT_WINDOW) -> dict[str, Any]:
         """Run ``detector`` over each user's recent activity in turn and queue its predictions
-        (``enqueue`` skips keys already queued, processing or fresh: overlapping runs are safe)."""
+        (``enqueue`` skips keys already queued, processing or fresh: overlapping runs are safe).
+        ``nothing_queued`` counts the users who got nothing by reason: ``too_little_history``,
+        ``below_threshold`` (the detector's ``explain``) or ``already_queued_or_fresh``; a run that
+        queued nothing also says why in words (``why_none``)."""
         now = repo.utcnow()
-        stats = {"users": 0, "events": 0, "predictions": 0, "queued": 0}
+        stats: dict[str, Any] = {"users": 0, "events": 0, "predictions": 0, "queued": 0}
+        why: dict[str, int] = {}
         for events in repo.activity_by_user(self.engine, now - window):
             predictions = detector.detect(events, now)
             stats["users"] += 1
             stats["events"] += len(events)
             stats["predictions"] += len(predictions)
-            stats["queued"] += sum(repo.enqueue(self.engine, p.user_id, p.page_type, p.confidence, p.pattern)
-                                   for p in predictions)
+            queued = sum(repo.enqueue(self.engine, p.user_id, p.page_type, p.confidence, p.pattern)
+                         for p in predictions)
+            stats["queued"] += queued
+            if not predictions:
+                explain = getattr(detector, "explain", None)
+                reason = explain(events, now) if explain else "no_pattern"
+            else:
+                reason = None if queued else "already_queued_or_fresh"
+            if reason:
+                why[reason] = why.get(reason, 0) + 1
+        stats["nothing_queued"] = why
+        if not stats["queued"]:  # the same facts in words, for a person reading the run's result
+            stats["why_none"] = (f"no activity in the last {window.days} days" if not stats["users"] else
+                                 "; ".join(f"{n} user(s): {reason.replace('_', ' ')}" for reason, n in sorted(why.items())))
         stats["keys_forgotten"] = repo.forget_activity_keys(self.engine)
         log.info("pattern detector: %s", stats)
         return stats
@@ -167,8 +193,9 @@ class PagesService:
         try:
             events = repo.user_activity(self.engine, job["user_id"], repo.utcnow() - CONTEXT_WINDOW,
                                         limit=CONTEXT_EVENTS)
-            page = generate_page(self.llm_factory(), job["page_type"], job["pattern"], activity_context(events))
-            page["relevance_score"] = float(job["confidence"])
+            context = activity_context(events)
+            page = generate_page(self.llm_factory(), job["page_type"], job["pattern"], context)
+            page["relevance_score"] = relevance(job, context)
         except Exception as exc:  # noqa: BLE001 - counted against the job, other jobs go on
             status = repo.fail(self.engine, job, token, f"{type(exc).__name__}: {exc}")
             log.warning("page job %s (%s) attempt %s failed -> %s: %s", job["id"], job["page_type"],

@@ -40,10 +40,11 @@ def _voyage_key() -> str | None:
 
 
 def get_llm(settings: Any) -> LLM:
-    """Claude when an Anthropic key is configured, else the offline LLM."""
+    """Claude when an Anthropic key is configured, else the offline stand-in (image analysis by
+    OCR and features, pages composed from activity)."""
     key = _anthropic_key()
     if not key:
-        from chalicelib.providers.offline import OfflineLLM
+        from chalicelib.providers.offline_llm import OfflineLLM
 
         return OfflineLLM()
     from chalicelib.providers.claude import ClaudeLLM

@@ -1,5 +1,6 @@
 """Offline stand-ins for local development without keys. Deterministic, useful, and labelled:
-everything they produce says ``provider_used = "offline"``."""
+everything they produce says ``provider_used = "offline"``. (Claude's stand-in, which reads
+images and composes pages, is :mod:`chalicelib.providers.offline_llm`.)"""
 
 from __future__ import annotations
 
@@ -12,11 +13,8 @@ from chalicelib.providers.base import (
     EMBEDDING_DIMENSIONS,
     AgentResult,
     EmbeddingResult,
-    Image,
     InputType,
-    JsonResult,
     batches,
-    validate,
 )
 
 OFFLINE = "offline"
@@ -27,75 +25,6 @@ _STOP = {"the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "with", "
 
 def words(text: str) -> list[str]:
     return [w for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOP and len(w) > 1]
-
-
-class _SchemaFiller:
-    """Builds a value valid for a JSON Schema from words of the prompt."""
-
-    def __init__(self, vocabulary: list[str]) -> None:
-        self.vocab = vocabulary or ["offline"]
-        self.cursor = 0
-
-    def word(self) -> str:
-        value = self.vocab[self.cursor % len(self.vocab)]
-        self.cursor += 1
-        return value
-
-    def phrase(self, n: int) -> str:
-        return " ".join(self.word() for _ in range(n))
-
-    def fill(self, schema: dict[str, Any], name: str = "") -> Any:
-        if "enum" in schema:
-            options = schema["enum"]
-            return options[int(hashlib.sha256(" ".join(self.vocab).encode()).hexdigest(), 16) % len(options)]
-        if "const" in schema:
-            return schema["const"]
-        kind = schema.get("type", "object")
-        if isinstance(kind, list):
-            kind = next((k for k in kind if k != "null"), "null")
-        if kind == "object":
-            props = schema.get("properties", {})
-            return {key: self.fill(sub, key) for key, sub in props.items()}
-        if kind == "array":
-            low = schema.get("minItems", 0)
-            high = schema.get("maxItems", max(low, 3))
-            count = min(max(low, 2), high)
-            return [self.fill(schema.get("items", {"type": "string"}), name) for _ in range(count)]
-        if kind == "string":
-            size = 12 if any(k in name for k in ("summary", "body", "description", "response")) else 3
-            text = self.phrase(size).capitalize()
-            if name in {"extracted_text"}:
-                text = ""
-            if schema.get("pattern", "").startswith("^/"):
-                text = "/" + re.sub(r"[^A-Za-z0-9]", "", self.word()).lower()
-            text = text[: schema.get("maxLength", 10_000)]
-            return text.ljust(schema.get("minLength", 0), "x")
-        if kind == "integer":
-            return int(schema.get("minimum", 0))
-        if kind == "number":
-            low = schema.get("minimum", 0)
-            high = schema.get("maximum", low + 1)
-            return round((low + high) / 2, 3)
-        if kind == "boolean":
-            return False
-        return None
-
-
-class OfflineLLM:
-    """Schema-valid answers built from the prompt's own words, marked ``offline``."""
-
-    model = "offline-llm-1"
-
-    def complete_json(self, system: str, prompt: str, schema: dict[str, Any], *, tool_name: str = "respond",
-                      images: list[Image] | None = None, max_tokens: int = 2048,
-                      cache_system: bool = True) -> JsonResult:
-        data = _SchemaFiller(words(prompt)).fill(schema)
-        validate(data, schema)
-        tokens = len(words(system)) + len(words(prompt))
-        return JsonResult(data=data, provider_used=OFFLINE, model_used=self.model,
-                          usage={"input_tokens": tokens, "output_tokens": 0,
-                                 "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
-                          raw_text="")
 
 
 def hashed_vector(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:

@@ -7,13 +7,13 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.collections.analysis_schema import ANALYSIS_SCHEMA
-from chalicelib.providers.offline import _SchemaFiller
 from tests.collections import images
 from tests.collections.conftest import get_item, search, upload
 from tests.fakes import anthropic_server as fake
+from tests.fakes.schema_filler import SchemaFiller
 
 ANALYSIS = {
-    **_SchemaFiller(["lighthouse", "coast", "rocks", "sea"]).fill(ANALYSIS_SCHEMA),
+    **SchemaFiller(["lighthouse", "coast", "rocks", "sea"]).fill(ANALYSIS_SCHEMA),
     "category": "travel",
     "headline": "Lighthouse on a rocky coast",
     "summary": "A white lighthouse above dark rocks and a calm sea at dusk.",

@@ -14,12 +14,12 @@ from chalicelib import wiring
 from chalicelib.collections.analysis_schema import ANALYSIS_SCHEMA
 from chalicelib.collections.thumbnails import ImageRejected
 from chalicelib.collections.vision_input import MAX_EDGE, MAX_ENCODED_BYTES, encode_within, prepare
-from chalicelib.providers.offline import _SchemaFiller
 from tests.collections import images
 from tests.collections.conftest import BUCKET, get_item, upload
 from tests.fakes import anthropic_server as fake
+from tests.fakes.schema_filler import SchemaFiller
 
-ANALYSIS = {**_SchemaFiller(["screenshot", "text"]).fill(ANALYSIS_SCHEMA), "category": "screenshot"}
+ANALYSIS = {**SchemaFiller(["screenshot", "text"]).fill(ANALYSIS_SCHEMA), "category": "screenshot"}
 #: The API's limit is on the base64 string of each image.
 API_LIMIT = 5 * 1024 * 1024
 

@@ -40,12 +40,13 @@ def error(status: int, kind: str = "api_error") -> tuple[int, dict[str, Any]]:
 
 
 def schema_filling_handler(path: str, headers: dict[str, str], body: Any) -> tuple[int, Any]:
-    """Answer every request with schema-valid tool input (built like the offline LLM's)."""
-    from chalicelib.providers.offline import _SchemaFiller, words
+    """Answer every request with schema-valid tool input built from the prompt's words."""
+    from chalicelib.providers.offline import words
+    from tests.fakes.schema_filler import SchemaFiller
 
     tool = body["tools"][0]
     prompt = " ".join(b.get("text", "") for b in body["messages"][0]["content"] if b.get("type") == "text")
-    return 200, tool_use(_SchemaFiller(words(prompt)).fill(tool["input_schema"]), name=tool["name"])
+    return 200, tool_use(SchemaFiller(words(prompt)).fill(tool["input_schema"]), name=tool["name"])
 
 
 def anthropic_server(**kwargs: Any) -> FakeServer:

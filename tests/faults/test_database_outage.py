@@ -126,7 +126,7 @@ def test_database_cut_in_the_middle_of_a_page_miss(client, proxy: TcpProxy, user
     is generated again as soon as the dead request's claim (PAGE_MISS_LEASE_SECONDS) runs out."""
     import time
 
-    from chalicelib.providers.offline import OfflineLLM
+    from tests.pages.conftest import fake_page
 
     class CutsTheDatabase:
         calls = 0
@@ -135,7 +135,7 @@ def test_database_cut_in_the_middle_of_a_page_miss(client, proxy: TcpProxy, user
             CutsTheDatabase.calls += 1
             if CutsTheDatabase.calls == 1:
                 proxy.cut()  # after the claim, before the page is stored
-            return OfflineLLM().complete_json(*args, **kwargs)
+            return fake_page(args[1])
 
     monkeypatch.setenv("PAGE_MISS_LEASE_SECONDS", "2")
     settings.reset()

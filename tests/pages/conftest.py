@@ -11,11 +11,20 @@ from typing import Any
 import pytest
 
 from chalicelib.providers.base import JsonResult, ProviderOutputError
-from chalicelib.providers.offline import OfflineLLM
+
+
+def fake_page(prompt: str) -> JsonResult:
+    """A schema-valid page naming the page type the prompt asks for (a fake Claude answer)."""
+    page_type = prompt.split("'")[1]
+    data = {"title": f"Fake {page_type}"[:120],
+            "components": [{"type": "hero", "title": f"Fake {page_type}"[:120], "body": "from the fake model",
+                            "action": {"label": "Open", "href": f"/{page_type}"}}]}
+    return JsonResult(data=data, provider_used="fake", model_used="fake-page-1", usage={})
 
 
 class RecordingLLM:
-    """Schema-valid answers (the offline LLM's), with prompts recorded and calls counted."""
+    """Schema-valid fake answers through ``complete_json`` (Claude's path), with prompts recorded
+    and calls counted."""
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
@@ -31,7 +40,7 @@ class RecordingLLM:
         time.sleep(self.delay)
         if self.fail_with:
             raise self.fail_with
-        return OfflineLLM().complete_json(system, prompt, schema, **kwargs)
+        return fake_page(prompt)
 
 
 @pytest.fixture()

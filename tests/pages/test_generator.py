@@ -67,7 +67,7 @@ def test_killed_run_is_reclaimed_after_its_lease_and_the_stale_run_changes_nothi
     assert repo.fail(engine, job, stale_token, "late") is None
     with engine.connect() as c:
         row = c.execute(select(page_cache).where(page_cache.c.user_id == user)).one()
-    assert row.provider_used == "offline" and row.components["title"] != "STALE"
+    assert row.provider_used == "fake" and row.components["title"] != "STALE"
 
 
 def test_failures_requeue_then_fail_at_three_attempts_and_others_go_on(service, engine, llm) -> None:  # noqa: ANN001

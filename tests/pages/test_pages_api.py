@@ -128,7 +128,7 @@ def test_miss_generates_then_hit_serves_from_cache(client, user, recording) -> N
     first = client.http.get("/pages/dashboard", headers=auth_headers(user))
     assert first.status_code == 200
     body = first.json_body
-    assert body["source"] == "generated" and body["provider_used"] == "offline"
+    assert body["source"] == "generated" and body["provider_used"] == "fake"
     validate(body["components"], PAGE_SCHEMA)
     expires = datetime.fromisoformat(body["expires_at"].rstrip("Z"))
     generated = datetime.fromisoformat(body["generated_at"].rstrip("Z"))
