@@ -7,7 +7,7 @@ PORT   ?= 8000
 USER   ?= alice
 STAGE  ?= dev
 
-.PHONY: venv run test lint token fire deliveries retry metrics migrate vendors-import outbox bench clean
+.PHONY: venv run test lint token fire deliveries retry metrics migrate reembed vendors-import outbox bench clean
 
 venv: $(STAMP)
 
@@ -43,6 +43,9 @@ metrics: venv ## the local metrics summed (SINCE=<minutes> to narrow)
 
 migrate: venv ## apply Alembic migrations to the configured database(s)
 	$(PY) -m chalicelib.db.migrate
+
+reembed: venv ## re-embed analyses whose embedding is not of the configured model (resumable)
+	$(PY) -m chalicelib.collections.reembed $(if $(BATCH),--batch-size $(BATCH),)
 
 vendors-import: venv ## make vendors-import FILE=vendors.csv [SOURCE=name] -> validate and upsert vendors
 	@test -n "$(FILE)" || { echo "usage: make vendors-import FILE=vendors.csv [SOURCE=name]" >&2; exit 2; }

@@ -49,9 +49,16 @@ def vector_literal(values: Sequence[float]) -> str:
 
 
 def load(engine: Engine, docs: Sequence[dict[str, Any]], vectors: Sequence[Sequence[float]] | None,
-         batch: int = 5000, progress: bool = True) -> None:
-    """``docs``: {item_id, user_id, analysis (raw_response dict)}; vectors aligned with docs."""
+         batch: int = 5000, progress: bool = True, model: str = "bench", dimensions: int | None = None,
+         keyword_index: bool = True) -> None:
+    """``docs``: {item_id, user_id, analysis (raw_response dict)}; vectors aligned with docs, stored
+    as ``model`` with ``dimensions`` (default: the vector's length). Setting each item's current
+    analysis fires the search-index trigger, as in the pipeline; ``keyword_index=False`` skips it
+    (vector-only benchmarks) and records only each user's collection size."""
     started = time.perf_counter()
+    if not keyword_index:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE items DISABLE TRIGGER items_search_index"))
     for start in range(0, len(docs), batch):
         chunk = docs[start:start + batch]
         with engine.begin() as conn:
@@ -72,11 +79,21 @@ def load(engine: Engine, docs: Sequence[dict[str, Any]], vectors: Sequence[Seque
             _copy(engine, "embeddings", ["id", "item_id", "analysis_id", "user_id", "vector", "embedding_model",
                                          "embedding_dimensions", "embedding_source"],
                   [(f"e-{d['item_id']}", d["item_id"], f"a-{d['item_id']}", d["user_id"],
-                    vector_literal(vectors[start + i]), "bench", len(vectors[start + i]), "{}")
+                    vector_literal(vectors[start + i]), model, dimensions or len(vectors[start + i]), "{}")
                    for i, d in enumerate(chunk)])
         if progress:
             print(f"  loaded {min(start + batch, len(docs))}/{len(docs)} rows "
                   f"({time.perf_counter() - started:.0f} s)", flush=True)
+    if not keyword_index:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE items ENABLE TRIGGER items_search_index"))
+            sizes: dict[str, int] = {}
+            for d in docs:
+                sizes[d["user_id"]] = sizes.get(d["user_id"], 0) + 1
+            for user_id, size in sizes.items():
+                conn.execute(text("INSERT INTO search_stats (user_id, docs, total_length) VALUES (:u, :n, 0) "
+                                  "ON CONFLICT (user_id) DO UPDATE SET docs = search_stats.docs + :n"),
+                             {"u": user_id, "n": size})
 
 
 def synthetic_docs(n: int, user_id: str, rng: Any) -> list[dict[str, Any]]:

@@ -1,17 +1,32 @@
-"""Retrieval quality of collections search on a small labelled set: MRR, P@1, recall@5 and
-NDCG@5 for keyword, vector and hybrid side by side. Documents go through the real embedding
-document builder and the Embedder port: the offline embedder by default (labelled), Voyage
-when VOYAGE_API_KEY is set. Queries run through the real search functions.
+"""Retrieval quality of collections search on a labelled set (benchmarks/data/retrieval_eval.json):
+MRR, P@1, recall@5 and NDCG@5 per query kind (single, multi, paraphrase) and mode (keyword,
+vector, hybrid), the share of no-answer queries answered with an empty list, and the old ranking
+(websearch_to_tsquery + ts_rank_cd keyword, RRF k=60 hybrid, no floor) computed in the same run,
+as ratios. Queries run through the real ranking code (``search.rank`` and the floors) on the
+embedded PostgreSQL, documents through the real embedding document builder and the Embedder port:
+the offline WordLlama embedder by default (labelled), Voyage when VOYAGE_API_KEY is set.
 
-    .venv/bin/python benchmarks/bench_retrieval_quality.py
+    .venv/bin/python benchmarks/bench_retrieval_quality.py [--data PATH] [--calibrate]
     .venv/bin/python benchmarks/bench_retrieval_quality.py --offline   # images through the
         real pipeline with offline providers alone (benchmarks/offline_retrieval.py)
+
+``--calibrate`` also prints the floor and hybrid weight each mode would get from this set.
+API for other document sources (e.g. analyses produced by another analyzer):
+``evaluate(documents, queries, embedder) -> Report`` with ``documents`` a list of
+``(item_id, analysis dict)`` and ``queries`` a list of ``{"query", "kind", "relevant"}``;
+``format_report(report)`` prints it.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
 import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -19,156 +34,197 @@ from benchmarks._collections_data import load  # noqa: E402
 from benchmarks._support import embedded_database  # noqa: E402
 from benchmarks.retrieval_metrics import summarize  # noqa: E402
 
-# id: (category, headline, summary, objects, themes, extracted text)
-ITEMS = {
-    "beach1": ("travel", "Sunset over a sandy beach", "Golden sunset over a quiet sandy beach with gentle waves.",
-               ["beach", "sun", "waves"], ["sunset", "sea"], ""),
-    "beach2": ("travel", "Surfers riding ocean waves", "Two surfers ride large ocean waves near a rocky shore.",
-               ["surfboard", "wave", "surfer"], ["ocean", "sport"], ""),
-    "mount1": ("travel", "Snowy mountain peak at dawn", "A snow covered mountain peak glows pink at dawn above a valley.",
-               ["mountain", "snow"], ["alpine", "dawn"], ""),
-    "mount2": ("nature", "Hikers on a mountain trail", "Hikers walk a narrow trail along a green mountain ridge.",
-               ["hiker", "trail", "backpack"], ["hiking", "outdoors"], ""),
-    "city1": ("travel", "Night skyline of a big city", "Skyscrapers lit up at night reflected in a river.",
-              ["skyscraper", "river", "lights"], ["city", "night"], ""),
-    "city2": ("travel", "Busy street market in the old town", "Crowded market stalls selling spices in an old town street.",
-              ["stall", "spices", "crowd"], ["market", "city"], ""),
-    "food1": ("food", "Margherita pizza fresh from the oven", "A wood-fired margherita pizza with basil and mozzarella.",
-              ["pizza", "basil", "cheese"], ["italian", "dinner"], ""),
-    "food2": ("food", "Bowl of ramen noodles", "Steaming ramen noodle soup with egg, pork and spring onions.",
-              ["noodles", "egg", "bowl"], ["japanese", "soup"], ""),
-    "food3": ("food", "Chocolate birthday cake", "A chocolate layer cake with candles for a birthday party.",
-              ["cake", "candles"], ["birthday", "dessert"], ""),
-    "food4": ("food", "Latte art in a coffee cup", "A cappuccino with a heart drawn in the milk foam on a cafe table.",
-              ["coffee", "cup"], ["cafe", "morning"], ""),
-    "food5": ("food", "Fresh garden salad", "A green salad with tomatoes, cucumber and feta in a white bowl.",
-              ["salad", "tomato", "bowl"], ["healthy", "lunch"], ""),
-    "dog1": ("animals", "Golden retriever puppy playing fetch", "A golden retriever puppy runs with a ball on the grass.",
-             ["dog", "ball", "grass"], ["pet", "play"], ""),
-    "dog2": ("animals", "Dog sleeping on a sofa", "An old beagle dog sleeps curled up on a grey sofa.",
-             ["dog", "sofa"], ["pet", "home"], ""),
-    "cat1": ("animals", "Kitten with a ball of yarn", "A tabby kitten plays with a red ball of yarn.",
-             ["kitten", "yarn"], ["pet", "play"], ""),
-    "cat2": ("animals", "Cat looking out of a window", "A black cat sits on a windowsill watching birds outside.",
-             ["cat", "window", "birds"], ["pet", "home"], ""),
-    "bird1": ("animals", "Parrot on a branch", "A colourful parrot perches on a tropical tree branch.",
-              ["parrot", "branch"], ["tropical", "wildlife"], ""),
-    "horse1": ("animals", "Horses grazing in a field", "Two brown horses graze in a misty green field at morning.",
-               ["horse", "field"], ["farm", "countryside"], ""),
-    "doc1": ("documents", "Grocery store receipt", "A printed supermarket receipt listing milk, bread and eggs.",
-             ["receipt"], ["shopping", "expenses"], "TOTAL 23.40 MILK BREAD EGGS"),
-    "doc2": ("documents", "Electricity bill invoice", "An electricity invoice showing the monthly amount due.",
-             ["invoice"], ["bills", "expenses"], "AMOUNT DUE 84.10 ELECTRICITY"),
-    "doc3": ("documents", "Passport photo page", "The photo page of a passport with personal details.",
-             ["passport"], ["travel documents", "identity"], "PASSPORT"),
-    "doc4": ("documents", "Train ticket to Paris", "A printed train ticket from London to Paris.",
-             ["ticket"], ["travel", "train"], "LONDON PARIS SEAT 42"),
-    "doc5": ("documents", "Handwritten shopping list", "A handwritten list of groceries on a yellow note.",
-             ["note", "list"], ["shopping"], "apples bananas coffee"),
-    "nat1": ("nature", "Waterfall in a green forest", "A tall waterfall pours into a pool surrounded by forest.",
-             ["waterfall", "trees"], ["forest", "water"], ""),
-    "nat2": ("nature", "Field of sunflowers", "Rows of bright yellow sunflowers under a blue summer sky.",
-             ["sunflower", "sky"], ["summer", "flowers"], ""),
-    "nat3": ("nature", "Autumn leaves on the ground", "Red and orange autumn leaves cover a forest path.",
-             ["leaves", "path"], ["autumn", "forest"], ""),
-    "nat4": ("nature", "Cherry blossom tree", "Pink cherry blossoms on a tree branch in spring.",
-             ["blossom", "branch"], ["spring", "flowers"], ""),
-    "car1": ("vehicles", "Red sports car on a road", "A red sports car speeds along a coastal road.",
-             ["car", "road"], ["driving", "speed"], ""),
-    "car2": ("vehicles", "Vintage car at a show", "A restored vintage car displayed at a classic car show.",
-             ["car", "chrome"], ["classic", "show"], ""),
-    "bike1": ("vehicles", "Bicycle leaning on a wall", "A blue city bicycle leans against a brick wall.",
-              ["bicycle", "wall"], ["cycling", "city"], ""),
-    "train1": ("vehicles", "High speed train at a station", "A white high speed train waits at a station platform.",
-               ["train", "platform"], ["rail", "travel"], ""),
-    "plane1": ("vehicles", "Airplane taking off", "A passenger airplane takes off from a runway at sunset.",
-               ["airplane", "runway"], ["flight", "travel"], ""),
-    "boat1": ("vehicles", "Sailboat in a harbour", "White sailboats moored in a calm harbour.",
-              ["sailboat", "harbour"], ["sailing", "sea"], ""),
-    "ppl1": ("people", "Wedding couple dancing", "A bride and groom share their first dance at the wedding.",
-             ["bride", "groom"], ["wedding", "celebration"], ""),
-    "ppl2": ("people", "Family picnic in the park", "A family eats sandwiches on a blanket in a sunny park.",
-             ["family", "blanket", "sandwich"], ["picnic", "summer"], ""),
-    "ppl3": ("people", "Crowd at a rock concert", "A crowd cheers at an outdoor rock concert at night.",
-             ["crowd", "stage"], ["music", "concert"], ""),
-    "ppl4": ("people", "Graduation day", "Graduates throw their caps in the air on graduation day.",
-             ["caps", "gowns"], ["graduation", "celebration"], ""),
-    "home1": ("home", "Modern kitchen interior", "A bright modern kitchen with white cabinets and an island.",
-              ["kitchen", "cabinets"], ["interior", "home"], ""),
-    "home2": ("home", "Cozy living room with fireplace", "A living room with a sofa, rug and a burning fireplace.",
-              ["sofa", "fireplace", "rug"], ["cozy", "home"], ""),
-    "home3": ("home", "Houseplants on a shelf", "Green houseplants in pots on a wooden shelf.",
-              ["plants", "shelf"], ["indoor garden", "home"], ""),
-    "home4": ("home", "Vegetable garden beds", "Raised garden beds growing tomatoes and lettuce.",
-              ["tomatoes", "lettuce", "garden"], ["gardening", "outdoors"], ""),
-}
-
-QUERIES = {
-    "sunset at the beach": {"beach1"},
-    "surfing": {"beach2"},
-    "snowy mountains": {"mount1"},
-    "hiking trail": {"mount2"},
-    "city at night": {"city1"},
-    "pizza": {"food1"},
-    "noodle soup": {"food2"},
-    "birthday cake": {"food3"},
-    "coffee": {"food4", "doc5"},
-    "my dog": {"dog1", "dog2"},
-    "cats": {"cat1", "cat2"},
-    "receipts and invoices": {"doc1", "doc2"},
-    "travel documents": {"doc3", "doc4"},
-    "waterfall in the forest": {"nat1"},
-    "flowers": {"nat2", "nat4"},
-    "sports car": {"car1"},
-    "train": {"train1", "doc4"},
-    "boats": {"boat1"},
-    "wedding": {"ppl1"},
-    "concert": {"ppl3"},
-    "kitchen": {"home1"},
-    "garden vegetables": {"home4"},
-    "pets": {"dog1", "dog2", "cat1", "cat2"},
-    "autumn": {"nat3"},
-}
+DATA = Path(__file__).resolve().parent / "data" / "retrieval_eval.json"
+KINDS = ("single", "multi", "paraphrase")
+MODES = ("keyword", "vector", "hybrid")
+USER = "quality-user"
+CANDIDATES = 30
 
 
-def analysis(entry: tuple) -> dict:
-    category, headline, summary, objects, themes, text = entry
-    return {"category": category, "subcategories": [], "headline": headline, "summary": summary,
-            "image_details": {"extracted_text": text, "objects": objects, "themes": themes}, "media_metadata": {}}
+@dataclass
+class Report:
+    """Per mode: per kind metrics, the share of no-answer queries answered empty; the same for the
+    old ranking (``baseline``); the raw ranked lists for calibration."""
+
+    items: int
+    queries: int
+    embedder: str
+    metrics: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    empty_share: dict[str, float] = field(default_factory=dict)
+    baseline: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    baseline_empty_share: dict[str, float] = field(default_factory=dict)
+    raw: dict[str, list[tuple[list[tuple[str, float]], set[str], str]]] = field(default_factory=dict)
+    ranking_mrr: dict[str, dict[str, float]] = field(default_factory=dict)  # MRR of the ranking, no floor
+    kept: dict[str, float] = field(default_factory=dict)  # answerable queries with a relevant result kept
+    weight_sweep: list[tuple[float, float]] = field(default_factory=list)
 
 
-def main() -> None:
+def load_eval(path: Path = DATA) -> tuple[list[tuple[str, dict]], list[dict]]:
+    data = json.loads(path.read_text())
+    return [(item["id"], item["analysis"]) for item in data["items"]], data["queries"]
+
+
+def websearch_ranked(conn: Any, user_id: str, query: str, limit: int) -> list[tuple[str, float]]:
+    """The keyword ranking this project had before BM25: every word must match (websearch_to_tsquery),
+    ranked by ts_rank_cd over the stored weighted tsvector."""
     from sqlalchemy import text
 
+    rows = conn.execute(text("""
+        SELECT a.item_id, ts_rank_cd(a.search_vector, websearch_to_tsquery('english', :q)) AS score
+        FROM analyses a JOIN items i ON i.current_analysis_id = a.id
+        WHERE a.user_id = :u AND a.search_vector @@ websearch_to_tsquery('english', :q)
+        ORDER BY score DESC, a.item_id LIMIT :limit"""), {"q": query, "u": user_id, "limit": limit})
+    return [(row.item_id, float(row.score)) for row in rows]
+
+
+def _table(runs: Sequence[tuple[list[tuple[str, float]], set[str], str]], floor: float | None) -> tuple[dict, float]:
+    """Metrics per kind (and "all") over the results kept by ``floor``; share of no-answer queries empty."""
+    kept = [([i for i, s in ranked if floor is None or s >= floor], relevant, kind) for ranked, relevant, kind in runs]
+    table = {kind: summarize([(r, rel) for r, rel, k in kept if k == kind]) for kind in KINDS
+             if any(k == kind for _, _, k in kept)}
+    table["all"] = summarize([(r, rel) for r, rel, k in kept if k != "none"])
+    none = [r for r, _, k in kept if k == "none"]
+    return table, (sum(1 for r in none if not r) / len(none) if none else 0.0)
+
+
+def evaluate(documents: Sequence[tuple[str, Mapping[str, Any]]], queries: Sequence[Mapping[str, Any]],
+             embedder: Any = None, database: str = "bench_quality") -> Report:
+    """Load ``documents`` for one user in a fresh embedded PostgreSQL, run every query in every
+    mode through the real ranking and floors, and the old ranking beside it."""
+    from sqlalchemy import text
+
+    from chalicelib.collections import search
     from chalicelib.collections.embedder import embedding_document
-    from chalicelib.collections.search import keyword_ranked, reciprocal_rank_fusion, vector_ranked
     from chalicelib.db.engine import get_engine
     from chalicelib.providers import get_embedder
     from chalicelib.settings import get_settings
 
-    engine = get_engine(embedded_database("bench_quality"))
-    embedder = get_embedder(get_settings())
-    user = "quality-user"
-    docs = [{"item_id": item_id, "user_id": user, "analysis": analysis(entry)} for item_id, entry in ITEMS.items()]
-    documents = [embedding_document(d["analysis"])[0] for d in docs]
-    result = embedder.embed(documents, input_type="document")
-    load(engine, docs, result.vectors, progress=False)
+    engine = get_engine(embedded_database(database))
+    embedder = embedder or get_embedder(get_settings())
+    docs = [{"item_id": item_id, "user_id": USER, "analysis": dict(analysis)} for item_id, analysis in documents]
+    result = embedder.embed([embedding_document(d["analysis"])[0] for d in docs], input_type="document")
+    load(engine, docs, result.vectors, progress=False, model=result.model, dimensions=result.dimensions)
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
-    query_vectors = dict(zip(QUERIES, embedder.embed(list(QUERIES), input_type="query").vectors, strict=True))
-    runs: dict[str, list] = {"keyword": [], "vector": [], "hybrid": []}
+    texts = [q["query"] for q in queries]
+    query_result = embedder.embed(texts, input_type="query")
+    report = Report(len(docs), len(queries), f"{result.provider_used} ({result.model})")
+    raw: dict[str, list] = {mode: [] for mode in (*MODES, "baseline keyword", "baseline hybrid")}
+    parts = []  # (keyword, vector, vector scores of keyword-only candidates) per query, for the sweep
     with engine.begin() as conn:
-        for query, relevant in QUERIES.items():
-            keyword = keyword_ranked(conn, user, query, 30)
-            vector = vector_ranked(conn, user, query_vectors[query], 30)
-            runs["keyword"].append(([i for i, _ in keyword], relevant))
-            runs["vector"].append(([i for i, _ in vector], relevant))
-            runs["hybrid"].append(([i for i, _ in reciprocal_rank_fusion(keyword, vector)], relevant))
-    print(f"{len(ITEMS)} labelled items, {len(QUERIES)} queries, embedder: {result.provider_used} ({result.model})")
-    print(f"{'mode':10}{'MRR':>8}{'P@1':>8}{'recall@5':>10}{'NDCG@5':>9}")
-    for mode, mode_runs in runs.items():
-        m = summarize(mode_runs)
-        print(f"{mode:10}{m['MRR']:>8.3f}{m['P@1']:>8.3f}{m['recall@5']:>10.3f}{m['NDCG@5']:>9.3f}")
+        for q, vector in zip(queries, query_result.vectors, strict=True):
+            relevant, kind = set(q.get("relevant") or []), q["kind"]
+            one = _OneQuery([vector], query_result.model, query_result.dimensions)
+            for mode in MODES:
+                request = search.SearchRequest(q["query"], mode, top_k=10)
+                raw[mode].append((search.rank(conn, USER, request, one).results[:10], relevant, kind))
+            old_keyword = websearch_ranked(conn, USER, q["query"], CANDIDATES)
+            old_vector = search.vector_ranked(conn, USER, vector, CANDIDATES, model=query_result.model,
+                                              dimensions=query_result.dimensions)
+            raw["baseline keyword"].append((old_keyword[:10], relevant, kind))
+            raw["baseline hybrid"].append((search.reciprocal_rank_fusion(old_keyword, old_vector)[:10], relevant, kind))
+            keyword = search.keyword_ranked(conn, USER, q["query"], CANDIDATES)
+            missing = [i for i, _ in keyword if i not in {j for j, _ in old_vector}]
+            parts.append((keyword, old_vector, search.vector_scores(conn, USER, vector, missing, model=query_result.model,
+                                                                    dimensions=query_result.dimensions), relevant, kind))
+    floors = {"keyword": search.KEYWORD_FLOOR, "vector": search.vector_floor(query_result.model),
+              "hybrid": search.HYBRID_FLOOR}
+    for mode in MODES:
+        report.metrics[mode], report.empty_share[mode] = _table(raw[mode], floors[mode])
+        ranking, _ = _table(raw[mode], None)
+        report.ranking_mrr[mode] = {kind: m["MRR"] for kind, m in ranking.items()}
+        report.kept[mode] = _kept(raw[mode], floors[mode])
+    for weight in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+        fused = [(search.fuse(k, v, extra, query_result.model, weight)[:10], rel, kind) for k, v, extra, rel, kind in parts]
+        report.weight_sweep.append((weight, _table(fused, None)[0]["all"]["MRR"]))
+    for mode in ("keyword", "hybrid"):
+        report.baseline[mode], report.baseline_empty_share[mode] = _table(raw[f"baseline {mode}"], None)
+    report.raw = raw
+    return report
+
+
+@dataclass
+class _OneQuery:
+    vectors: list[list[float]]
+    model: str
+    dimensions: int
+
+
+def format_report(report: Report) -> str:
+    lines = [f"{report.items} labelled items, {report.queries} queries, embedder: {report.embedder}",
+             "metrics over the results search returns (floor applied); 'ranking MRR': the same ranking without the floor",
+             "", f"{'mode':9}{'kind':12}{'MRR':>7}{'P@1':>7}{'recall@5':>10}{'NDCG@5':>8}{'ranking MRR':>13}"]
+    for mode in MODES:
+        for kind, m in report.metrics[mode].items():
+            lines.append(f"{mode:9}{kind:12}{m['MRR']:>7.3f}{m['P@1']:>7.3f}{m['recall@5']:>10.3f}{m['NDCG@5']:>8.3f}"
+                         f"{report.ranking_mrr[mode][kind]:>13.3f}")
+        lines.append(f"{mode:9}{'none':12}no-answer queries answered empty: {report.empty_share[mode]:.0%}; "
+                     f"answerable queries with a relevant result kept: {report.kept[mode]:.0%}")
+    lines += ["", "against the old ranking (websearch_to_tsquery + ts_rank_cd; RRF k=60; no floor), same run:",
+              f"{'mode':9}{'kind':12}{'old MRR':>9}{'new ranking MRR':>17}{'ratio':>8}{'old empty':>11}{'new empty':>11}"]
+    for mode in ("keyword", "hybrid"):
+        for kind, old in report.baseline[mode].items():
+            new = report.ranking_mrr[mode][kind]
+            ratio = f"{new / old['MRR']:.2f}x" if old["MRR"] else "-"
+            lines.append(f"{mode:9}{kind:12}{old['MRR']:>9.3f}{new:>17.3f}{ratio:>8}"
+                         f"{report.baseline_empty_share[mode]:>11.0%}{report.empty_share[mode]:>11.0%}")
+    lines.append("")
+    for kind in report.ranking_mrr["hybrid"]:
+        best_input = max(report.ranking_mrr["keyword"][kind], report.ranking_mrr["vector"][kind])
+        fused = report.ranking_mrr["hybrid"][kind]
+        lines.append(f"hybrid ranking MRR, {kind}: {fused:.3f} vs the better of its inputs {best_input:.3f}: "
+                     f"{'not worse' if fused >= best_input - 1e-9 else 'WORSE'}")
+    hybrid = report.ranking_mrr["hybrid"]["all"]
+    lines += [
+              f"goals (ranking MRR): keyword >= 0.95: {report.ranking_mrr['keyword']['all']:.3f}; hybrid >= 0.97: "
+              f"{hybrid:.3f}; no-answer empty >= 75%: hybrid {report.empty_share['hybrid']:.0%}, "
+              f"keyword {report.empty_share['keyword']:.0%}, vector {report.empty_share['vector']:.0%}"]
+    return "\n".join(lines)
+
+
+def floor_for_empties(runs: Sequence[tuple[list[tuple[str, float]], set[str], str]], share: float = 0.75) -> float:
+    """The lowest floor at which at least ``share`` of the no-answer queries come back empty
+    (the rule the floors in search.py follow)."""
+    tops = sorted((ranked[0][1] if ranked else float("-inf")) for ranked, _, kind in runs if kind == "none")
+    if not tops:
+        return 0.0
+    index = math.ceil(share * len(tops)) - 1  # this many tops must lie below the floor
+    return round(tops[index] + 1e-4, 4) if tops[index] != float("-inf") else 0.0
+
+
+def calibrate(report: Report) -> str:
+    """Floors this set suggests, what each costs, and the hybrid weight sweep."""
+    from chalicelib.collections import search
+
+    lines = ["", "calibration on this set (floor: the lowest with >= 75% of no-answer queries empty):"]
+    for mode in MODES:
+        floor = floor_for_empties(report.raw[mode])
+        table, empty = _table(report.raw[mode], floor)
+        lines.append(f"  {mode:8} floor {floor:.3f}: empty {empty:.0%}, answerable with a relevant result kept "
+                     f"{_kept(report.raw[mode], floor):.0%}, MRR {table['all']['MRR']:.3f}")
+    lines.append(f"  in search.py: keyword {search.KEYWORD_FLOOR}, hybrid {search.HYBRID_FLOOR}, "
+                 f"vector {search.VECTOR_FLOORS}")
+    lines.append("  hybrid keyword weight sweep (MRR without floor): " + ", ".join(
+        f"{w:.1f}: {mrr:.3f}" for w, mrr in report.weight_sweep))
+    return "\n".join(lines)
+
+
+def _kept(runs: Sequence[tuple[list[tuple[str, float]], set[str], str]], floor: float) -> float:
+    answerable = [(ranked, relevant) for ranked, relevant, kind in runs if kind != "none"]
+    return sum(1 for ranked, relevant in answerable
+               if any(i in relevant and s >= floor for i, s in ranked)) / len(answerable)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--calibrate", action="store_true")
+    args = parser.parse_args()
+    documents, queries = load_eval(args.data)
+    report = evaluate(documents, queries)
+    print(format_report(report))
+    if args.calibrate:
+        print(calibrate(report))
 
 
 if __name__ == "__main__":

@@ -90,6 +90,9 @@ SCHEMAS: dict[str, Any] = {
                        "mode": {"enum": ["keyword", "vector", "hybrid"], "default": "hybrid"},
                        "top_k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
                        "category": {"type": "string", "minLength": 1, "maxLength": 100},
+                       "min_score": {"type": "number", "minimum": -1, "maximum": 1, "description":
+                                     "drop results scoring below this instead of the mode's floor (keyword and "
+                                     "hybrid scores are 0..1, vector scores cosine similarities)"},
                        "answer": {"type": "boolean", "default": False,
                                   "description": "also answer the query from the top results, with citations"}},
     },

@@ -98,10 +98,12 @@ def _check(result: Any, count: int) -> None:
                          f"the embeddings table holds {EMBEDDING_DIMENSIONS}")
 
 
-def _store(engine: Engine, rows: Sequence[tuple[dict[str, Any], dict[str, Any]]], result: Any) -> int:
+def _store(engine: Engine, rows: Sequence[tuple[dict[str, Any], dict[str, Any]]], result: Any,
+           replace: bool = False) -> int:
     """Insert one embedding per (analysis row, source) in one transaction, under the row locks
     of their items (taken in id order, so concurrent batches cannot deadlock); returns how many
-    were stored for a still-current analysis."""
+    were stored for a still-current analysis. ``replace``: overwrite an analysis's existing
+    embedding (re-embedding with another model) instead of keeping it."""
     _check(result, len(rows))
     by_item = {row["item_id"]: (row, source, vector) for (row, source), vector in zip(rows, result.vectors, strict=True)}
     with engine.begin() as conn:
@@ -112,14 +114,21 @@ def _store(engine: Engine, rows: Sequence[tuple[dict[str, Any], dict[str, Any]]]
         fresh = [entry for item_id, entry in by_item.items() if current.get(item_id) == entry[0]["id"]]
         if not fresh:
             return 0
-        conn.execute(
-            insert(embeddings).values([
-                {"id": str(uuid.uuid4()), "item_id": row["item_id"], "analysis_id": row["id"],
-                 "user_id": row["user_id"], "vector": list(vector), "embedding_model": result.model,
-                 "embedding_dimensions": result.dimensions, "embedding_source": source}
-                for row, source, vector in fresh
-            ]).on_conflict_do_nothing(index_elements=["analysis_id"])
-        )
+        statement = insert(embeddings).values([
+            {"id": str(uuid.uuid4()), "item_id": row["item_id"], "analysis_id": row["id"],
+             "user_id": row["user_id"], "vector": list(vector), "embedding_model": result.model,
+             "embedding_dimensions": result.dimensions, "embedding_source": source}
+            for row, source, vector in fresh
+        ])
+        if replace:
+            excluded = statement.excluded
+            statement = statement.on_conflict_do_update(index_elements=["analysis_id"], set_={
+                "vector": excluded.vector, "embedding_model": excluded.embedding_model,
+                "embedding_dimensions": excluded.embedding_dimensions,
+                "embedding_source": excluded.embedding_source, "created_at": func.now()})
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=["analysis_id"])
+        conn.execute(statement)
         item_ids = [row["item_id"] for row, _, _ in fresh]
         conn.execute(delete(embeddings).where(embeddings.c.item_id.in_(item_ids),
                                               embeddings.c.analysis_id.not_in([row["id"] for row, _, _ in fresh])))
@@ -168,3 +177,69 @@ def backfill_embeddings(engine: Engine, embedder: Any, limit: int | None = None,
         embedded += _store(engine, [(row, source) for row, source, _ in batch], result)
     log.info("backfill: embedded %d analyses in %d calls", embedded, calls)
     return BackfillReport(embedded, calls)
+
+
+@dataclass(frozen=True)
+class ReembedReport:
+    model: str
+    dimensions: int
+    reembedded: int
+    calls: int
+    remaining: int
+
+
+def _target(embedder: Any) -> tuple[str, int]:
+    """The (model, dimensions) the embedder writes; asked of the provider if it does not say."""
+    model, dimensions = getattr(embedder, "model", None), getattr(embedder, "dimensions", None)
+    if isinstance(model, str) and isinstance(dimensions, int):
+        return model, dimensions
+    probe = embedder.embed(["probe"], input_type="document")
+    return probe.model, probe.dimensions
+
+
+def reembed(engine: Engine, embedder: Any, batch_size: int = BATCH_SIZE, limit: int | None = None,
+            progress: Any = None, user_id: str | None = None) -> ReembedReport:
+    """Re-embed every current analysis whose embedding is missing or was made by another model
+    or with other dimensions than ``embedder``'s, ``batch_size`` per provider call, each batch
+    committed on its own. Safe to interrupt and run again: the next run selects only what is
+    still stale. Search compares only same-model vectors, so items not yet re-embedded are found
+    by keyword search meanwhile. ``progress(done, total)`` is called after each batch; ``user_id``
+    narrows it to one user."""
+    model, dimensions = _target(embedder)
+    current = exists().where(embeddings.c.analysis_id == analyses.c.id, embeddings.c.embedding_model == model,
+                             embeddings.c.embedding_dimensions == dimensions)
+    stale = (select(analyses.c.id, analyses.c.item_id, analyses.c.user_id, analyses.c.raw_response)
+             .join(items.items, items.items.c.current_analysis_id == analyses.c.id)
+             .where(~current).order_by(analyses.c.id))
+    if user_id is not None:
+        stale = stale.where(analyses.c.user_id == user_id)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(stale.subquery())).scalar_one()
+    if limit is not None:
+        total = min(total, limit)
+    done = calls = 0
+    last_id = ""
+    while done < total:
+        with engine.connect() as conn:
+            page = [dict(row) for row in conn.execute(
+                stale.where(analyses.c.id > last_id).limit(min(batch_size, total - done))).mappings()]
+        if not page:
+            break
+        last_id = page[-1]["id"]
+        batch = []
+        for row in page:
+            document, source = embedding_document(row["raw_response"])
+            if document:
+                batch.append((row, source, document))
+        if batch:
+            result = embedder.embed([document for _, _, document in batch], input_type="document")
+            calls += 1
+            _store(engine, [(row, source) for row, source, _ in batch], result, replace=True)
+        done += len(page)
+        if progress is not None:
+            progress(done, total)
+    with engine.connect() as conn:
+        remaining = conn.execute(select(func.count()).select_from(stale.subquery())).scalar_one()
+    log.info("reembed: %d analyses to %s (%d dims) in %d calls, %d still stale", done, model, dimensions,
+             calls, remaining)
+    return ReembedReport(model, dimensions, done, calls, remaining)

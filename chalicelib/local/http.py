@@ -1,14 +1,17 @@
 """``chalice local`` as ``make run`` starts it: the same command, with logs fit to keep.
 
-Two changes to what ``chalice local`` prints, nothing else (routes, authorizer, stage config and
-environment are Chalice's own):
+Two changes to what ``chalice local`` prints, and one to its sockets; nothing else (routes,
+authorizer, stage config and environment are Chalice's own):
 
 - every log record is a JSON line (:mod:`chalicelib.logs`), as in Lambda, instead of the bare
   ``%(message)s`` lines ``chalice local`` configures;
 - the access line of each request is a JSON record without the query string: Python's
   ``http.server`` prints the whole request line, so a presigned upload URL's ``signature=``
   (``PUT /local/blobs?...&signature=...``) reached the log; a vendor's quote link token (a
-  credential in the path) is logged as ``/vendor/quotes/{token}``.
+  credential in the path) is logged as ``/vendor/quotes/{token}``;
+- responses go out with TCP_NODELAY: the handler writes headers and body separately on a
+  keep-alive connection, and Nagle's algorithm held the body until the client's delayed ACK
+  (~40 ms added to every response; found by benchmarks/bench_search.py).
 
 ``python -m chalicelib.local.http [chalice local options]``.
 """
@@ -50,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(os.environ.get("LOG_LEVEL", "INFO").upper())
     chalice_local.ChaliceRequestHandler.log_request = _log_request
     chalice_local.ChaliceRequestHandler.log_message = _log_message
+    chalice_local.ChaliceRequestHandler.disable_nagle_algorithm = True
     sys.argv = ["chalice", "local", *(sys.argv[1:] if argv is None else argv)]
     return chalice_main() or 0
 
