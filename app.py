@@ -10,13 +10,13 @@ import logging
 
 from chalice import AuthResponse, Chalice, Rate, Response
 
-from chalicelib import auth, cors, logs, observability, web
+from chalicelib import auth, bootstrap, cors, logs, observability, web
 from chalicelib.settings import get_settings
 
 # Chalice's own log handler writes text: its records go to the root logger, formatted as JSON.
 app = Chalice(app_name="ai-backend", configure_logs=False)
 _LOG_LEVEL = getattr(logging, get_settings().log_level, logging.INFO)
-logs.configure(_LOG_LEVEL)
+logs.configure(_LOG_LEVEL, get_settings().log_format)
 app.log.setLevel(_LOG_LEVEL)
 app.register_middleware(web.normalize_chalice_errors, "http")
 app.register_middleware(observability.invocation_middleware, "all")
@@ -34,6 +34,22 @@ def jwt_auth(auth_request):  # noqa: ANN001, ANN201 - Chalice's AuthRequest/Auth
 
 
 observability.observe_authorizer(jwt_auth)
+
+
+
+def _local_stage(settings, target):  # noqa: ANN001, ANN202 - built only when STAGE is local
+    """The emulator's adapters for ``target`` (the development package is imported only here)."""
+    from localdev.stage import LocalStage
+
+    return LocalStage(settings, target)
+
+
+bootstrap.register_local_stage(_local_stage, app)
+if get_settings().is_local:
+    # The emulator's routes (presigned URL targets, the console's sign-in and operations): local stage only.
+    from localdev.stage import install as install_local_stage
+
+    install_local_stage(app, jwt_auth)
 
 
 # --- platform ---------------------------------------------------------------------------------
@@ -79,62 +95,6 @@ def console_asset(name: str) -> Response:
     return console.asset(name, app.current_request.headers.get("if-none-match"))
 
 
-@app.route("/local/token", methods=["POST"])
-@web.endpoint
-def local_token() -> dict:
-    """Local stage only (404 elsewhere): ``{"user"}`` -> a bearer token, as ``make token``."""
-    from chalicelib.console import local_routes
-
-    return local_routes.issue_token(web.json_body(app, get_settings().max_body_bytes))
-
-
-if get_settings().is_local:  # the local runtime's operations: never registered in an AWS stage
-
-    @app.route("/local/deliveries", methods=["GET"], authorizer=jwt_auth)
-    @web.endpoint
-    def local_deliveries() -> dict:
-        """The local runtime's deliveries, newest first, with their outcome."""
-        from chalicelib.console import local_routes
-
-        return local_routes.deliveries(web.query_params(app))
-
-    @app.route("/local/deliveries/{delivery_id}/retry", methods=["POST"], authorizer=jwt_auth)
-    @web.endpoint
-    def local_retry(delivery_id: str) -> dict:
-        from chalicelib.console import local_routes
-
-        return local_routes.retry(delivery_id)
-
-    @app.route("/local/schedules", methods=["GET"], authorizer=jwt_auth)
-    @web.endpoint
-    def local_schedules() -> dict:
-        from chalicelib.console import local_routes
-
-        return local_routes.schedules()
-
-    @app.route("/local/schedules/{name}/fire", methods=["POST"], authorizer=jwt_auth)
-    @web.endpoint
-    def local_fire(name: str) -> Response:
-        from chalicelib.console import local_routes
-
-        return Response(body=local_routes.fire(name), status_code=202)
-
-    @app.route("/local/outbox", methods=["GET"], authorizer=jwt_auth)
-    @web.endpoint
-    def local_outbox() -> dict:
-        """The e-mails the local stage sent (vendors' quote requests), newest first."""
-        from chalicelib.console import local_routes
-
-        return local_routes.outbox(web.query_params(app))
-
-    @app.route("/local/metrics", methods=["GET"], authorizer=jwt_auth)
-    @web.endpoint
-    def local_metrics() -> dict:
-        from chalicelib.console import local_routes
-
-        return local_routes.metrics(web.query_params(app))
-
-
 @app.route("/me", methods=["GET"], authorizer=jwt_auth)
 @web.endpoint
 def me() -> dict:
@@ -142,31 +102,8 @@ def me() -> dict:
     return {"user_id": web.current_user(app)}
 
 
-@app.route(
-    "/local/blobs",
-    methods=["PUT"],
-    content_types=["application/octet-stream", "image/jpeg", "image/png", "image/gif", "image/webp"],
-)
-@web.endpoint
-def local_blob_upload() -> Response:
-    """Local stage only: the target of a presigned PUT (``?bucket&key&expires&signature``).
-    Writing the object queues the S3 ObjectCreated event, as S3 would."""
-    from chalicelib.local.uploads import accept_upload
-
-    return accept_upload(app.current_request)
-
-
-@app.route("/local/blobs", methods=["GET"])
-@web.endpoint
-def local_blob_download() -> Response:
-    """Local stage only: the target of a presigned GET (thumbnails, originals)."""
-    from chalicelib.local.uploads import serve_download
-
-    return serve_download(app.current_request)
-
-
 # --- collections ------------------------------------------------------------------------------
-# Seeds 001/004: upload -> thumbnail (S3 event) -> analysis (EventBridge) -> embedding -> search.
+# Upload -> thumbnail (S3 event) -> analysis (EventBridge) -> embedding -> search.
 
 
 @app.on_s3_event(bucket=get_settings().bucket_name, events=["s3:ObjectCreated:*"])
@@ -272,7 +209,7 @@ def collections_search() -> dict:
 
 
 # --- tasks ------------------------------------------------------------------------------------
-# Seed 002: POST answers 202 at once; the worker Lambda is invoked asynchronously (seed 003).
+# POST answers 202 at once; the worker Lambda is invoked asynchronously (through the invoke adapter).
 
 
 @app.route("/tasks", methods=["POST"], authorizer=jwt_auth)
@@ -366,7 +303,7 @@ def vendor_quote_submit(token: str) -> Response:
 
 
 # --- pages ------------------------------------------------------------------------------------
-# Seed 000: activity -> pattern detector (5 min) -> generator (2 min) -> page cache -> instant API.
+# Activity -> pattern detector (5 min) -> generator (2 min) -> page cache -> instant API.
 
 
 @app.route("/activity", methods=["POST"], authorizer=jwt_auth)

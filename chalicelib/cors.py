@@ -26,10 +26,10 @@ PREFLIGHTS: dict[str, str] = {
     "/activity": "POST",
     "/pages": "GET",
     "/pages/{page_type}": "GET",
-    "/local/token": "POST",
-    "/local/blobs": "GET,PUT",
 }
 LOCAL_PREFLIGHTS: dict[str, str] = {
+    "/local/token": "POST",
+    "/local/blobs": "GET,PUT",
     "/local/deliveries": "GET",
     "/local/deliveries/{delivery_id}/retry": "POST",
     "/local/schedules": "GET",

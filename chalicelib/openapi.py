@@ -339,16 +339,23 @@ def _console_paths() -> dict[str, Any]:
         "/console/{name}": {"get": _html("A console file (.js, .css, .svg), or config.json: this stage's "
                                          "console settings",
                                          params=[_path_param("name", r"^[a-z0-9][a-z0-9_-]{0,63}\.(js|css|svg|json)$")])},
-        "/local/token": {
-            "post": _op("Local stage only (404 elsewhere): a bearer token for a user name", 200, "LocalToken",
-                        400, 404, 413, 415, auth=False, body="LocalTokenRequest"),
-        },
     }
 
 
 def _local_paths() -> dict[str, Any]:
-    """The local runtime's operations: registered in the local stage only."""
+    """The local stage's routes (the emulator's, the console's sign-in and operations): registered
+    in the local stage only."""
     return {
+        "/local/blobs": {
+            "put": _op("Local stage only: target of a presigned upload URL", 200, "BlobWritten",
+                       400, 403, 404, 413, 415, auth=False, params=_SIGNED),
+            "get": _op("Local stage only: target of a presigned download URL", 200, None,
+                       400, 403, 404, auth=False, params=_SIGNED),
+        },
+        "/local/token": {
+            "post": _op("A bearer token for a user name (the console's local sign-in)", 200, "LocalToken",
+                        400, 404, 413, 415, auth=False, body="LocalTokenRequest"),
+        },
         "/local/deliveries": {"get": _op("Local runtime deliveries, newest first", 200, "DeliveryList", 400, 404,
                                          params=[_query("status", {"enum": ["queued", "running", "succeeded",
                                                                             "failed"]}),
@@ -423,12 +430,6 @@ def _document_for(local: bool) -> dict[str, Any]:
                                               "500": {"description": _ERRORS[500], **_headers(500),
                                                       **_json("Error")}}}},
             "/me": {"get": _op("The caller as the API sees them", 200, "Me")},
-            "/local/blobs": {
-                "put": _op("Local stage only: target of a presigned upload URL", 200, "BlobWritten",
-                           400, 403, 404, 413, 415, auth=False, params=_SIGNED),
-                "get": _op("Local stage only: target of a presigned download URL", 200, None,
-                           400, 403, 404, auth=False, params=_SIGNED),
-            },
             "/items": {
                 "post": _op("Create an item; PUT the image to the returned URL", 201, "ItemCreated",
                             400, 413, 415, 503, body="ItemCreate", ok_description="Created"),

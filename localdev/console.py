@@ -1,8 +1,9 @@
-"""Local-stage routes the console uses: sign in as a name, and the local runtime's operations
-(deliveries with retry, schedules with "fire now", metric sums, the e-mail outbox).
+"""The local stage's routes for the web console: sign in as a name, and the local runtime's
+operations (deliveries with retry, schedules with "fire now", metric sums, the e-mail outbox).
 
-Every function refuses (404) outside the local stage; ``app.py`` registers the operations routes
-only in the local stage, so they do not exist in an AWS deployment at all.
+:func:`install` registers them from ``localdev.stage.install``, so, like ``/local/blobs``, they
+exist only in the local stage (an AWS deployment has no ``/local/*`` route at all); every function
+also refuses (404) outside the local stage.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib import errors
+from chalice import Chalice, Response
+
+from chalicelib import errors, web
 from chalicelib.settings import get_settings
 
 TOKEN_TTL_SECONDS = 12 * 3600
@@ -113,8 +116,8 @@ def fire(name: str) -> dict[str, Any]:
 def metrics(params: dict[str, str]) -> dict[str, Any]:
     """``GET /local/metrics?since=<minutes>``: the EMF metrics summed as CloudWatch would."""
     require_local()
-    from chalicelib.local.metrics import aggregate, read_lines
     from chalicelib.observability import local_metrics_file
+    from localdev.metrics import aggregate, read_lines
 
     since_ms = None
     if params.get("since"):
@@ -133,7 +136,7 @@ def metrics(params: dict[str, str]) -> dict[str, Any]:
 def outbox(params: dict[str, str]) -> dict[str, Any]:
     """``GET /local/outbox?limit``: the e-mails ``make run`` sent (``.local/outbox/``), newest first."""
     require_local()
-    from chalicelib.local.outbox import read_outbox
+    from localdev.outbox import read_outbox
 
     try:
         limit = int(params.get("limit") or 50)
@@ -143,3 +146,45 @@ def outbox(params: dict[str, str]) -> dict[str, Any]:
         raise errors.BadRequest("limit must be an integer from 1 to 500", field="limit")
     messages = read_outbox(get_settings().local_data_dir / "outbox")[-limit:]
     return {"messages": [{**m, "links": m["links"].split()} for m in reversed(messages)]}
+
+
+def install(app: Chalice, authorizer: object) -> None:
+    """Register the console's local routes on ``app`` (the operations behind ``authorizer``)."""
+
+    @app.route("/local/token", methods=["POST"])
+    @web.endpoint
+    def local_token() -> dict:
+        """``{"user"}`` -> a bearer token, as ``make token`` prints."""
+        return issue_token(web.json_body(app, get_settings().max_body_bytes))
+
+    @app.route("/local/deliveries", methods=["GET"], authorizer=authorizer)
+    @web.endpoint
+    def local_deliveries() -> dict:
+        """The local runtime's deliveries, newest first, with their outcome."""
+        return deliveries(web.query_params(app))
+
+    @app.route("/local/deliveries/{delivery_id}/retry", methods=["POST"], authorizer=authorizer)
+    @web.endpoint
+    def local_retry(delivery_id: str) -> dict:
+        return retry(delivery_id)
+
+    @app.route("/local/schedules", methods=["GET"], authorizer=authorizer)
+    @web.endpoint
+    def local_schedules() -> dict:
+        return schedules()
+
+    @app.route("/local/schedules/{name}/fire", methods=["POST"], authorizer=authorizer)
+    @web.endpoint
+    def local_fire(name: str) -> Response:
+        return Response(body=fire(name), status_code=202)
+
+    @app.route("/local/outbox", methods=["GET"], authorizer=authorizer)
+    @web.endpoint
+    def local_outbox() -> dict:
+        """The e-mails the local stage sent (vendors' quote requests), newest first."""
+        return outbox(web.query_params(app))
+
+    @app.route("/local/metrics", methods=["GET"], authorizer=authorizer)
+    @web.endpoint
+    def local_metrics() -> dict:
+        return metrics(web.query_params(app))
