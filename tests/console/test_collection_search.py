@@ -135,7 +135,7 @@ def test_a_thousand_items_page_smoothly(page, server, app_env) -> None:  # noqa:
     with wiring.engine().begin() as conn:
         for n in range(1000):
             item_id = str(uuid.uuid4())
-            items.create_pending(conn, item_id=item_id, user_id=user, filename=f"photo-{n:04d}.jpg",
+            items.create_awaiting_upload(conn, item_id=item_id, user_id=user, filename=f"photo-{n:04d}.jpg",
                                  file_path=f"uploads/{user}/{item_id}.jpg", mime_type="image/jpeg")
             items.set_status(conn, item_id, "failed", error="seeded without bytes")
     listings: list[str] = []
