@@ -46,10 +46,10 @@ def _local_stage(settings, target):  # noqa: ANN001, ANN202 - built only when ST
 
 bootstrap.register_local_stage(_local_stage, app)
 if get_settings().is_local:
-    # The emulator's /local/blobs routes (presigned URL targets): local stage only.
+    # The emulator's routes (presigned URL targets, the console's sign-in and operations): local stage only.
     from localdev.stage import install as install_local_stage
 
-    install_local_stage(app)
+    install_local_stage(app, jwt_auth)
 
 
 # --- platform ---------------------------------------------------------------------------------
@@ -73,6 +73,27 @@ def openapi_document() -> dict:
     from chalicelib.openapi import document
 
     return document()
+
+
+# --- web console (docs/console.md) ---------------------------------------------------------------
+
+
+@app.route("/", methods=["GET"])
+@web.endpoint
+def console_index() -> Response:
+    """The web console's page (ES modules and CSS under /console/, strict CSP)."""
+    from chalicelib import console
+
+    return console.index(app.current_request)
+
+
+@app.route("/console/{name}", methods=["GET"])
+@web.endpoint
+def console_asset(name: str) -> Response:
+    """One console file (``.js``, ``.css``, ``.svg``) or ``config.json`` (this stage's settings)."""
+    from chalicelib import console
+
+    return console.asset(name, app.current_request.headers.get("if-none-match"))
 
 
 @app.route("/me", methods=["GET"], authorizer=jwt_auth)
@@ -234,6 +255,11 @@ def tasks_preflight() -> Response:
 @app.route("/tasks/{task_id}", methods=["OPTIONS"])
 def task_preflight(task_id: str) -> Response:
     return cors.preflight(app.current_request, "GET")
+
+
+for _path, _methods in {**cors.PREFLIGHTS, **(cors.LOCAL_PREFLIGHTS if get_settings().is_local else {})}.items():
+    app.route(_path, methods=["OPTIONS"], name=f"preflight:{_path}")(
+        cors.preflight_view(lambda: app.current_request, _methods))
 
 
 @app.lambda_function(name="task_worker")

@@ -196,6 +196,10 @@ class Settings(NamedTuple):
     jwt_issuer: str = ""
     jwt_audience: str = ""
 
+    # Web console (Cognito hosted UI with PKCE when both are set; else a pasted token)
+    console_cognito_domain: str = ""
+    console_cognito_client_id: str = ""
+
     @property
     def is_local(self) -> bool:
         return self.stage == LOCAL_STAGE
@@ -225,6 +229,7 @@ STAGE_TEMPLATE_DEFAULTS = {"metrics_namespace": "ai-backend/{stage}"}
 _NORMALIZE: dict[str, Callable[[str], str]] = {
     "log_level": str.upper, "log_format": str.lower, "jwt_algorithm": str.upper, "pattern_detector": str.lower,
     "public_base_url": lambda v: v.rstrip("/"), "ssm_prefix": lambda v: v.rstrip("/"), "providers": str.lower,
+    "console_cognito_domain": lambda v: v.removeprefix("https://").rstrip("/"),
 }
 
 

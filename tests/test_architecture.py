@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                       "chalicelib.vendors.entry", "chalicelib.vendors.api", "chalicelib.vendors.import_cli",
                       "chalicelib.collections.reembed")),
     ("http and bootstrap", ("chalicelib.bootstrap", "chalicelib.web", "chalicelib.auth", "chalicelib.cors",
-                            "chalicelib.openapi")),
+                            "chalicelib.openapi", "chalicelib.console")),
     ("products", ("chalicelib.collections", "chalicelib.pages", "chalicelib.tasks", "chalicelib.vendors")),
     ("adapters", ("chalicelib.aws", "chalicelib.providers", "chalicelib.invoke", "chalicelib.db")),
     ("ports", ("chalicelib.ports",)),

@@ -6,6 +6,7 @@ user's item is a 404, exactly like a missing one.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from chalicelib.errors import BadRequest, Conflict
 from chalicelib.ports import BlobStore, EventBus
 
 UPLOAD_URL_TTL = 900
+_STATUS = re.compile(r"^[a-z_]{1,32}$")
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 _ANALYSIS_FIELDS = ("id", "version", "category", "headline", "summary", "provider_used", "model_used",
@@ -70,11 +72,14 @@ def _page_limit(params: Mapping[str, str]) -> int:
 
 
 def list_items(svc: Collections, user_id: str, params: Mapping[str, str]) -> dict[str, Any]:
-    """``GET /items?limit&cursor&category``: newest first, ``next_cursor`` while more remain."""
+    """``GET /items?limit&cursor&category&status``: newest first, ``next_cursor`` while more remain."""
     limit = _page_limit(params)
     category = (params.get("category") or "").strip().lower() or None
+    status = (params.get("status") or "").strip().lower() or None
+    if status is not None and not _STATUS.match(status):
+        raise BadRequest("status must be an item status such as ready or failed", field="status")
     with svc.engine.connect() as conn:
-        rows, next_cursor = items.list_page(conn, user_id, limit, params.get("cursor") or None, category)
+        rows, next_cursor = items.list_page(conn, user_id, limit, params.get("cursor") or None, category, status)
     return {
         "items": [_item_summary(svc, row) for row in rows],
         "next_cursor": next_cursor,
@@ -119,6 +124,9 @@ def get_item(svc: Collections, user_id: str, item_id: str) -> dict[str, Any]:
     if thumbnail == "missing":
         body["thumbnail_url"] = None
     body["thumbnail"] = thumbnail
+    # The original exists once the thumbnail was made from it (or rebuilt from it just now).
+    body["original_url"] = (svc.blobs.presigned_get(svc.bucket, row["file_path"])
+                            if thumbnail in ("present", "rebuilt") else None)
     body["category"] = latest["category"] if latest else None
     body["headline"] = latest["headline"] if latest else None
     body["latest_analysis"] = _analysis(latest) if latest else None

@@ -111,7 +111,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 def list_page(conn: Connection, user_id: str, limit: int, cursor: str | None = None,
-              category: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+              category: str | None = None, status: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """The caller's items, newest first, with their current analysis's category/headline."""
     query = (
         select(items, analyses.c.category, analyses.c.headline, analyses.c.summary)
@@ -122,6 +122,8 @@ def list_page(conn: Connection, user_id: str, limit: int, cursor: str | None = N
     )
     if category:
         query = query.where(analyses.c.category == category)
+    if status:
+        query = query.where(items.c.status == status)
     if cursor:
         created_at, last_id = decode_cursor(cursor)
         query = query.where(or_(items.c.created_at < created_at,
