@@ -69,7 +69,8 @@ STATUS_WINDOW = timedelta(hours=24)
 
 
 def run_sweeper() -> dict[str, Any]:
-    """The scheduled sweep, then EMF metrics: ``TasksReinvoked`` (lost invocations sent again),
+    """The scheduled sweep, then EMF metrics: ``TasksReinvoked`` (lost invocations sent again,
+    and stale claims re-invoked to resume),
     ``TasksStuck`` (marked error by this run) and ``Tasks`` per ``status`` over the last 24 hours."""
     stats = service().sweep()
     observability.put_metrics("task sweeper run", {"handler": "task_sweeper"},
