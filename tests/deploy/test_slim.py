@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from deploy import package_size, slim
+from tests.fakes.voyage_server import voyage_server
 
 PROBE = r"""
 import sys
@@ -29,7 +30,10 @@ for service in ("s3", "events", "dynamodb", "lambda", "ssm", "bedrock-agentcore"
 boto3.resource("dynamodb", region_name="us-east-1").Table("t")
 from chalicelib.providers.voyage import VoyageEmbedder
 from chalicelib.providers.claude import ClaudeLLM
-VoyageEmbedder("k", "voyage-3.5"); ClaudeLLM("k", "claude-sonnet-4-5")
+ClaudeLLM("k", "claude-sonnet-4-5")
+# the voyageai SDK from the package (no tokenizers, zstandard or hf_xet) embeds over HTTP
+result = VoyageEmbedder("pa-k", "voyage-3.5", base_url=sys.argv[3], max_retries=0).embed(["a", "b"], "query")
+assert len(result.vectors) == 2 and len(result.vectors[0]) == result.dimensions, result
 import PIL.Image, PIL.ImageOps, numpy, psycopg2, pymysql, pgvector.sqlalchemy, sqlalchemy, alembic, jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -98,6 +102,8 @@ def test_slimmed_package_fits_and_still_imports(dev_zip: Path, tmp_path: Path) -
     assert "app.py" in names and "chalicelib/wiring.py" in names and not any(n.startswith("tests/") for n in names)
     runtime = _lambda_runtime(tmp_path / "runtime")
     assert not names & {"boto3/__init__.py", "botocore/__init__.py"}, "the runtime provides the AWS SDK"
-    result = subprocess.run([sys.executable, "-S", "-c", PROBE, str(tmp_path / "task"), str(runtime)],
-                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    with voyage_server() as voyage:
+        result = subprocess.run([sys.executable, "-S", "-c", PROBE, str(tmp_path / "task"), str(runtime),
+                                 voyage.url + "/v1"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.stdout.strip().endswith("ok"), result.stdout + result.stderr
+    assert [r.body["input"] for r in voyage.requests] == [["a", "b"]]
