@@ -58,11 +58,12 @@ if get_settings().is_local:
 @app.route("/health", methods=["GET"])
 @web.endpoint
 def health() -> Response:
-    """Stage, version, database reachability and which providers are real or offline."""
+    """Stage, version, database reachability and which providers are real or offline; 503
+    when the database is unreachable or a required provider is missing (named in ``missing``)."""
     from chalicelib.health import health_report
 
     report = health_report()
-    return Response(body=report, status_code=200 if report["database"]["reachable"] else 503)
+    return Response(body=report, status_code=200 if report["status"] == "ok" else 503)
 
 
 @app.route("/openapi.json", methods=["GET"])
@@ -312,10 +313,11 @@ def get_page(page_type: str) -> dict:
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="pattern_detector")
 def pattern_detector(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
-    """Find recurring patterns in recent activity and queue predicted pages."""
+    """Find recurring patterns in recent activity and queue predicted pages; one user's error
+    is counted and skipped, and the run stops before the deadline."""
     from chalicelib.pages.entry import run_detector
 
-    return run_detector()
+    return run_detector(getattr(event.context, "get_remaining_time_in_millis", None))
 
 
 @app.schedule(Rate(2, unit=Rate.MINUTES), name="page_generator")

@@ -45,7 +45,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "ItemCreated": {
         "type": "object", "required": ["item_id", "status", "upload"],
-        "properties": {"item_id": _ID, "status": {"const": "pending"}, "upload": {
+        "properties": {"item_id": _ID, "status": {"const": "awaiting_upload"}, "upload": {
             "type": "object", "required": ["url", "method", "headers"],
             "properties": {"url": {"type": "string"}, "method": {"const": "PUT"}, "headers": {"type": "object"}}}},
     },
@@ -54,7 +54,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["item_id", "filename", "mime_type", "status", "error", "category", "headline",
                      "thumbnail_url", "created_at"],
         "properties": {"item_id": _ID, "filename": {"type": "string"}, "mime_type": {"type": "string"},
-                       "status": {"enum": ["pending", "processing", "ready", "failed"]},
+                       "status": {"enum": ["awaiting_upload", "processing", "ready", "failed"]},
                        "error": _NULLABLE_STR, "category": _NULLABLE_STR, "headline": _NULLABLE_STR,
                        "thumbnail_url": _NULLABLE_STR, "created_at": _TIME},
     },
@@ -216,6 +216,7 @@ _ERRORS = {
     410: "The signed link has expired",
     413: "The body is over the size limit",
     415: "The body must be application/json",
+    429: "A per-user limit was reached; retry after `Retry-After` seconds",
     500: "An unexpected error (logged with its trace id)",
     502: "An AI provider refused the request (a server configuration problem, logged); retrying will not help",
     503: "A dependency (database, AWS, an AI provider) is unavailable; retry after `Retry-After` seconds",
@@ -225,7 +226,7 @@ _ERRORS = {
 #: On every response the app answers (API Gateway's own 401 and 403 carry no trace id).
 TRACE_HEADER = {"X-Trace-Id": {"description": "The request's trace id, as logged (send it to support)",
                                "schema": {"type": "string", "minLength": 1}}}
-#: On every 503: when to retry.
+#: On every 503 and 429: when to retry.
 RETRY_HEADER = {"Retry-After": {"description": "Seconds to wait before retrying", "required": True,
                                 "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
 
@@ -233,7 +234,7 @@ RETRY_HEADER = {"Retry-After": {"description": "Seconds to wait before retrying"
 def _headers(code: int) -> dict[str, Any]:
     if code == 401:
         return {}
-    return {"headers": {**TRACE_HEADER, **(RETRY_HEADER if code == 503 else {})}}
+    return {"headers": {**TRACE_HEADER, **(RETRY_HEADER if code in (429, 503) else {})}}
 
 
 def _json(schema: str) -> dict[str, Any]:
@@ -304,7 +305,7 @@ def _document() -> dict[str, Any]:
     item_id = [_path_param("item_id")]
     return {
         "openapi": "3.1.0",
-        "info": {"title": "ai-backend", "version": "1.0.0",
+        "info": {"title": "ai-backend", "version": "",  # the app's version, set by document()
                  "description": "Ambient pages, image collections and async tasks on AWS Chalice. "
                                 "Every user-data route needs `Authorization: Bearer <JWT>`; the user is the "
                                 "token's `sub`. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`, except "
@@ -325,7 +326,7 @@ def _document() -> dict[str, Any]:
             "/me": {"get": _op("The caller as the API sees them", 200, "Me")},
             "/local/blobs": {
                 "put": _op("Local stage only: target of a presigned upload URL", 200, "BlobWritten",
-                           400, 403, 404, 413, 415, auth=False, params=_SIGNED),
+                           400, 403, 404, 413, auth=False, params=_SIGNED),
                 "get": _op("Local stage only: target of a presigned download URL", 200, None,
                            400, 403, 404, auth=False, params=_SIGNED),
             },
@@ -375,7 +376,9 @@ def _document() -> dict[str, Any]:
                                                      "request's count, `replayed: true`, nothing stored)")},
             "/pages": {"get": _op("The caller's fresh cached pages", 200, "PageList", 503)},
             "/pages/{page_type}": {
-                "get": _op("A page from the cache, or generated now on a miss", 200, "Page", 400, 502, 503,
+                "get": _op("A page from the cache, or generated now on a miss (only for page types seen in the "
+                           "caller's activity or listed in PAGE_TYPES: else 404; at most PAGE_MISSES_PER_MINUTE "
+                           "misses a minute: else 429)", 200, "Page", 400, 404, 429, 502, 503,
                            params=[_path_param("page_type", "^[a-z0-9][a-z0-9_-]{0,63}$")]),
             },
         },
@@ -383,8 +386,13 @@ def _document() -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
-    """The OpenAPI document (a fresh copy: callers may not change the cached one)."""
-    return copy.deepcopy(_document())
+    """The OpenAPI document (a fresh copy: callers may not change the cached one); its
+    ``info.version`` is the version ``/health`` reports (``APP_VERSION``)."""
+    from chalicelib.settings import get_settings
+
+    doc = copy.deepcopy(_document())
+    doc["info"]["version"] = get_settings().version
+    return doc
 
 
 def response_schema(path: str, method: str, status: int) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from chalicelib import errors
 from chalicelib.collections import answers, items, keys
 from chalicelib.collections.events import ImageProcessed, publish
 from chalicelib.collections.search import DEFAULT_EXACT_MAX_ROWS, parse_search_request, search
-from chalicelib.collections.tables import analyses
+from chalicelib.collections.tables import AWAITING_UPLOAD, analyses
 from chalicelib.collections.thumbnail_store import ensure_thumbnail
 from chalicelib.errors import BadRequest, Conflict
 from chalicelib.ports import BlobStore, EventBus
@@ -46,16 +46,16 @@ class Collections:
 
 
 def create_item(svc: Collections, user_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-    """``POST /items``: a pending item and where to PUT its bytes (which starts the pipeline)."""
+    """``POST /items``: an item awaiting its upload and where to PUT its bytes (which starts the pipeline)."""
     filename = keys.validate_filename(body.get("filename"))
     content_type = keys.validate_content_type(body.get("content_type"), filename)
     item_id = str(uuid.uuid4())
     key = keys.upload_key(user_id, item_id, keys.extension_of(filename))
     with svc.engine.begin() as conn:
-        items.create_pending(conn, item_id=item_id, user_id=user_id, filename=filename, file_path=key,
-                             mime_type=content_type)
+        items.create_awaiting_upload(conn, item_id=item_id, user_id=user_id, filename=filename, file_path=key,
+                                     mime_type=content_type)
     upload = svc.blobs.presigned_put(svc.bucket, key, content_type, expires_in=UPLOAD_URL_TTL)
-    return {"item_id": item_id, "status": "pending", "upload": upload}
+    return {"item_id": item_id, "status": AWAITING_UPLOAD, "upload": upload}
 
 
 def _page_limit(params: Mapping[str, str]) -> int:
