@@ -42,6 +42,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Float, String
 
 from chalicelib.collections.tables import analyses, items
+from chalicelib.collections.term_neighbours import nearest_terms
 from chalicelib.errors import BadRequest
 from chalicelib.ports import BlobStore
 
@@ -55,6 +56,9 @@ K1 = 1.2
 B = 0.75
 PREFIX_WEIGHT = 0.8  # a query word completed to a longer indexed word
 TYPO_WEIGHT = 0.5    # a query word one or two edits from an indexed word
+MEANING_WEIGHT = 0.5  # a query word the collection lacks, matched to a term of similar meaning
+MEANING_MIN_SIMILARITY = 0.55  # WordLlama cosine of the word and the term (term_neighbours)
+MEANING_EXPANSIONS = 2
 MAX_EXPANSIONS = 3
 
 # Words that frame a query rather than name its subject ("where did I see the ...", "show me all
@@ -172,13 +176,12 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 
 _CANDIDATES = text("""
     SELECT term FROM search_vocabulary
-    WHERE user_id = :user_id AND term LIKE :pattern AND length(term) BETWEEN :shortest AND :longest
+    WHERE user_id = :user_id AND term LIKE :pattern AND length(term) BETWEEN :shortest AND :longest AND df > 0
     LIMIT 2000
 """)
 
 _DF = text("""
-    SELECT term, count(*) AS df FROM search_terms
-    WHERE user_id = :user_id AND term = ANY(:terms) GROUP BY term
+    SELECT term, df FROM search_vocabulary WHERE user_id = :user_id AND term = ANY(:terms) AND df > 0
 """).bindparams(bindparam("terms", type_=ARRAY(String)))
 
 _BM25 = """
@@ -200,10 +203,18 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _expansions(conn: Connection, user_id: str, lexeme: str) -> list[tuple[str, float]]:
-    """Indexed terms a missing query term may have meant: completions, else near spellings."""
+def _expansions(conn: Connection, user_id: str, lexeme: str, words: Sequence[str] = ()) -> list[tuple[str, float]]:
+    """Indexed terms a missing query term may have meant: completions, else near spellings,
+    else terms of similar meaning (to the lexeme or the query ``words`` it stems from)."""
     if len(lexeme) < 3 or lexeme.isdigit():
         return []
+    return _spellings(conn, user_id, lexeme) or [
+        (term, MEANING_WEIGHT) for term, _ in
+        nearest_terms(conn, user_id, [lexeme, *(w for w in words if w.startswith(lexeme))], MEANING_MIN_SIMILARITY, MEANING_EXPANSIONS)]
+
+
+def _spellings(conn: Connection, user_id: str, lexeme: str) -> list[tuple[str, float]]:
+    """Indexed terms ``lexeme`` is a prefix of, else terms one or two edits away."""
     longer = conn.execute(_CANDIDATES, {"user_id": user_id, "pattern": _escape_like(lexeme) + "%",
                                         "shortest": len(lexeme) + 1, "longest": 200}).scalars().all()
     if longer:
@@ -227,9 +238,9 @@ def _expandable(lexeme: str) -> bool:
 _ONE_SHOT = """
     WITH q AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english'::regconfig, search_fold(:query)))),
     s AS (SELECT docs AS n, total_length / docs AS avglen FROM search_stats WHERE user_id = :user_id AND docs > 0),
-    w AS (SELECT q.lexeme, d.df, ln(1 + (s.n - d.df + 0.5)::float8 / (d.df + 0.5)) AS idf, s.n, s.avglen
-          FROM q CROSS JOIN s CROSS JOIN LATERAL (
-              SELECT count(*) AS df FROM search_terms t WHERE t.user_id = :user_id AND t.term = q.lexeme) AS d),
+    w AS (SELECT q.lexeme, coalesce(v.df, 0) AS df, ln(1 + (s.n - coalesce(v.df, 0) + 0.5)::float8
+                                                                 / (coalesce(v.df, 0) + 0.5)) AS idf, s.n, s.avglen
+          FROM q CROSS JOIN s LEFT JOIN search_vocabulary v ON v.user_id = :user_id AND v.term = q.lexeme),
     ranked AS (
         SELECT t.item_id, sum(w.idf * t.tf * :k1_plus_1 / (t.tf + :k1 * (1 - :b + :b * t.length / w.avglen))) AS score
         FROM w JOIN search_terms t ON t.user_id = :user_id AND t.term = w.lexeme
@@ -254,14 +265,15 @@ def keyword_ranked(conn: Connection, user_id: str, query: str, limit: int,
         return []
     n = int(terms[0].n)
     if any(not row.df and _expandable(row.key) for row in terms):
-        return _expanded_ranking(conn, user_id, terms, limit, category)
+        words = [w.lower() for w in _WORD.findall(params["query"])]
+        return _expanded_ranking(conn, user_id, terms, limit, category, words)
     best_possible = sum(idf(int(row.df), n) for row in terms)  # unseen terms weigh idf(0, n)
     top = best_possible * (K1 + 1)
     return [(row.key, float(row.score) / top) for row in rows if row.kind == "i"]
 
 
 def _expanded_ranking(conn: Connection, user_id: str, terms: Sequence[Any], limit: int,
-                      category: str | None) -> list[tuple[str, float]]:
+                      category: str | None, words: Sequence[str] = ()) -> list[tuple[str, float]]:
     """The ranking with query terms found nowhere replaced by the indexed words they may mean."""
     n, avglen = int(terms[0].n), float(terms[0].avglen) or 1.0
     unseen_idf = idf(0, n)  # a word the collection lacks counts fully against the query's best score
@@ -273,7 +285,7 @@ def _expanded_ranking(conn: Connection, user_id: str, terms: Sequence[Any], limi
             weights[row.key] = max(weights.get(row.key, 0.0), weight)
             best_possible += weight
             continue
-        expansions = _expansions(conn, user_id, row.key)
+        expansions = _expansions(conn, user_id, row.key, words)
         if not expansions:
             best_possible += unseen_idf
             continue
