@@ -210,7 +210,13 @@ def _expansions(conn: Connection, user_id: str, lexeme: str, words: Sequence[str
         return []
     return _spellings(conn, user_id, lexeme) or [
         (term, MEANING_WEIGHT) for term, _ in
-        nearest_terms(conn, user_id, [lexeme, *(w for w in words if w.startswith(lexeme))], MEANING_MIN_SIMILARITY, MEANING_EXPANSIONS)]
+        nearest_terms(conn, user_id, [lexeme, *_stemmed_from(lexeme, words)], MEANING_MIN_SIMILARITY, MEANING_EXPANSIONS)]
+
+
+def _stemmed_from(lexeme: str, words: Sequence[str]) -> list[str]:
+    """The query words ``lexeme`` may stem from: they start with it, but for a last letter the
+    stemmer may have changed ("puppy" -> "puppi")."""
+    return [w for w in words if w != lexeme and w.startswith(lexeme[:-1]) and len(w) >= len(lexeme)]
 
 
 def _spellings(conn: Connection, user_id: str, lexeme: str) -> list[tuple[str, float]]:

@@ -1,6 +1,7 @@
 """POST /search: validation, BM25F keyword ranking (OR matching, idf, stemming, accents, typos and
-prefixes, question-style queries), relevance floors and ``min_score``, vector search compared only
-with the query model's vectors, hybrid fusion, the HNSW path, and isolation between users."""
+prefixes, meaning expansion of absent words, question-style queries, document frequencies),
+relevance floors and ``min_score``, vector search compared only with the query model's vectors,
+hybrid fusion, the HNSW path, and isolation between users."""
 
 from __future__ import annotations
 
@@ -121,6 +122,30 @@ def test_misspelt_and_partial_words_still_find_their_item(client, user, scripted
     assert _first(client, user, "okonomi") == scripted["okonomi"]  # the start of a word
 
 
+def test_a_word_the_collection_lacks_finds_terms_of_similar_meaning(client, user, scripted) -> None:  # noqa: ANN001
+    pytest.importorskip("wordllama")
+    # No analysis says "puppy" (nor a word spelt like it); the dog item's "dog" is nearest in meaning.
+    assert _first(client, user, "puppy") == scripted["dog"]
+    assert _first(client, user, "puppy playing at the beach") == scripted["dog"]
+    # A meaning match counts for less than a word found as typed ("griddle": one item, like "dog").
+    ranked = _ids(search(client, user, query="puppy griddle", mode="keyword", min_score=0))
+    assert ranked[:2] == [scripted["okonomi"], scripted["dog"]]
+    # A word with nothing near it in meaning still finds nothing.
+    assert _ids(search(client, user, query="helicopter", mode="keyword", min_score=0)) == []
+
+
+def _df_mismatches(user: str) -> int:
+    """Vocabulary rows whose df differs from the number of the term's postings."""
+    from sqlalchemy import text
+
+    from chalicelib import wiring
+
+    with wiring.engine().connect() as conn:
+        return conn.execute(text(
+            "SELECT count(*) FROM search_vocabulary v WHERE v.user_id = :u AND v.df <> "
+            "(SELECT count(*) FROM search_terms t WHERE t.user_id = v.user_id AND t.term = v.term)"), {"u": user}).scalar()
+
+
 def test_question_style_queries_work_like_keywords(client, user, scripted) -> None:  # noqa: ANN001
     question = search(client, user, query="where did I see the ramen place in Fukuoka?", mode="keyword")
     keywords = search(client, user, query="ramen Fukuoka", mode="keyword")
@@ -160,6 +185,7 @@ def test_a_new_analysis_replaces_the_indexed_words(client, user, scripted) -> No
                      {"item": scripted["ramen"]})
     assert _first(client, user, "vietnamese pho") == scripted["ramen"]
     assert scripted["ramen"] not in _ids(search(client, user, query="tonkotsu chashu", mode="keyword", min_score=0))
+    assert _df_mismatches(user) == 0  # document frequencies follow the re-indexing
 
 
 def test_deleting_an_item_removes_it_from_the_index_and_the_counts(client, user, scripted) -> None:  # noqa: ANN001
@@ -178,6 +204,7 @@ def test_deleting_an_item_removes_it_from_the_index_and_the_counts(client, user,
     assert response.status_code == 204, response.body
     assert _ids(search(client, user, query="okonomiyaki griddle", mode="keyword", min_score=0)) == []
     assert stats()[0] == len(SCRIPT) - 1 and stats()[1] < length
+    assert _df_mismatches(user) == 0  # the cascade's postings are uncounted too
 
 
 @pytest.fixture()
