@@ -76,6 +76,24 @@ def part1(engine, url: str, items: int, queries: int, rng, http: bool = True) ->
         with engine.begin() as conn:
             search.rank(conn, user, search.SearchRequest(q, "hybrid"), embedded[q])
 
+    # The keyword statement before migration 0007_search_term_df: each query term's df counted over
+    # its postings, where 0007 reads it from search_vocabulary. Same schema, same run: the ratio.
+    counted = text(search._ONE_SHOT.format(category="").replace(
+        "LEFT JOIN search_vocabulary v ON v.user_id = :user_id AND v.term = q.lexeme",
+        "LEFT JOIN LATERAL (SELECT count(*) AS df FROM search_terms t WHERE t.user_id = :user_id"
+        " AND t.term = q.lexeme) AS v ON true"))
+    maintained = text(search._ONE_SHOT.format(category=""))
+    sql_params = {"user_id": user, "k1": search.K1, "k1_plus_1": search.K1 + 1, "b": search.B, "limit": 10,
+                  "category": None}
+
+    def keyword_df_counted(q: str) -> None:
+        with engine.begin() as conn:
+            conn.execute(counted, {**sql_params, "query": q}).all()
+
+    def keyword_df_maintained(q: str) -> None:
+        with engine.begin() as conn:
+            conn.execute(maintained, {**sql_params, "query": q}).all()
+
     def old_keyword(q: str) -> None:
         with engine.begin() as conn:
             websearch_ranked(conn, user, q, 10)
@@ -86,11 +104,16 @@ def part1(engine, url: str, items: int, queries: int, rng, http: bool = True) ->
             conn.execute(text("SELECT item_id FROM analyses WHERE user_id = :u AND (headline ILIKE :p OR summary "
                               "ILIKE :p OR raw_response::text ILIKE :p) LIMIT 10"), {"u": user, "p": f"%{first}%"})
 
-    for warm in (keyword, hybrid, old_keyword, ilike):
+    for warm in (keyword, hybrid, old_keyword, ilike, keyword_df_counted, keyword_df_maintained):
         warm(phrases[0])
     figures = interleaved({"keyword (BM25F term index)": keyword, "hybrid (BM25F + vector, fused)": hybrid,
-                           "old keyword (websearch_to_tsquery)": old_keyword, "baseline: ILIKE scan": ilike}, phrases)
+                           "old keyword (websearch_to_tsquery)": old_keyword, "baseline: ILIKE scan": ilike,
+                           "keyword SQL, df counted per query (<0007)": keyword_df_counted,
+                           "keyword SQL, df maintained (0007)": keyword_df_maintained}, phrases)
     rows = [(name, *p) for name, p in figures.items()]
+    before, after = figures["keyword SQL, df counted per query (<0007)"][0], figures["keyword SQL, df maintained (0007)"][0]
+    df_ratio = f"keyword statement, df maintained vs counted per query: p50 {before:.2f} -> {after:.2f} ms " \
+               f"({before / after:.2f}x)"
     embed_p50, _ = timed(lambda q: embedder.embed([q], input_type="query"), phrases)
     if http:
         rows += _over_http(url, user, phrases)
@@ -100,6 +123,7 @@ def part1(engine, url: str, items: int, queries: int, rng, http: bool = True) ->
         print(f"{name:44}{p50:>10.2f}{p99:>10.2f}")
     figures = {name: p50 for name, p50, _ in rows}
     print(f"query embedding ({embedder.model}, in process): p50 {embed_p50:.2f} ms")
+    print(df_ratio)
     if http:
         k50 = figures["HTTP POST /search keyword"]
         h50 = figures["HTTP POST /search hybrid"] - embed_p50
