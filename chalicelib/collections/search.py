@@ -208,6 +208,9 @@ def _expansions(conn: Connection, user_id: str, lexeme: str, words: Sequence[str
     else terms of similar meaning (to the lexeme or the query ``words`` it stems from)."""
     if len(lexeme) < 3 or lexeme.isdigit():
         return []
+    quantity = _QUANTITY.fullmatch(lexeme)
+    if quantity:  # "10k", "500mg", "2br": the number as written elsewhere ("10 km", "500 MG")
+        return [(quantity.group(1), PREFIX_WEIGHT)]
     return _spellings(conn, user_id, lexeme) or [
         (term, MEANING_WEIGHT) for term, _ in
         nearest_terms(conn, user_id, [lexeme, *_stemmed_from(lexeme, words)], MEANING_MIN_SIMILARITY, MEANING_EXPANSIONS)]
@@ -232,6 +235,9 @@ def _spellings(conn: Connection, user_id: str, lexeme: str) -> list[tuple[str, f
                                       "shortest": len(lexeme) - limit, "longest": len(lexeme) + limit}).scalars()
     near = sorted((edit_distance(lexeme, term, limit), term) for term in rows)
     return [(term, TYPO_WEIGHT) for distance, term in near if distance <= limit][:MAX_EXPANSIONS]
+
+
+_QUANTITY = re.compile(r"(\d+(?:[.,]\d+)?)([a-z]{1,3})")
 
 
 def _expandable(lexeme: str) -> bool:

@@ -120,6 +120,7 @@ def test_accents_are_folded_both_ways(client, user, scripted) -> None:  # noqa: 
 def test_misspelt_and_partial_words_still_find_their_item(client, user, scripted) -> None:  # noqa: ANN001
     assert _first(client, user, "amoxicilin dosage") == scripted["pills"]  # one letter missing
     assert _first(client, user, "okonomi") == scripted["okonomi"]  # the start of a word
+    assert _first(client, user, "900yen") == scripted["okonomi"]  # a number with its unit: "¥900"
 
 
 def test_a_word_the_collection_lacks_finds_terms_of_similar_meaning(client, user, scripted) -> None:  # noqa: ANN001
