@@ -18,7 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: venv ## chalice local on :$(PORT) plus the local runtime (S3, EventBridge, schedules, async)
-	$(PY) -m chalicelib.local.serve --port $(PORT)
+	$(PY) -m localdev.serve --port $(PORT)
 
 test: venv ## the whole suite
 	$(PY) -m pytest
@@ -30,29 +30,29 @@ token: venv ## make token USER=alice -> a bearer token for the local server
 	@STAGE=local $(PY) -m chalicelib.auth $(USER)
 
 fire: venv ## make fire JOB=pattern_detector -> run a schedule now
-	@STAGE=local $(PY) -m chalicelib.local.cli fire $(JOB)
+	@STAGE=local $(PY) -m localdev.cli fire $(JOB)
 
 deliveries: venv ## the local runtime's deliveries (STATUS=failed to filter)
-	@STAGE=local $(PY) -m chalicelib.local.cli deliveries $(if $(STATUS),--status $(STATUS),)
+	@STAGE=local $(PY) -m localdev.cli deliveries $(if $(STATUS),--status $(STATUS),)
 
 retry: venv ## make retry ID=<delivery id> -> requeue a failed delivery
-	@STAGE=local $(PY) -m chalicelib.local.cli retry $(ID)
+	@STAGE=local $(PY) -m localdev.cli retry $(ID)
 
 metrics: venv ## the local metrics summed (SINCE=<minutes> to narrow)
-	@STAGE=local $(PY) -m chalicelib.local.metrics $(if $(SINCE),--since $(SINCE),)
+	@STAGE=local $(PY) -m localdev.metrics $(if $(SINCE),--since $(SINCE),)
 
 migrate: venv ## apply Alembic migrations to the configured database(s)
-	$(PY) -m chalicelib.db.migrate
+	$(PY) -m chalicelib.migrate_cli
 
 reembed: venv ## re-embed analyses whose embedding is not of the configured model (resumable)
 	$(PY) -m chalicelib.collections.reembed $(if $(BATCH),--batch-size $(BATCH),)
 
 vendors-import: venv ## make vendors-import FILE=vendors.csv [SOURCE=name] -> validate and upsert vendors
 	@test -n "$(FILE)" || { echo "usage: make vendors-import FILE=vendors.csv [SOURCE=name]" >&2; exit 2; }
-	$(PY) -m chalicelib.vendors.importer $(FILE) $(if $(SOURCE),--source $(SOURCE),)
+	$(PY) -m chalicelib.vendors.import_cli $(FILE) $(if $(SOURCE),--source $(SOURCE),)
 
 outbox: venv ## the quote-request e-mails `make run` sent (files in .local/outbox/)
-	@STAGE=local $(PY) -m chalicelib.local.outbox
+	@STAGE=local $(PY) -m localdev.outbox
 
 bench: venv ## every benchmark, each printing ours against its baseline
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
@@ -70,8 +70,8 @@ deploy: venv ## make deploy STAGE=dev -> infra stack, SSM checks, slim package, 
 destroy: venv ## make destroy STAGE=dev -> chalice delete, empty bucket, delete stack and parameters
 	PY=$(PY) ./deploy/destroy.sh $(STAGE)
 
-package-size: venv ## the deployment package against Lambda's limits (SLIM=1: after slimming)
-	$(PY) deploy/package_size.py --stage $(STAGE) $(if $(SLIM),--slim,)
+package-size: venv ## the deployment package against Lambda's limits (SLIM=1: after slimming; PLAIN=1: a fresh checkout's)
+	$(PY) deploy/package_size.py --stage $(STAGE) $(if $(SLIM),--slim,) $(if $(PLAIN),--plain,)
 
 policies: venv ## regenerate .chalice/config.json stages and policy files from deploy/stack.py
 	$(PY) deploy/policies.py

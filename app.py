@@ -10,13 +10,13 @@ import logging
 
 from chalice import AuthResponse, Chalice, Rate, Response
 
-from chalicelib import auth, cors, logs, observability, web
+from chalicelib import auth, bootstrap, cors, logs, observability, web
 from chalicelib.settings import get_settings
 
 # Chalice's own log handler writes text: its records go to the root logger, formatted as JSON.
 app = Chalice(app_name="ai-backend", configure_logs=False)
 _LOG_LEVEL = getattr(logging, get_settings().log_level, logging.INFO)
-logs.configure(_LOG_LEVEL)
+logs.configure(_LOG_LEVEL, get_settings().log_format)
 app.log.setLevel(_LOG_LEVEL)
 app.register_middleware(web.normalize_chalice_errors, "http")
 app.register_middleware(observability.invocation_middleware, "all")
@@ -34,6 +34,22 @@ def jwt_auth(auth_request):  # noqa: ANN001, ANN201 - Chalice's AuthRequest/Auth
 
 
 observability.observe_authorizer(jwt_auth)
+
+
+
+def _local_stage(settings, target):  # noqa: ANN001, ANN202 - built only when STAGE is local
+    """The emulator's adapters for ``target`` (the development package is imported only here)."""
+    from localdev.stage import LocalStage
+
+    return LocalStage(settings, target)
+
+
+bootstrap.register_local_stage(_local_stage, app)
+if get_settings().is_local:
+    # The emulator's /local/blobs routes (presigned URL targets): local stage only.
+    from localdev.stage import install as install_local_stage
+
+    install_local_stage(app)
 
 
 # --- platform ---------------------------------------------------------------------------------
@@ -65,31 +81,8 @@ def me() -> dict:
     return {"user_id": web.current_user(app)}
 
 
-@app.route(
-    "/local/blobs",
-    methods=["PUT"],
-    content_types=["application/octet-stream", "image/jpeg", "image/png", "image/gif", "image/webp"],
-)
-@web.endpoint
-def local_blob_upload() -> Response:
-    """Local stage only: the target of a presigned PUT (``?bucket&key&expires&signature``).
-    Writing the object queues the S3 ObjectCreated event, as S3 would."""
-    from chalicelib.local.uploads import accept_upload
-
-    return accept_upload(app.current_request)
-
-
-@app.route("/local/blobs", methods=["GET"])
-@web.endpoint
-def local_blob_download() -> Response:
-    """Local stage only: the target of a presigned GET (thumbnails, originals)."""
-    from chalicelib.local.uploads import serve_download
-
-    return serve_download(app.current_request)
-
-
 # --- collections ------------------------------------------------------------------------------
-# Seeds 001/004: upload -> thumbnail (S3 event) -> analysis (EventBridge) -> embedding -> search.
+# Upload -> thumbnail (S3 event) -> analysis (EventBridge) -> embedding -> search.
 
 
 @app.on_s3_event(bucket=get_settings().bucket_name, events=["s3:ObjectCreated:*"])
@@ -195,7 +188,7 @@ def collections_search() -> dict:
 
 
 # --- tasks ------------------------------------------------------------------------------------
-# Seed 002: POST answers 202 at once; the worker Lambda is invoked asynchronously (seed 003).
+# POST answers 202 at once; the worker Lambda is invoked asynchronously (through the invoke adapter).
 
 
 @app.route("/tasks", methods=["POST"], authorizer=jwt_auth)
@@ -284,7 +277,7 @@ def vendor_quote_submit(token: str) -> Response:
 
 
 # --- pages ------------------------------------------------------------------------------------
-# Seed 000: activity -> pattern detector (5 min) -> generator (2 min) -> page cache -> instant API.
+# Activity -> pattern detector (5 min) -> generator (2 min) -> page cache -> instant API.
 
 
 @app.route("/activity", methods=["POST"], authorizer=jwt_auth)

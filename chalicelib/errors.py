@@ -68,6 +68,16 @@ class Unavailable(AppError):
         self.retry_after = retry_after
 
 
+class DependencyUnavailable(RuntimeError):
+    """Base of every "a dependency is down or answered unusably, retry later" error raised by an
+    adapter (AI providers, the blob store). The API answers 503 with :meth:`public_message`; a
+    background handler lets it propagate so the event source retries."""
+
+    def public_message(self) -> str:
+        """What the API tells the caller (no secrets, no internals)."""
+        return "a dependency is unavailable; retry shortly"
+
+
 #: The longest ``Idempotency-Key`` any route accepts.
 MAX_IDEMPOTENCY_KEY = 128
 

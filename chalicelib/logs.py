@@ -48,7 +48,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, separators=(",", ":"))
 
 
-def configure(level: int | str = logging.INFO) -> None:
+def configure(level: int | str = logging.INFO, log_format: str | None = None) -> None:
     """Format the root logger's output as JSON (``LOG_FORMAT=text``: plain lines, for people).
 
     In Lambda the runtime has installed the root handler: it keeps it and gets our formatter.
@@ -57,7 +57,11 @@ def configure(level: int | str = logging.INFO) -> None:
     """
     root = logging.getLogger()
     formatter: logging.Formatter = JsonFormatter()
-    if os.environ.get("LOG_FORMAT", "json").lower() == "text":  # a person reading `make run`
+    if log_format is None:
+        from chalicelib import settings
+
+        log_format = str(settings.read("log_format"))
+    if log_format == "text":  # a person reading `make run`
         formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     if root.handlers and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         for handler in root.handlers:

@@ -8,14 +8,13 @@ user id, outcome, duration, plus EMF metadata that makes CloudWatch record ``Inv
 domain's figures (a generator run, a pipeline stage, tasks by status) the same way.
 
 Locally (``STAGE=local``) every metric line is also appended to ``.local/metrics.jsonl``;
-``make metrics`` (:mod:`chalicelib.local.metrics`) sums them. Payloads and headers are never
+``make metrics`` (:mod:`localdev.metrics`) sums them. Payloads and headers are never
 logged, so no secret or token can reach the logs from here.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import time
@@ -25,8 +24,6 @@ from typing import Any
 
 from chalicelib import tracing
 
-#: One namespace per stage (deploy/stack.py sets ai-backend/<stage>), so dev never mixes with prod.
-NAMESPACE = os.environ.get("METRICS_NAMESPACE") or f"ai-backend/{os.environ.get('STAGE', 'local')}"
 _file_lock = threading.Lock()
 
 
@@ -102,6 +99,13 @@ def _incoming_trace(event: Any, info: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _namespace() -> str:
+    """METRICS_NAMESPACE: one per stage (ai-backend/<stage>), so dev never mixes with prod."""
+    from chalicelib.settings import get_settings
+
+    return get_settings().metrics_namespace
+
+
 def emit(record: dict[str, Any], metrics: dict[str, tuple[float, str]] | None = None,
          dimensions: tuple[str, ...] = ("handler",), also_by: tuple[tuple[str, ...], ...] = ()) -> None:
     """Write one JSON line to stdout; with ``metrics`` it is also an EMF document, recorded per
@@ -111,7 +115,7 @@ def emit(record: dict[str, Any], metrics: dict[str, tuple[float, str]] | None = 
         line["_aws"] = {
             "Timestamp": int(time.time() * 1000),
             "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
+                "Namespace": _namespace(),
                 "Dimensions": [list(dimensions), *(list(extra) for extra in also_by)],
                 "Metrics": [{"Name": name, "Unit": unit} for name, (_, unit) in metrics.items()],
             }],

@@ -1,10 +1,12 @@
 """The small interfaces the domain talks to. AWS and local implementations live in
-``chalicelib/aws`` and ``chalicelib/local``; :mod:`chalicelib.wiring` picks one per stage."""
+``chalicelib/aws`` and ``localdev``; :mod:`chalicelib.wiring` picks one per stage."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Protocol
+
+from chalicelib.errors import DependencyUnavailable
 
 
 class BlobStore(Protocol):
@@ -35,9 +37,12 @@ class BlobNotFound(KeyError):
     """The object does not exist."""
 
 
-class BlobStoreUnavailable(RuntimeError):
+class BlobStoreUnavailable(DependencyUnavailable):
     """The blob store could not be read or written right now (S3 throttling, 5xx or unreachable;
     a local disk error). The API answers 503; a background handler raises so it is retried."""
+
+    def public_message(self) -> str:
+        return "the file store is unavailable; retry shortly"
 
 
 class EventBus(Protocol):
@@ -60,9 +65,6 @@ class Invoker(Protocol):
         ...
 
 
-EventEntries = Sequence[Mapping[str, Any]]
-
-
 class Mailer(Protocol):
     """Send one plain-text e-mail (Amazon SES in AWS, files under ``.local/outbox`` locally)."""
 
@@ -77,5 +79,8 @@ class MailRejected(RuntimeError):
     """The mail service refused the message (unverified sender, bad address): do not retry."""
 
 
-class MailUnavailable(RuntimeError):
+class MailUnavailable(DependencyUnavailable):
     """The mail service is down or throttling: the message was not sent; retry later."""
+
+    def public_message(self) -> str:
+        return "the mail service is unavailable; retry shortly"

@@ -2,8 +2,8 @@
 
 ``get_secret("ANTHROPIC_API_KEY")`` reads ``{SSM_PREFIX}/ANTHROPIC_API_KEY`` (decrypted) when
 SSM_PREFIX is set (the default outside the local stage is ``/collections``), and falls back to
-the environment variable of the same name, then to its aliases (seed 000 calls the Anthropic key
-CLAUDE_API_KEY). Values are never logged.
+the environment variable of the same name, then to its aliases (``CLAUDE_API_KEY`` is accepted
+for the Anthropic key). Values are never logged.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from chalicelib import settings
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +41,15 @@ def clear_cache() -> None:
         _cache.clear()
 
 
+settings.on_reset(clear_cache)
+
+
 def _ssm_client() -> Any:
     if _client_factory is not None:
         return _client_factory()
     import boto3
 
-    from chalicelib.settings import get_settings
-
-    return boto3.client("ssm", region_name=get_settings().aws_region)
+    return boto3.client("ssm", region_name=settings.get_settings().aws_region)
 
 
 def _from_ssm(prefix: str, name: str) -> str | None:
@@ -71,29 +74,25 @@ def _from_env(name: str) -> str | None:
 
 def get_secret(name: str) -> str | None:
     """The secret called ``name``, or None when neither SSM nor the environment has it."""
-    from chalicelib.settings import get_settings
-
-    settings = get_settings()
+    config = settings.get_settings()
     now = time.monotonic()
     with _lock:
         hit = _cache.get(name)
         if hit and hit[0] > now:
             return hit[1]
-    value = _from_ssm(settings.ssm_prefix, name) if settings.ssm_prefix else None
+    value = _from_ssm(config.ssm_prefix, name) if config.ssm_prefix else None
     if value is None:
         value = _from_env(name)
     with _lock:
-        _cache[name] = (now + settings.secrets_ttl_seconds, value)
+        _cache[name] = (now + config.secrets_ttl_seconds, value)
     return value
 
 
 def require_secret(name: str) -> str:
     """Like :func:`get_secret` but raises :class:`MissingSetting` naming the secret."""
-    from chalicelib.settings import MissingSetting, get_settings
-
     value = get_secret(name)
     if not value:
-        prefix = get_settings().ssm_prefix
+        prefix = settings.get_settings().ssm_prefix
         where = f"SSM parameter {prefix}/{name} or " if prefix else ""
-        raise MissingSetting(name, f"set {where}environment variable {name}")
+        raise settings.MissingSetting(name, f"set {where}environment variable {name}")
     return value

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import quote_plus
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,17 +52,6 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"setting {name} must be a number, got {raw!r}") from exc
 
 
-def _bool(name: str, default: bool) -> bool:
-    raw = _env(name).lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(f"setting {name} must be true or false, got {raw!r}")
-
-
 def _csv(name: str, default: str = "") -> tuple[str, ...]:
     return tuple(part.strip() for part in _env(name, default).split(",") if part.strip())
 
@@ -77,12 +66,14 @@ class Settings(NamedTuple):
     version: str = "0.1.0"
     aws_region: str = "us-east-1"
     log_level: str = "INFO"
+    log_format: str = "json"  # or "text": plain lines for a person watching `make run`
+    metrics_namespace: str = ""  # default: ai-backend/<stage> (STAGE_TEMPLATE_DEFAULTS)
 
     # Local mode
     local_data_dir: Path = PROJECT_ROOT / ".local"
 
-    # Databases. DATABASE_URL (seed 001/004) is the main database; the ambient pages tables
-    # live in the MySQL database of seed 000 when DB_HOST is set, else in DATABASE_URL.
+    # Databases. DATABASE_URL is the main database (collections, tasks); the ambient pages
+    # tables live in the MySQL database named by DB_HOST and DB_* when DB_HOST is set, else there too.
     database_url: str = ""
     db_host: str = ""
     db_port: int = 3306
@@ -99,7 +90,7 @@ class Settings(NamedTuple):
     event_bus_name: str = "default"
     dynamodb_table_name: str = "valro-tasks"
     task_store: str = "sql"
-    worker_lambda_arn: str = ""
+    worker_lambda_arn: str = "task_worker"
     agent_runtime_arn: str = ""
     task_description_max_chars: int = 4000
     pattern_detector: str = "statistical"
@@ -115,7 +106,7 @@ class Settings(NamedTuple):
     # The concierge agent's tools (chalicelib/vendors)
     agent_max_steps: int = 8
     agent_max_quote_requests: int = 3
-    quote_email_sender: str = ""
+    quote_email_sender: str = "concierge@valro.local"
     quote_link_ttl_seconds: int = 7 * 24 * 3600
     quote_max_price: float = 1_000_000.0
 
@@ -158,80 +149,61 @@ class Settings(NamedTuple):
             raise MissingSetting(env_name)
         return value
 
-    @property
-    def pages_database_url_from_parts(self) -> str:
-        """Seed 000's MySQL URL built from DB_* (password comes from secrets), or ''."""
-        if not self.db_host:
-            return ""
-        from chalicelib.secrets import get_secret
 
-        user = quote_plus(self.db_user or "root")
-        password = quote_plus(get_secret("DB_PASSWORD") or "")
-        auth = f"{user}:{password}" if password else user
-        return f"mysql+pymysql://{auth}@{self.db_host}:{self.db_port}/{self.db_name}?charset=utf8mb4"
+#: Every setting at its default: the one place defaults are written (constructors use these).
+DEFAULTS = Settings()
+
+#: Fields read from an environment variable other than the field's name in capitals.
+ENV_NAMES = {"version": "APP_VERSION"}
+
+#: Defaults outside the local stage, where they differ from the field's (which is the local one).
+AWS_STAGE_DEFAULTS: dict[str, str] = {"ssm_prefix": "/collections", "task_store": "dynamodb",
+                                      "worker_lambda_arn": "", "quote_email_sender": ""}
+
+#: Defaults computed from the stage ("{stage}" is replaced); the field's default is empty.
+STAGE_TEMPLATE_DEFAULTS = {"metrics_namespace": "ai-backend/{stage}"}
+
+_NORMALIZE: dict[str, Callable[[str], str]] = {
+    "log_level": str.upper, "log_format": str.lower, "jwt_algorithm": str.upper, "pattern_detector": str.lower,
+    "public_base_url": lambda v: v.rstrip("/"), "ssm_prefix": lambda v: v.rstrip("/"),
+}
+
+
+def env_name(field: str) -> str:
+    """The environment variable a setting is read from."""
+    return ENV_NAMES.get(field, field.upper())
+
+
+def default_for(field: str, stage: str = LOCAL_STAGE) -> object:
+    """A setting's default in ``stage``: the field's default, or its AWS-stage / per-stage one."""
+    if stage != LOCAL_STAGE and field in AWS_STAGE_DEFAULTS:
+        return AWS_STAGE_DEFAULTS[field]
+    if field in STAGE_TEMPLATE_DEFAULTS:
+        return STAGE_TEMPLATE_DEFAULTS[field].format(stage=stage)
+    return Settings._field_defaults[field]
+
+
+def read(field: str, stage: str = LOCAL_STAGE) -> object:
+    """One setting from the environment (its default when unset or empty), parsed and checked."""
+    default = default_for(field, stage)
+    name = env_name(field)
+    if isinstance(default, int):
+        return _int(name, default)
+    if isinstance(default, float):
+        return _float(name, default)
+    if isinstance(default, Path):
+        return Path(_env(name, str(default))).resolve()
+    if isinstance(default, tuple):
+        return _csv(name, ",".join(default))
+    if field == "aws_region":
+        return _env(name, _env("AWS_DEFAULT_REGION", str(default)))
+    return _NORMALIZE.get(field, str)(_env(name, str(default)))
 
 
 def load_settings() -> Settings:
     """Read every setting from the environment (no caching; see :func:`get_settings`)."""
     stage = _env("STAGE", LOCAL_STAGE)
-    local = stage == LOCAL_STAGE
-    data_dir = Path(_env("LOCAL_DATA_DIR", str(PROJECT_ROOT / ".local"))).resolve()
-    return Settings(
-        stage=stage,
-        version=_env("APP_VERSION", "0.1.0"),
-        aws_region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", "us-east-1")),
-        log_level=_env("LOG_LEVEL", "INFO").upper(),
-        local_data_dir=data_dir,
-        database_url=_env("DATABASE_URL"),
-        db_host=_env("DB_HOST"),
-        db_port=_int("DB_PORT", 3306),
-        db_name=_env("DB_NAME", "ambia"),
-        db_user=_env("DB_USER"),
-        db_pool_size=_int("DB_POOL_SIZE", 5),
-        ssm_prefix=_env("SSM_PREFIX", "" if local else "/collections").rstrip("/"),
-        secrets_ttl_seconds=_float("SECRETS_TTL_SECONDS", 300.0),
-        bucket_name=_env("BUCKET_NAME", "collections-images-local"),
-        event_bus_name=_env("EVENT_BUS_NAME", "default"),
-        dynamodb_table_name=_env("DYNAMODB_TABLE_NAME", "valro-tasks"),
-        task_store=_env("TASK_STORE", "sql" if local else "dynamodb"),
-        worker_lambda_arn=_env("WORKER_LAMBDA_ARN", "task_worker" if local else ""),
-        agent_runtime_arn=_env("AGENT_RUNTIME_ARN"),
-        task_description_max_chars=_int("TASK_DESCRIPTION_MAX_CHARS", 4000),
-        pattern_detector=_env("PATTERN_DETECTOR", "statistical").lower(),
-        bedrock_model_id=_env("BEDROCK_MODEL_ID", "meta.llama3-1-8b-instruct-v1:0"),
-        generator_concurrency=_int("GENERATOR_CONCURRENCY", 8),
-        generator_lease_seconds=_int("GENERATOR_LEASE_SECONDS", 240),
-        page_miss_lease_seconds=_int("PAGE_MISS_LEASE_SECONDS", 35),
-        task_deadline_seconds=_int("TASK_DEADLINE_SECONDS", 900),
-        task_reinvoke_after_seconds=_int("TASK_REINVOKE_AFTER_SECONDS", 120),
-        task_reinvoke_max=_int("TASK_REINVOKE_MAX", 2),
-        task_record_retry_seconds=_int("TASK_RECORD_RETRY_SECONDS", 60),
-        agent_max_steps=_int("AGENT_MAX_STEPS", 8),
-        agent_max_quote_requests=_int("AGENT_MAX_QUOTE_REQUESTS", 3),
-        quote_email_sender=_env("QUOTE_EMAIL_SENDER", "concierge@valro.local" if local else ""),
-        quote_link_ttl_seconds=_int("QUOTE_LINK_TTL_SECONDS", 7 * 24 * 3600),
-        quote_max_price=_float("QUOTE_MAX_PRICE", 1_000_000.0),
-        anthropic_base_url=_env("ANTHROPIC_BASE_URL"),
-        claude_model=_env("CLAUDE_MODEL", "claude-sonnet-4-5"),
-        voyage_base_url=_env("VOYAGE_BASE_URL"),
-        voyage_embedding_model=_env("VOYAGE_EMBEDDING_MODEL", "voyage-3.5"),
-        provider_timeout_seconds=_float("PROVIDER_TIMEOUT_SECONDS", 60.0),
-        provider_max_retries=_int("PROVIDER_MAX_RETRIES", 2),
-        image_max_bytes=_int("IMAGE_MAX_BYTES", 30 * 1024 * 1024),
-        image_max_pixels=_int("IMAGE_MAX_PIXELS", 50_000_000),
-        vector_exact_search_max_rows=_int("VECTOR_EXACT_SEARCH_MAX_ROWS", 5000),
-        search_answer_timeout_seconds=_float("SEARCH_ANSWER_TIMEOUT_SECONDS", 10.0),
-        item_resend_after_seconds=_int("ITEM_RESEND_AFTER_SECONDS", 300),
-        item_resend_max=_int("ITEM_RESEND_MAX", 2),
-        public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
-        max_body_bytes=_int("MAX_BODY_BYTES", 1_048_576),
-        max_upload_bytes=_int("MAX_UPLOAD_BYTES", 20 * 1_048_576),
-        cors_allow_origins=_csv("CORS_ALLOW_ORIGINS"),
-        jwt_algorithm=_env("JWT_ALGORITHM", "HS256").upper(),
-        jwt_jwks_url=_env("JWT_JWKS_URL"),
-        jwt_issuer=_env("JWT_ISSUER"),
-        jwt_audience=_env("JWT_AUDIENCE"),
-    )
+    return Settings(**{field: stage if field == "stage" else read(field, stage) for field in Settings._fields})
 
 
 @functools.lru_cache(maxsize=1)
@@ -240,10 +212,17 @@ def get_settings() -> Settings:
     return load_settings()
 
 
-def reset() -> None:
-    """Forget cached settings, secrets and everything wired from them (tests use this)."""
-    get_settings.cache_clear()
-    from chalicelib import secrets, wiring
+_reset_hooks: list[Callable[[], None]] = []
 
-    secrets.clear_cache()
-    wiring.reset()
+
+def on_reset(hook: Callable[[], None]) -> None:
+    """Call ``hook`` on every :func:`reset` (caches built from settings register here)."""
+    if hook not in _reset_hooks:
+        _reset_hooks.append(hook)
+
+
+def reset() -> None:
+    """Forget cached settings and everything built from them (secrets, adapters; tests use this)."""
+    get_settings.cache_clear()
+    for hook in list(_reset_hooks):
+        hook()

@@ -87,8 +87,9 @@ def error_response(error: errors.AppError) -> Response:
 
 
 def classify_dependency_error(exc: BaseException) -> errors.Unavailable | errors.BadGateway | None:
-    """Map 'a dependency is down' exceptions (database, AWS, AI providers) to a 503, and an AI
-    provider refusing the request to a 502."""
+    """Map 'a dependency is down' exceptions (database, AWS, every
+    :class:`~chalicelib.errors.DependencyUnavailable`) to a 503, and an AI provider refusing the
+    request to a 502. By type, never by class name: renaming a class cannot change the answer."""
     try:
         from sqlalchemy.exc import DBAPIError, OperationalError
         from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -98,17 +99,13 @@ def classify_dependency_error(exc: BaseException) -> errors.Unavailable | errors
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     ):
         return errors.Unavailable("the database is unavailable; retry shortly")
-    name = type(exc).__name__
-    lineage = {cls.__name__ for cls in type(exc).__mro__}  # subclasses (SchemaMismatch...) map as their base
-    if "ProviderUnavailable" in lineage:
-        return errors.Unavailable(f"an AI provider is unavailable; retry shortly ({exc})")
-    if "ProviderOutputError" in lineage:
-        return errors.Unavailable("the AI provider returned an unusable answer; nothing was stored; retry")
-    if name == "ProviderError":  # the base class itself: a 4xx answer (bad key, bad request)
+    if isinstance(exc, errors.DependencyUnavailable):  # AI providers, the blob store
+        return errors.Unavailable(exc.public_message())
+    from chalicelib.providers.base import ProviderError
+
+    if isinstance(exc, ProviderError):  # a 4xx answer (bad key, bad request): not transient
         return errors.BadGateway("the AI provider refused the request; this is a server configuration "
                                  "problem and it has been logged")
-    if name in {"BlobStoreUnavailable"}:
-        return errors.Unavailable("the file store is unavailable; retry shortly")
     from chalicelib.aws.errors import describe, is_transient
 
     if is_transient(exc):

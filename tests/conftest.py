@@ -3,6 +3,7 @@ TEST_MYSQL_URL is set, moto for AWS, and the app in its local stage."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -28,6 +29,11 @@ os.environ.update(
         "STAGE": "local",
     }
 )
+
+
+# The app is imported in the local stage first (it adds the local-only routes then), whatever
+# stage the first test to import it sets.
+importlib.import_module("app")
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +86,15 @@ def local_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pg_url: str) -> I
     yield tmp_path
     wiring.set_app(None)
     settings.reset()
+
+
+@pytest.fixture()
+def override_adapters():  # noqa: ANN201 - wiring.override
+    """``override_adapters(llm=fake, ...)``: the bootstrap hands out these fakes for this test."""
+    from chalicelib import wiring
+
+    yield wiring.override
+    wiring.clear_overrides()
 
 
 @pytest.fixture()

@@ -47,7 +47,7 @@ def healthy(base: str) -> bool:
 def local_server(data_dir: Path, database_url: str, jwt_secret: str,
                  extra_env: dict[str, str] | None = None,
                  autoreload: bool = False) -> Iterator[tuple[str, dict[str, str]]]:
-    """Yield (base URL, environment) of a running `python -m chalicelib.local.serve`; its output
+    """Yield (base URL, environment) of a running `python -m localdev.serve`; its output
     goes to ``data_dir/serve.log``. ``autoreload`` as `make run` has it (off: a test's edit of
     the tree must not restart another test's server)."""
     port = free_port()
@@ -55,7 +55,7 @@ def local_server(data_dir: Path, database_url: str, jwt_secret: str,
            "JWT_SECRET": jwt_secret, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir / "serve.log").open("w")
-    command = [sys.executable, "-m", "chalicelib.local.serve", "--port", str(port)]
+    command = [sys.executable, "-m", "localdev.serve", "--port", str(port)]
     if not autoreload:
         command.append("--no-autoreload")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -64,7 +64,7 @@ def test_every_kind_of_handler_through_make_run(server) -> None:  # noqa: ANN001
 
     # S3 event -> EventBridge (ImageProcessed) -> EventBridge (AnalysisComplete): an upload under an
     # odd key, straight to a signed local URL as a client would with a presigned S3 URL.
-    from chalicelib.local.blobs import LocalBlobStore
+    from localdev.blobs import LocalBlobStore
 
     store = LocalBlobStore(Path(env["LOCAL_DATA_DIR"]) / "blobs", secret=TEST_JWT_SECRET, public_base_url=base)
     key = f"alice/{ODD_KEY_NAME}"
@@ -88,11 +88,11 @@ def test_every_kind_of_handler_through_make_run(server) -> None:  # noqa: ANN001
     assert [e["message"] for e in task["events"]][-1] == "Agent completed task successfully"
 
     # Schedule, fired now through the CLI (`make fire JOB=...`).
-    subprocess.run([sys.executable, "-m", "chalicelib.local.cli", "fire", "task_sweeper"], cwd=ROOT, env=env,
+    subprocess.run([sys.executable, "-m", "localdev.cli", "fire", "task_sweeper"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
 
     def sweeper_done() -> bool:
-        out = subprocess.run([sys.executable, "-m", "chalicelib.local.cli", "deliveries"], cwd=ROOT, env=env,
+        out = subprocess.run([sys.executable, "-m", "localdev.cli", "deliveries"], cwd=ROOT, env=env,
                              capture_output=True, text=True).stdout
         return any("task_sweeper" in line and "succeeded" in line for line in out.splitlines())
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from chalicelib import wiring
-from chalicelib.local import metrics as local_metrics
 from chalicelib.tracing import parse
+from localdev import metrics as local_metrics
 from tests.collections import images
 from tests.collections.conftest import get_item, upload
 from tests.conftest import auth_headers

@@ -1,4 +1,4 @@
-"""Image collections (seeds 001/004): upload -> thumbnail -> analysis -> embedding -> search.
+"""Image collections: upload -> thumbnail -> analysis -> embedding -> search.
 
 Modules: ``keys`` (S3 key layout), ``thumbnails`` (fast, safe Pillow thumbnailing), ``tables``
 (SQLAlchemy tables matching migration 0004_collections), ``items`` (item rows), ``processor``,

@@ -1,5 +1,5 @@
 """What Claude is asked for: the system prompt, the instruction and the JSON schema that the
-provider's forced tool call is validated against (seed 001's analysis fields).
+provider's forced tool call is validated against (the analysis fields items carry).
 
 A ``default`` in the schema marks a field whose absence has an honest meaning (no
 subcategories, no legible text, nothing listed, medium unknown): a missing one is filled with it

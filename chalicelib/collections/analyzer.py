@@ -30,7 +30,7 @@ from chalicelib import tracing
 from chalicelib.collections import items
 from chalicelib.collections.analysis_repair import repair
 from chalicelib.collections.analysis_schema import ANALYSIS_SCHEMA, INSTRUCTION, MAX_TOKENS, SYSTEM_PROMPT
-from chalicelib.collections.events import ANALYSIS_COMPLETE, Outcome
+from chalicelib.collections.events import AnalysisComplete, ImageProcessed, Outcome, publish
 from chalicelib.collections.tables import analyses
 from chalicelib.collections.thumbnails import DEFAULT_MAX_PIXELS
 from chalicelib.collections.vision_input import VisionImage, image_for_analysis
@@ -53,8 +53,8 @@ def analyze_item(
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Outcome:
     """Handle one ``ImageProcessed`` event (``event_id`` is the EventBridge event id)."""
-    item_id, user_id = str(detail.get("item_id") or ""), str(detail.get("user_id") or "")
-    request_id = str(detail.get("request_id") or f"event:{event_id}")
+    processed = ImageProcessed.parse(detail, event_id)
+    item_id, user_id, request_id = processed.item_id, processed.user_id, processed.request_id
     with engine.connect() as conn:
         item = conn.execute(
             select(items.items).where(items.items.c.id == item_id, items.items.c.user_id == user_id)
@@ -62,7 +62,7 @@ def analyze_item(
         existing = _by_request(conn, request_id)
     if item is None:
         return Outcome("skipped", item_id or None, reason="item no longer exists")
-    started_at = detail.get("started_at")
+    started_at = processed.started_at
     if existing is not None:
         _publish(bus, item_id, existing, user_id, started_at)
         return Outcome("duplicate", item_id, analysis_id=existing)
@@ -197,9 +197,5 @@ def _store(engine: Engine, item_id: str, user_id: str, request_id: str, result: 
     return analysis_id
 
 
-def _publish(bus: EventBus, item_id: str, analysis_id: str, user_id: str, started_at: Any = None) -> None:
-    source, detail_type = ANALYSIS_COMPLETE
-    detail = {"item_id": item_id, "analysis_id": analysis_id, "user_id": user_id}
-    if isinstance(started_at, str):
-        detail["started_at"] = started_at
-    bus.put_event(source, detail_type, detail)
+def _publish(bus: EventBus, item_id: str, analysis_id: str, user_id: str, started_at: str | None = None) -> None:
+    publish(bus, AnalysisComplete(item_id=item_id, analysis_id=analysis_id, user_id=user_id, started_at=started_at))

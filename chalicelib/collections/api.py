@@ -16,7 +16,7 @@ from sqlalchemy import Engine, delete, select
 
 from chalicelib import errors
 from chalicelib.collections import answers, items, keys
-from chalicelib.collections.events import IMAGE_PROCESSED
+from chalicelib.collections.events import ImageProcessed, publish
 from chalicelib.collections.search import DEFAULT_EXACT_MAX_ROWS, parse_search_request, search
 from chalicelib.collections.tables import analyses
 from chalicelib.collections.thumbnail_store import ensure_thumbnail
@@ -87,7 +87,7 @@ def _item_summary(svc: Collections, row: Mapping[str, Any]) -> dict[str, Any]:
         "filename": row["filename"],
         "mime_type": row["mime_type"],
         "status": row["status"],
-        "error": row["error"],
+        "error": items.shown_error(row["status"], row["error"]),
         "category": row.get("category"),
         "headline": row.get("headline"),
         "thumbnail_url": svc.blobs.presigned_get(svc.bucket, row["thumbnail_path"])
@@ -158,12 +158,9 @@ def reanalyze(svc: Collections, user_id: str, item_id: str, idempotency_key: str
         if not row["thumbnail_path"]:
             raise Conflict("the image has not been uploaded and processed yet; upload it first")
         items.set_status(conn, item_id, "processing")
-    source, detail_type = IMAGE_PROCESSED
-    svc.event_bus().put_event(source, detail_type, {
-        "item_id": item_id, "user_id": user_id, "bucket": svc.bucket, "original_key": row["file_path"],
-        "thumbnail_key": row["thumbnail_path"], "request_id": request_id,
-        "started_at": datetime.now(UTC).isoformat(),
-    })
+    publish(svc.event_bus(), ImageProcessed(
+        item_id=item_id, user_id=user_id, bucket=svc.bucket, original_key=row["file_path"],
+        thumbnail_key=row["thumbnail_path"], request_id=request_id, started_at=datetime.now(UTC).isoformat()))
     return {"item_id": item_id, "status": "processing", "request_id": request_id}
 
 

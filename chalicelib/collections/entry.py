@@ -11,7 +11,7 @@ from urllib.parse import unquote_plus
 
 from chalicelib import observability, wiring
 from chalicelib.collections.api import Collections
-from chalicelib.collections.events import Outcome
+from chalicelib.collections.events import AnalysisComplete, ImageProcessed, Outcome
 from chalicelib.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def on_image_processed(event: Mapping[str, Any]) -> Outcome:
         max_pixels=settings.image_max_pixels,
     )
     log.info("analyzer %s: %s %s", outcome.item_id, outcome.status, outcome.reason)
-    record_stage("analysis", outcome, (event.get("detail") or {}).get("started_at"))
+    record_stage("analysis", outcome, ImageProcessed.parse(event.get("detail") or {}).started_at)
     record_analysis_output(outcome)
     return outcome
 
@@ -119,11 +119,11 @@ def on_analysis_complete(event: Mapping[str, Any]) -> Outcome:
     """The embedder, for one ``AnalysisComplete`` EventBridge event."""
     from chalicelib.collections.embedder import embed_analysis
 
-    detail = event.get("detail") or {}
+    complete = AnalysisComplete.parse(event.get("detail") or {})
     outcome = embed_analysis(engine=wiring.engine(), embedder=wiring.embedder(),
-                             analysis_id=str(detail.get("analysis_id") or ""), user_id=str(detail.get("user_id") or ""))
+                             analysis_id=complete.analysis_id, user_id=complete.user_id)
     log.info("embedder %s: %s %s", outcome.analysis_id, outcome.status, outcome.reason)
-    record_stage("ready", outcome, detail.get("started_at"))
+    record_stage("ready", outcome, complete.started_at)
     return outcome
 
 

@@ -65,15 +65,28 @@ def set_status(conn: Connection, item_id: str, status: str, error: str | None = 
     )
 
 
+#: How the API introduces an unfinished item's ``error``: the reason its step will be retried.
+RETRY_PREFIX = "will be retried: "
+
+
 def note_retry(engine: Any, item_id: str, reason: str) -> None:
-    """Record why a pipeline step failed and will be retried (the status is unchanged, so the
-    item shows it is waiting, and why, until the retry succeeds and clears ``error``)."""
+    """Record why a pipeline step failed and will be retried (``<step>: <reason>``). The status is
+    unchanged, so an unfinished item with an ``error`` is one waiting for a retry, until the retry
+    succeeds and clears it (see :func:`shown_error`)."""
     try:
         with engine.begin() as conn:
             conn.execute(update(items).where(items.c.id == item_id)
-                         .values(error=f"will be retried: {reason}"[:MAX_ERROR_LENGTH], updated_at=func.now()))
+                         .values(error=reason[:MAX_ERROR_LENGTH], updated_at=func.now()))
     except Exception:  # noqa: BLE001 - best effort: the database may be the dependency that is down
         log.warning("item %s: could not record the retry reason", item_id, exc_info=True)
+
+
+def shown_error(status: str, error: str | None) -> str | None:
+    """The ``error`` the API shows: a failed item's reason, or on an unfinished item why its step
+    will be retried (``will be retried: <step>: <reason>``)."""
+    if error and status not in ("ready", "failed"):
+        return (RETRY_PREFIX + error)[:MAX_ERROR_LENGTH]
+    return error
 
 
 def encode_cursor(created_at: datetime, item_id: str) -> str:

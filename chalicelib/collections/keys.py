@@ -1,6 +1,6 @@
 """The S3 key layout of collections and the validation of user-supplied file names.
 
-- ``{user_id}/{item_id}.{ext}``: an upload created through ``POST /items`` (seed 004's shape).
+- ``{user_id}/{item_id}.{ext}``: an upload created through ``POST /items``.
 - ``{user_id}/{anything}``: any other upload; its item id is derived from the key (UUIDv5),
   so duplicate deliveries of the same object map to the same item.
 - ``{user_id}/thumbnails/{rest}``: the thumbnail of ``{user_id}/{rest}``; never processed.

@@ -1,4 +1,4 @@
-"""S3 ObjectCreated -> thumbnail -> item row -> ``ImageProcessed`` (seed 004, step 1).
+"""S3 ObjectCreated -> thumbnail -> item row -> ``ImageProcessed`` (the pipeline's first step).
 
 Idempotent: the item is found by its key (or created with an id derived from it), the
 thumbnail key is fixed, and the event carries ``request_id = upload:{item}:{sha256}`` so the
@@ -14,15 +14,16 @@ import logging
 from sqlalchemy import Engine
 
 from chalicelib.collections import items
-from chalicelib.collections.events import IMAGE_PROCESSED, Outcome
+from chalicelib.collections.events import ImageProcessed, Outcome, publish
 from chalicelib.collections.keys import parse_image_key
 from chalicelib.collections.thumbnail_store import write_thumbnail
 from chalicelib.collections.thumbnails import DEFAULT_MAX_PIXELS, ImageRejected, make_thumbnail
 from chalicelib.ports import BlobNotFound, BlobStore, BlobStoreUnavailable, EventBus
+from chalicelib.settings import DEFAULTS
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_BYTES = 30 * 1024 * 1024
+DEFAULT_MAX_BYTES = DEFAULTS.image_max_bytes
 
 
 def process_upload(
@@ -72,16 +73,9 @@ def process_upload(
         items.set_status(conn, item_id, "ready" if already_done else "processing",
                          thumbnail_path=parsed.thumbnail_key, thumbnail_mime_type=thumbnail.mime_type,
                          content_sha256=digest)
-    source, detail_type = IMAGE_PROCESSED
-    bus.put_event(source, detail_type, {
-        "item_id": item_id,
-        "user_id": item["user_id"],
-        "bucket": bucket,
-        "original_key": key,
-        "thumbnail_key": parsed.thumbnail_key,
-        "request_id": f"upload:{item_id}:{digest}",
-        **({"started_at": started_at} if started_at else {}),
-    })
+    publish(bus, ImageProcessed(item_id=item_id, user_id=item["user_id"], bucket=bucket, original_key=key,
+                                thumbnail_key=parsed.thumbnail_key, request_id=f"upload:{item_id}:{digest}",
+                                started_at=started_at))
     return Outcome("duplicate" if already_done else "done", item_id)
 
 

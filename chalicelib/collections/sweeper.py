@@ -1,6 +1,7 @@
 """The item sweeper: no item stays ``pending``/``processing`` forever.
 
-A pipeline step that fails transiently records ``will be retried: <step>: <reason>`` and
+A pipeline step that fails transiently records ``<step>: <reason>`` in ``error`` (shown by the
+API as ``will be retried: ...``) and
 relies on the event source's retries (Lambda async: 2 more attempts). An outage that outlasts
 them, or a lost S3 notification or EventBridge event, would leave the item unfinished with
 nothing on its way. The sweeper finds items with no progress (``updated_at``) and no re-send
@@ -32,16 +33,16 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
-from chalicelib.collections.events import ANALYSIS_COMPLETE, IMAGE_PROCESSED
+from chalicelib.collections.events import AnalysisComplete, ImageProcessed, publish
 from chalicelib.collections.items import MAX_ERROR_LENGTH
 from chalicelib.collections.tables import embeddings, items
 from chalicelib.ports import BlobStore, BlobStoreUnavailable, EventBus
+from chalicelib.settings import DEFAULTS
 
 log = logging.getLogger(__name__)
 
 THUMBNAIL, ANALYSIS, EMBEDDING = "thumbnail", "analysis", "embedding"
 STEPS = (THUMBNAIL, ANALYSIS, EMBEDDING)
-RETRY_PREFIX = "will be retried: "
 PAGE_SIZE = 100
 MAX_PAGES = 10
 #: A run stops starting new items with less than this left before its timeout (a thumbnail
@@ -80,13 +81,14 @@ def stuck_step(item: Mapping[str, Any], embedded: bool) -> str:
 
 
 def last_error(item: Mapping[str, Any]) -> str:
-    error = (item["error"] or "").removeprefix(RETRY_PREFIX).strip()
+    error = (item["error"] or "").strip()  # an unfinished item's error is its retry reason
     return error or "no error was recorded (the event or notification was lost)"
 
 
 class ItemSweeper:
     def __init__(self, *, engine: Engine, blobs: BlobStore, bus: EventBus, bucket: str,
-                 process_upload: Callable[[str], Any], resend_after_seconds: int = 300, resend_max: int = 2,
+                 process_upload: Callable[[str], Any], resend_after_seconds: int = DEFAULTS.item_resend_after_seconds,
+                 resend_max: int = DEFAULTS.item_resend_max,
                  page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> None:
         """``process_upload(key)`` runs the image processor's work for one original."""
         self.engine, self.blobs, self.bus, self.bucket = engine, blobs, bus, bucket
@@ -186,13 +188,9 @@ class ItemSweeper:
                 request_id = f"reanalyze:{item['id']}:resend-{item['updated_at'].timestamp():.6f}"
             else:  # the upload's own request id: at most one analysis per uploaded content
                 request_id = f"upload:{item['id']}:{item['content_sha256']}"
-            source, detail_type = IMAGE_PROCESSED
-            self.bus.put_event(source, detail_type, {
-                "item_id": item["id"], "user_id": item["user_id"], "bucket": self.bucket,
-                "original_key": item["file_path"], "thumbnail_key": item["thumbnail_path"],
-                "request_id": request_id,
-            })
+            publish(self.bus, ImageProcessed(
+                item_id=item["id"], user_id=item["user_id"], bucket=self.bucket, original_key=item["file_path"],
+                thumbnail_key=item["thumbnail_path"], request_id=request_id))
         else:
-            source, detail_type = ANALYSIS_COMPLETE
-            self.bus.put_event(source, detail_type, {
-                "item_id": item["id"], "analysis_id": item["current_analysis_id"], "user_id": item["user_id"]})
+            publish(self.bus, AnalysisComplete(item_id=item["id"], analysis_id=item["current_analysis_id"],
+                                               user_id=item["user_id"]))

@@ -22,8 +22,6 @@ from chalicelib.db.schema import metadata
 
 EMBEDDING_DIMENSIONS = 1024
 
-STATUSES = ("pending", "processing", "ready", "failed")
-
 items = Table(
     "items",
     metadata,

@@ -1,5 +1,5 @@
 """Thumbnails as objects: written tagged ``kind=thumbnail`` (the bucket's lifecycle rule expires
-them, seed 004: 90 days in test and prod), and rebuilt from the original when they are gone.
+them after 90 days in test and prod), and rebuilt from the original when they are gone.
 
 The original is the source of truth; a thumbnail is a cache of it. When the lifecycle rule (or an
 operator) removes a thumbnail, ``GET /items/{id}`` rebuilds it before handing out a URL (the

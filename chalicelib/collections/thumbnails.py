@@ -18,8 +18,10 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
+from chalicelib.settings import DEFAULTS
+
 MAX_SIZE = 800
-DEFAULT_MAX_PIXELS = 50_000_000
+DEFAULT_MAX_PIXELS = DEFAULTS.image_max_pixels
 JPEG_QUALITY = 85
 
 _FORMATS_BY_EXTENSION = {".jpg": {"JPEG", "MPO"}, ".jpeg": {"JPEG", "MPO"}, ".png": {"PNG"}}

@@ -49,14 +49,6 @@ def _mysql_session_setup(dbapi_connection, _record) -> None:  # noqa: ANN001 - D
         cursor.execute("SET SESSION time_zone = '+00:00'")
 
 
-def dispose_all() -> None:
-    """Close every pooled connection (tests and shutdown)."""
-    with _lock:
-        for engine in _engines.values():
-            engine.dispose()
-        _engines.clear()
-
-
 def ping(engine: Engine) -> bool:
     """True when the database answers ``SELECT 1``."""
     try:

@@ -1,4 +1,5 @@
-"""Run the Alembic migrations programmatically (``make migrate``, the local stage, tests)."""
+"""Run the Alembic migrations programmatically (``make migrate`` via :mod:`chalicelib.migrate_cli`,
+the local stage, tests)."""
 
 from __future__ import annotations
 
@@ -34,20 +35,3 @@ def upgrade(url: str, revision: str = "heads") -> Engine:
         command.upgrade(config, revision)
     log.info("database migrated to %s", revision)
     return engine
-
-
-def main() -> None:
-    """``python -m chalicelib.db.migrate``: migrate the configured database(s)."""
-    import sys
-
-    from chalicelib import wiring
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
-    urls = wiring.database_urls()
-    for url in dict.fromkeys(urls):
-        upgrade(url)
-    print(f"migrated {len(set(urls))} database(s)", file=sys.stderr)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,4 @@
-"""Invoke Lambda functions as modules: retries with backoff and jitter, health, seed 003.
+"""Invoke Lambda functions as modules: retries with backoff and jitter, health.
 
 No Chalice import, and boto3 is imported only when the first invocation builds a client.
 """

@@ -1,4 +1,4 @@
-"""LambdaAdapter: invoke one Lambda function for a module, with retries and health (seed 003).
+"""LambdaAdapter: invoke one Lambda function for a module, with retries and health.
 
 The adapter owns retries: botocore's own retries are switched off (``max_attempts: 0``) so a
 throttled call is retried exactly ``max_retries`` times, with exponential backoff and *equal

@@ -1,4 +1,4 @@
-"""Thread-safe success/failure counters for one adapter (seed 003 "Health Tracking")."""
+"""Thread-safe success/failure counters for one adapter (the adapter's health tracking)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The :class:`chalicelib.ports.Invoker` port on top of seed 003's :class:`LambdaAdapter`:
+"""The :class:`chalicelib.ports.Invoker` port on top of :class:`LambdaAdapter`:
 one adapter (and its health record) per function, retries with backoff and jitter."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Request and response shapes of the Lambda adapter (seed 003) and the payload mapping.
+"""Request and response shapes of the Lambda adapter and the payload mapping.
 
 ``build_payload`` turns an :class:`ExecuteRequest` into the seed's "Lambda Invocation
 Payload"; ``parse_invoke_response`` turns a boto3 ``Invoke`` response into an

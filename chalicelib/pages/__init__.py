@@ -1,1 +1,1 @@
-"""Seed 000's ambient pages: activity -> patterns -> queued predictions -> generated UI -> cache."""
+"""Ambient pages: activity -> patterns -> queued predictions -> generated UI -> cache."""

@@ -1,4 +1,4 @@
-"""Pattern detection (seed 000's "Llama scheduler"): recent activity -> predictions to queue.
+"""Pattern detection (the "Llama scheduler"): recent activity -> predictions to queue.
 
 The default detector is statistical and explainable: for each user it looks for
 - a page visited at this hour of the day on several distinct days (``time_of_day``),

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from chalicelib.pages.tables import activity_log, activity_requests, generation_queue, page_cache
 
-MAX_ATTEMPTS = 3  # seed 000: MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 3  # a generation job is claimed at most this often, then marked failed
 CACHE_VALIDITY = timedelta(minutes=30)
 QUEUED, PROCESSING, COMPLETED, FAILED = "queued", "processing", "completed", "failed"
 
@@ -322,12 +322,3 @@ def queue_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as connection:
         rows = connection.execute(select(generation_queue.c.status, func.count()).group_by(generation_queue.c.status))
         return {status: count for status, count in rows}
-
-
-def purge_user(engine: Engine, user_id: str) -> None:
-    """Remove a user's rows (tests and account deletion)."""
-    with engine.begin() as connection:
-        for table in (activity_log, generation_queue, page_cache):
-            connection.execute(delete(table).where(table.c.user_id == user_id))
-
-

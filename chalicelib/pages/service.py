@@ -15,10 +15,11 @@ from chalicelib.pages import repository as repo
 from chalicelib.pages.activity import validate_activity
 from chalicelib.pages.detector import PAGE_TYPE
 from chalicelib.pages.generation import activity_context, generate_page
+from chalicelib.settings import DEFAULTS
 
 log = logging.getLogger(__name__)
 
-CONTEXT_WINDOW = timedelta(days=14)  # seed 000: user context from the last 14 days
+CONTEXT_WINDOW = timedelta(days=14)  # a user's context: their activity of the last 14 days
 CONTEXT_EVENTS = 500  # the most recent events of the window summarised for the prompt
 
 
@@ -47,7 +48,7 @@ def relevance(job: dict[str, Any], context: dict[str, Any]) -> float:
 
 class PagesService:
     def __init__(self, engine: Any, llm_factory: Any, *, concurrency: int = 8,
-                 lease: timedelta = timedelta(seconds=120), miss_lease: timedelta | None = None,
+                 lease: timedelta = timedelta(seconds=DEFAULTS.generator_lease_seconds), miss_lease: timedelta | None = None,
                  miss_wait_seconds: float = 20.0, deadline_margin_ms: int = 30_000) -> None:
         """``lease``: a generator run's claim on a job; ``miss_lease``: a request's claim on the
         page it generates on a miss (no longer than the API function can run, so a request that

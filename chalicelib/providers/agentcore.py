@@ -1,4 +1,4 @@
-"""Seed 002's agent on Amazon Bedrock AgentCore Runtime (boto3 ``bedrock-agentcore``). The runtime
+"""The tasks agent on Amazon Bedrock AgentCore Runtime (boto3 ``bedrock-agentcore``). The runtime
 acts through its own tools; the vendors, quotes and e-mail count it reports are parsed (bad
 shapes dropped, numbers bounded) and stored as reported, labelled ``agentcore``."""
 

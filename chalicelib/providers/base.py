@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from chalicelib.errors import DependencyUnavailable
+
 InputType = Literal["document", "query"]
 #: An image as ``{"media_type": "image/jpeg", "data": b"..."}`` or ``(b"...", "image/jpeg")``.
 Image = dict[str, Any] | tuple[bytes, str]
@@ -21,14 +23,20 @@ class ProviderError(RuntimeError):
         self.status = status
 
 
-class ProviderUnavailable(ProviderError):
+class ProviderUnavailable(ProviderError, DependencyUnavailable):
     """Rate limited, 5xx, timed out or unreachable: retry later (HTTP callers answer 503)."""
 
+    def public_message(self) -> str:
+        return f"an AI provider is unavailable; retry shortly ({self})"
 
-class ProviderOutputError(ProviderError):
+
+class ProviderOutputError(ProviderError, DependencyUnavailable):
     """The answer is unusable (cut at max_tokens, a refusal, not the requested schema).
     No partial data is ever returned with it (only :class:`SchemaMismatch` keeps the
     unvalidated answer, for a caller that repairs and validates it again)."""
+
+    def public_message(self) -> str:
+        return "the AI provider returned an unusable answer; nothing was stored; retry"
 
 
 class ProviderRefusal(ProviderOutputError):

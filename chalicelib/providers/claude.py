@@ -21,6 +21,7 @@ from chalicelib.providers.base import (
     normalize_image,
     validate,
 )
+from chalicelib.settings import DEFAULTS
 
 
 class ClaudeLLM:
@@ -28,8 +29,8 @@ class ClaudeLLM:
 
     provider = "anthropic"
 
-    def __init__(self, api_key: str, model: str, base_url: str | None = None, timeout: float = 60.0,
-                 max_retries: int = 2) -> None:
+    def __init__(self, api_key: str, model: str, base_url: str | None = None, timeout: float = DEFAULTS.provider_timeout_seconds,
+                 max_retries: int = DEFAULTS.provider_max_retries) -> None:
         import anthropic  # imported here: ~1 s that only the calls that use Claude pay
 
         self.model = model
@@ -113,7 +114,7 @@ class ClaudeLLM:
 
 
 class ClaudeAgent:
-    """Seed 002's concierge agent on Claude tool use (when no AgentCore runtime is set): a
+    """The tasks concierge agent on Claude tool use (when no AgentCore runtime is set): a
     bounded loop of at most ``max_steps`` model turns that stops before ``deadline``. The model
     acts only by calling the tools; each call's input is validated by the toolbox and a bad one
     is answered as an error the model can correct. Its closing prose is kept as the response,

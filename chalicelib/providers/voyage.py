@@ -10,13 +10,14 @@ from chalicelib.providers.base import (
     ProviderUnavailable,
     batches,
 )
+from chalicelib.settings import DEFAULTS
 
 
 class VoyageEmbedder:
     provider = "voyage"
 
-    def __init__(self, api_key: str, model: str, base_url: str | None = None, timeout: float = 60.0,
-                 max_retries: int = 2, dimensions: int = EMBEDDING_DIMENSIONS) -> None:
+    def __init__(self, api_key: str, model: str, base_url: str | None = None, timeout: float = DEFAULTS.provider_timeout_seconds,
+                 max_retries: int = DEFAULTS.provider_max_retries, dimensions: int = EMBEDDING_DIMENSIONS) -> None:
         import voyageai  # imported here: only embedding calls pay for it
 
         self.model = model

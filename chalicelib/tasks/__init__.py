@@ -1,1 +1,1 @@
-"""Seed 002's async tasks: POST answers 202, a worker Lambda runs the agent, status + timeline."""
+"""Async tasks: POST answers 202, a worker Lambda runs the agent, status + timeline."""

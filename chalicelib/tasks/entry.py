@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib import observability, wiring
 from chalicelib.settings import get_settings
+from chalicelib.tasks.model import WorkerPayload
 from chalicelib.tasks.service import TaskService
 
 
@@ -38,10 +39,9 @@ def agent_deadline(remaining_ms: Callable[[], int] | None) -> float | None:
 def run_worker(event: dict[str, Any], remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
     from chalicelib.vendors.entry import toolbox
 
-    task_id = event.get("task_id") if isinstance(event, dict) else None
-    if not isinstance(task_id, str) or not task_id:
-        raise ValueError("worker event must be {\"task_id\": \"...\"}")
-    return service().run_worker(task_id, wiring.agent(), tools=toolbox, deadline=agent_deadline(remaining_ms))
+    payload = WorkerPayload.parse(event)
+    return service().run_worker(payload.task_id, wiring.agent(), tools=toolbox,
+                                deadline=agent_deadline(remaining_ms))
 
 
 #: Tasks by status are counted over tasks created in this window (a task is never active for

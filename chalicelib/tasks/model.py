@@ -9,7 +9,6 @@ from typing import Any
 
 PENDING, PROCESSING, COMPLETED, ERROR = "pending", "processing", "completed", "error"
 STATUSES = (PENDING, PROCESSING, COMPLETED, ERROR)
-FINAL = (COMPLETED, ERROR)
 ACTIVE = (PENDING, PROCESSING)
 
 # The seed's timeline messages.
@@ -25,12 +24,22 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def parse_iso(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+#: A timeline entry's state for the service, beside what clients see (``ts``, ``message``,
+#: ``type``): keys starting with "_" are stored but never sent (see :func:`public_event`).
+REINVOCATION = "_reinvocation"
 
 
-def event(message: str, kind: str = "info") -> dict[str, str]:
-    return {"ts": now_iso(), "message": message, "type": kind}
+def event(message: str, kind: str = "info", *, reinvocation: int | None = None) -> dict[str, Any]:
+    """A timeline entry; ``reinvocation`` numbers a sweeper's re-invocation of the worker."""
+    entry: dict[str, Any] = {"ts": now_iso(), "message": message, "type": kind}
+    if reinvocation is not None:
+        entry[REINVOCATION] = reinvocation
+    return entry
+
+
+def public_event(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry as clients see it (state keys dropped)."""
+    return {key: value for key, value in entry.items() if not key.startswith("_")}
 
 
 def new_task_id(owner: str, idempotency_key: str | None) -> str:
@@ -51,21 +60,51 @@ class Task:
     vendors: list[Any] = field(default_factory=list)
     quotes: list[Any] = field(default_factory=list)
     emails_sent: int = 0
-    events: list[dict[str, str]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
     error_message: str | None = None
     created_at: str = field(default_factory=now_iso)
     updated_at: str = field(default_factory=now_iso)
     provider_used: str | None = None
     version: int = 0
 
+    @property
+    def reinvocations(self) -> int:
+        """How often the sweeper has re-invoked the worker for this task (a timeline field)."""
+        return sum(1 for entry in self.events if entry.get(REINVOCATION))
+
     def to_api(self) -> dict[str, Any]:
         """The seed's GET /tasks/{id} shape (the owner stays server-side)."""
         return {
             "id": self.id, "description": self.description, "status": self.status,
             "agent_response": self.agent_response, "vendors": self.vendors, "quotes": self.quotes,
-            "emails_sent": self.emails_sent, "events": self.events, "error_message": self.error_message,
+            "emails_sent": self.emails_sent, "events": [public_event(e) for e in self.events], "error_message": self.error_message,
             "provider_used": self.provider_used, "created_at": self.created_at, "updated_at": self.updated_at,
         }
+
+
+@dataclass(frozen=True)
+class WorkerPayload:
+    """The task worker's async invocation payload, built and parsed only here: the task to run
+    (``user_id`` names its owner in the log only; the worker reads the owner from the store)."""
+
+    task_id: str
+    user_id: str = ""
+
+    @classmethod
+    def for_task(cls, task: Task) -> WorkerPayload:
+        return cls(task_id=task.id, user_id=task.owner)
+
+    def to_payload(self) -> dict[str, str]:
+        return {"task_id": self.task_id, "user_id": self.user_id}
+
+    @classmethod
+    def parse(cls, event: Any) -> WorkerPayload:
+        """Raise ValueError for anything but ``{"task_id": "<non-empty string>", ...}``."""
+        task_id = event.get("task_id") if isinstance(event, dict) else None
+        if not isinstance(task_id, str) or not task_id:
+            raise ValueError("worker event must be {\"task_id\": \"...\"}")
+        user_id = event.get("user_id")
+        return cls(task_id=task_id, user_id=user_id if isinstance(user_id, str) else "")
 
 
 @dataclass(frozen=True)
@@ -73,7 +112,7 @@ class Change:
     """A conditional transition: applies only while the task's status is in ``expect``."""
 
     expect: tuple[str, ...]
-    event: dict[str, str]
+    event: dict[str, Any]
     status: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
 

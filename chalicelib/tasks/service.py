@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib import errors
+from chalicelib.settings import DEFAULTS
 from chalicelib.tasks.model import (
     ACTIVE,
     COMPLETED,
@@ -22,6 +23,7 @@ from chalicelib.tasks.model import (
     Change,
     Page,
     Task,
+    WorkerPayload,
     event,
     new_task_id,
 )
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 #: Builds the tools for one run: ``(task_id, description, on_event(message, type)) -> Toolbox``.
 ToolsFactory = Callable[[str, str, Callable[[str, str], None]], Any]
 
-#: Timeline message of a sweeper re-invocation (counted to cap them).
+#: How a sweeper re-invocation's timeline message begins (they are counted by a field, not this text).
 REINVOKED_PREFIX = "Worker did not start within"
 
 
@@ -79,13 +81,14 @@ def parse_limit(raw: str | None, default: int = 20, maximum: int = 100) -> int:
 
 def worker_payload(task: Task) -> dict[str, str]:
     """The worker's async payload: the task to run (``user_id`` names its owner in the log only)."""
-    return {"task_id": task.id, "user_id": task.owner}
+    return WorkerPayload.for_task(task).to_payload()
 
 
 class TaskService:
     def __init__(self, store: TaskStore, invoker: Any, worker_function: str, *, deadline_seconds: int,
-                 max_description_chars: int, reinvoke_after_seconds: int = 120, reinvoke_max: int = 2,
-                 record_retry_seconds: float = 60.0, sleep: Callable[[float], None] = time.sleep) -> None:
+                 max_description_chars: int, reinvoke_after_seconds: int = DEFAULTS.task_reinvoke_after_seconds,
+                 reinvoke_max: int = DEFAULTS.task_reinvoke_max,
+                 record_retry_seconds: float = DEFAULTS.task_record_retry_seconds, sleep: Callable[[float], None] = time.sleep) -> None:
         self.store = store
         self.invoker = invoker
         self.worker_function = worker_function
@@ -254,7 +257,7 @@ class TaskService:
         for task in self.store.overdue(cutoff, limit=500):
             if task.status != PENDING or task.updated_at >= cutoff:
                 continue  # being processed, or touched recently (a retry may still be on its way)
-            done = sum(1 for e in task.events if e.get("message", "").startswith(REINVOKED_PREFIX))
+            done = task.reinvocations
             if done >= self.reinvoke_max:
                 expired += self._give_up(task, done + 1)
             else:
@@ -268,7 +271,7 @@ class TaskService:
     def _reinvoke(self, task: Task, attempt: int) -> int:
         message = (f"{REINVOKED_PREFIX} {self.reinvoke_after_seconds} s; "
                    f"invoked again ({attempt} of {self.reinvoke_max})")
-        if self.store.apply(task.id, Change((PENDING,), event(message, "warning"))) is None:
+        if self.store.apply(task.id, Change((PENDING,), event(message, "warning", reinvocation=attempt))) is None:
             return 0  # a worker claimed it meanwhile
         try:
             self.invoker.invoke_async(self.worker_function, worker_payload(task))

@@ -105,30 +105,3 @@ def import_text(directory: VendorDirectory, text: str, default_source: str = "im
 def load_sample(directory: VendorDirectory) -> ImportReport:
     """Upsert the committed sample directory (idempotent; the local stage calls it)."""
     return import_text(directory, SAMPLE_CSV.read_text(encoding="utf-8"), default_source="sample")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m chalicelib.vendors.importer FILE [--source NAME]``."""
-    import argparse
-    import sys
-
-    from chalicelib import wiring
-
-    parser = argparse.ArgumentParser(description="Validate a vendors CSV and upsert it into the directory.")
-    parser.add_argument("file", type=Path)
-    parser.add_argument("--source", default="import", help="source of rows without a source column")
-    args = parser.parse_args(argv)
-    try:
-        text = args.file.read_text(encoding="utf-8-sig")
-        report = import_text(VendorDirectory(wiring.engine()), text, args.source)
-    except (OSError, UnicodeDecodeError, RowError, csv.Error) as exc:
-        print(f"vendors-import: {exc}", file=sys.stderr)
-        return 2
-    for line, reason in report.rejected:
-        print(f"line {line}: rejected: {reason}", file=sys.stderr)
-    print(report.summary())
-    return 1 if report.rejected else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -16,20 +16,16 @@ BUCKET = "collections-images-local"
 
 
 @pytest.fixture()
-def fake_llm(monkeypatch: pytest.MonkeyPatch, local_env) -> FakeLLM:  # noqa: ANN001
-    from chalicelib import wiring
-
+def fake_llm(override_adapters) -> FakeLLM:  # noqa: ANN001
     llm = FakeLLM()
-    monkeypatch.setattr(wiring, "llm", lambda: llm)
+    override_adapters(llm=llm)
     return llm
 
 
 @pytest.fixture()
-def fake_embedder(monkeypatch: pytest.MonkeyPatch, local_env) -> FakeEmbedder:  # noqa: ANN001
-    from chalicelib import wiring
-
+def fake_embedder(override_adapters) -> FakeEmbedder:  # noqa: ANN001
     embedder = FakeEmbedder()
-    monkeypatch.setattr(wiring, "embedder", lambda: embedder)
+    override_adapters(embedder=embedder)
     return embedder
 
 

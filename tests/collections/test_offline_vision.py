@@ -88,10 +88,9 @@ def offline(local_env, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     """The local stage with no model keys: wiring builds the offline providers."""
     for name in ("ANTHROPIC_API_KEY", "CLAUDE_API_KEY", "VOYAGE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    wiring.llm.cache_clear()
-    wiring.embedder.cache_clear()
+    wiring.adapters().forget("llm", "embedder")
     yield
-    wiring.llm.cache_clear()
+    wiring.adapters().forget("llm")
 
 
 def test_upload_to_search_with_offline_providers(client, runtime, user, offline) -> None:  # noqa: ANN001

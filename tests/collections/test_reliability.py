@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from chalicelib import wiring
-from chalicelib.local.events import s3_object_created_event
+from localdev.lambda_events import s3_object_created_event
 from tests.collections import images
 from tests.collections.conftest import BUCKET, counts, deliveries, get_item, handler, upload
 

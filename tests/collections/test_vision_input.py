@@ -153,7 +153,7 @@ def test_not_an_image_is_rejected() -> None:
 
 def test_an_unreadable_original_falls_back_to_the_thumbnail(tmp_path) -> None:  # noqa: ANN001
     from chalicelib.collections.vision_input import image_for_analysis
-    from chalicelib.local.blobs import LocalBlobStore
+    from localdev.blobs import LocalBlobStore
 
     blobs = LocalBlobStore(tmp_path, secret="s" * 32)
     blobs.put("bucket", "u/i.png", b"\x89PNG broken", "image/png")

@@ -19,9 +19,8 @@ _CLIENT = re.compile(r"""(?:aws_client|aws_resource|boto3\.(?:session\.Session\(
 
 
 def _modules() -> dict[str, str]:
-    """Every chalicelib module that can run in Lambda (the local runtime never does)."""
-    return {str(p.relative_to(ROOT)): p.read_text() for p in (ROOT / "chalicelib").rglob("*.py")
-            if "chalicelib/local/" not in str(p.relative_to(ROOT))}
+    """Every chalicelib module: all can run in Lambda (the local emulator lives in localdev/)."""
+    return {str(p.relative_to(ROOT)): p.read_text() for p in (ROOT / "chalicelib").rglob("*.py")}
 
 
 def _services_used() -> set[str]:

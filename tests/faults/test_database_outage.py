@@ -120,7 +120,7 @@ def test_database_outage_503_then_recovery_with_nothing_lost(client, proxy: TcpP
     assert [tuple(r) for r in rows] == [("home", "view", {"marker": "before"})]
 
 
-def test_database_cut_in_the_middle_of_a_page_miss(client, proxy: TcpProxy, user, monkeypatch) -> None:  # noqa: ANN001
+def test_database_cut_in_the_middle_of_a_page_miss(client, proxy: TcpProxy, user, monkeypatch, override_adapters) -> None:  # noqa: ANN001
     """The database goes while a miss is generating (the page claimed, Claude answering): the
     request answers 503, nothing half-written is served, and once the database is back the page
     is generated again as soon as the dead request's claim (PAGE_MISS_LEASE_SECONDS) runs out."""
@@ -139,7 +139,7 @@ def test_database_cut_in_the_middle_of_a_page_miss(client, proxy: TcpProxy, user
 
     monkeypatch.setenv("PAGE_MISS_LEASE_SECONDS", "2")
     settings.reset()
-    monkeypatch.setattr(wiring, "llm", CutsTheDatabase)
+    override_adapters(llm=CutsTheDatabase())
     headers = auth_headers(user)
 
     during = client.http.get("/pages/reports", headers=headers)
@@ -156,7 +156,7 @@ def test_database_cut_in_the_middle_of_a_page_miss(client, proxy: TcpProxy, user
     assert client.http.get("/pages/reports", headers=headers).json_body["source"] == "cache"
 
 
-def test_database_cut_while_the_agent_runs_keeps_its_answer(client, proxy: TcpProxy, user, monkeypatch) -> None:  # noqa: ANN001
+def test_database_cut_while_the_agent_runs_keeps_its_answer(client, proxy: TcpProxy, user, monkeypatch, override_adapters) -> None:  # noqa: ANN001
     """The agent has run (and e-mailed vendors) when the database goes for a moment: the worker
     retries recording the outcome (TASK_RECORD_RETRY_SECONDS) and the task completes with the
     agent's answer, instead of waiting out its deadline as `error`; the agent ran once."""
@@ -176,7 +176,7 @@ def test_database_cut_while_the_agent_runs_keeps_its_answer(client, proxy: TcpPr
 
     monkeypatch.setenv("TASK_RECORD_RETRY_SECONDS", "20")
     settings.reset()
-    monkeypatch.setattr(wiring, "agent", CutsTheDatabase)
+    override_adapters(agent=CutsTheDatabase())
     headers = auth_headers(user)
     created = client.http.post("/tasks", headers=headers,
                                body=json.dumps({"description": "Find a landscaper in Charlotte"}))
@@ -194,8 +194,8 @@ def test_database_cut_while_the_tools_run_retries_the_task(client, proxy: TcpPro
     e-mails each vendor once."""
     import threading
 
-    from chalicelib.local.outbox import read_outbox
     from chalicelib.providers.offline import OfflineAgent
+    from localdev.outbox import read_outbox
 
     runs = []
 

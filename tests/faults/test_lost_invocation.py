@@ -38,9 +38,9 @@ class LossyInvoker:
 
 
 @pytest.fixture()
-def invoker(local_env, monkeypatch: pytest.MonkeyPatch) -> LossyInvoker:  # noqa: ANN001
+def invoker(local_env, override_adapters, monkeypatch: pytest.MonkeyPatch) -> LossyInvoker:  # noqa: ANN001
     lossy = LossyInvoker(wiring.invoker())
-    monkeypatch.setattr(wiring, "invoker", lambda: lossy)
+    override_adapters(invoker=lossy)
     monkeypatch.setenv("TASK_REINVOKE_AFTER_SECONDS", "0")  # quiet for 0 s is enough here
     settings.get_settings.cache_clear()
     return lossy

@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 
 from chalicelib import settings, wiring
 from chalicelib.collections.tables import items
-from chalicelib.local.runtime import LambdaContext
+from localdev.runtime import LambdaContext
 from tests.collections import images
 from tests.collections.conftest import counts, get_item, upload
 from tests.fakes import anthropic_server as claude_fake
@@ -48,7 +48,8 @@ class LossyBus:
 
 
 @pytest.fixture()
-def stack(local_env, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeServer, FakeServer, LossyBus]]:  # noqa: ANN001
+def stack(local_env, monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+          override_adapters) -> Iterator[tuple[FakeServer, FakeServer, LossyBus]]:  # noqa: ANN001
     """Fake Claude and Voyage behind the real SDKs, and an event bus that can lose events."""
     with FakeServer(default=claude_fake.schema_filling_handler) as claude, \
             FakeServer(default=embeddings_handler) as voyage:
@@ -60,7 +61,7 @@ def stack(local_env, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeServ
         settings.reset()
         wiring.set_app(__import__("app").app)
         bus = LossyBus(wiring.event_bus())
-        monkeypatch.setattr(wiring, "event_bus", lambda: bus)
+        override_adapters(event_bus=bus)
         yield claude, voyage, bus
 
 
@@ -141,7 +142,7 @@ def test_a_lost_event_is_resent_and_completes(client, user, stack, lost: str) ->
 
 def test_a_lost_s3_notification_is_resent_and_completes(client, user, stack, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(wiring.local_runtime(), "on_object_created", lambda *args, **kwargs: [])
-    wiring.blob_store.cache_clear()  # built again with the notification that goes nowhere
+    wiring.adapters().forget("blob_store")  # built again with the notification that goes nowhere
     item_id = upload(client, user, images.jpeg((640, 480), "green"))
     drain()
     assert get_item(client, user, item_id).json_body["status"] == "pending"
@@ -304,7 +305,7 @@ def test_an_s3_outage_past_the_retries_is_resent_in_an_aws_stage(aws_app, user, 
     for _ in range(3):  # the notification and Lambda's 2 retries, all during the outage
         with pytest.raises(Exception, match="SlowDown"):
             s3_outage.s3_notification(client, key)
-    assert row(item_id)["error"].startswith("will be retried: thumbnail: S3 GetObject")
+    assert row(item_id)["error"].startswith("thumbnail: S3 GetObject")
 
     faults.fault = None
     quiet_for(item_id)

@@ -8,13 +8,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from chalice.app import CloudWatchEvent, S3Event
 
-from chalicelib.local.blobs import LocalBlobStore
-from chalicelib.local.events import (
+from chalicelib.ports import BlobNotFound
+from localdev.blobs import LocalBlobStore
+from localdev.lambda_events import (
     eventbridge_event,
     s3_object_created_event,
     scheduled_event,
 )
-from chalicelib.ports import BlobNotFound
 
 ODD_KEY = "user 1/a+b ü:x%20y (1).jpg"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.local.cli import main, queue_path
-from chalicelib.local.queue import DeliveryQueue
+from localdev.cli import main, queue_path
+from localdev.queue import DeliveryQueue
 
 APP_PY = '''
 from chalice import Chalice, Rate
@@ -39,7 +39,7 @@ def test_fire_deliveries_retry(project: Path, capsys: pytest.CaptureFixture[str]
     assert main([*data, "fire", "nope"]) == 2
     assert "hourly" in capsys.readouterr().err
 
-    from chalicelib.local.runtime import LocalRuntime
+    from localdev.runtime import LocalRuntime
 
     queue = DeliveryQueue(queue_path(project / ".local"), backoff=(0.0,))
     LocalRuntime(sys.modules["app"].app, queue).drain()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.local.patterns import matches
+from localdev.patterns import matches
 
 EVENT = {
     "version": "0",

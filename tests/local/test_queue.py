@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.local.queue import DeliveryQueue, failed_deliveries
+from localdev.queue import DeliveryQueue, failed_deliveries
 
 
 class Clock:

@@ -11,7 +11,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from chalicelib.local.reload import SourceWatcher
+from localdev.reload import SourceWatcher
 from tests.conftest import ROOT, TEST_JWT_SECRET, make_token
 from tests.live_server import healthy, local_server, wait_for
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from chalice import Chalice, Rate
 
-from chalicelib.local.blobs import LocalBlobStore
-from chalicelib.local.queue import DeliveryQueue
-from chalicelib.local.runtime import LocalRuntime
-from chalicelib.local.schedules import parse_schedule
+from localdev.blobs import LocalBlobStore
+from localdev.queue import DeliveryQueue
+from localdev.runtime import LocalRuntime
+from localdev.schedules import parse_schedule
 
 app = Chalice(app_name="runtime-test")
 calls: list[tuple[str, Any]] = []
@@ -185,7 +185,7 @@ def test_slow_handler_does_not_block_others(queue: DeliveryQueue) -> None:
 
 
 def test_failing_handler_retried_then_failed(runtime: LocalRuntime, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="chalicelib.local.runtime")
+    caplog.set_level(logging.INFO, logger="localdev.runtime")
     delivery_id = runtime.invoke_async("worker", {"fail": "always"})
     assert runtime.drain() == 3
     assert names() == ["worker"] * 3

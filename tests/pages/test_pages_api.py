@@ -23,9 +23,9 @@ from tests.pages.conftest import RecordingLLM
 
 
 @pytest.fixture()
-def recording(monkeypatch: pytest.MonkeyPatch, local_env) -> RecordingLLM:  # noqa: ANN001
+def recording(override_adapters) -> RecordingLLM:  # noqa: ANN001
     llm = RecordingLLM()
-    monkeypatch.setattr(wiring, "llm", lambda: llm)
+    override_adapters(llm=llm)
     return llm
 
 

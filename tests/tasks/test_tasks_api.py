@@ -43,9 +43,9 @@ class CountingAgent:
 
 
 @pytest.fixture()
-def agent(monkeypatch: pytest.MonkeyPatch, local_env) -> CountingAgent:  # noqa: ANN001
+def agent(override_adapters, local_env) -> CountingAgent:  # noqa: ANN001
     counting = CountingAgent()
-    monkeypatch.setattr(wiring, "agent", lambda: counting)
+    override_adapters(agent=counting)
     return counting
 
 
@@ -71,7 +71,7 @@ def test_whole_flow_with_the_offline_agent(client, runtime, user) -> None:  # no
                          "events", "error_message", "created_at", "updated_at"}
 
 
-def test_whole_flow_with_agentcore(client, runtime, user, monkeypatch) -> None:  # noqa: ANN001
+def test_whole_flow_with_agentcore(client, runtime, user, monkeypatch, override_adapters) -> None:  # noqa: ANN001
     from chalicelib import settings
     from chalicelib.providers import get_agent
     from chalicelib.providers.agentcore import AgentCoreAgent, session_id_for
@@ -95,7 +95,7 @@ def test_whole_flow_with_agentcore(client, runtime, user, monkeypatch) -> None: 
          "payload": json.dumps({"prompt": "Find me a painter", "task_id": task_id}).encode()},
     )
     stubber.activate()
-    monkeypatch.setattr(wiring, "agent", lambda: AgentCoreAgent(arn, "us-east-1", client=client_))
+    override_adapters(agent=AgentCoreAgent(arn, "us-east-1", client=client_))
     wiring.local_runtime().drain()
     stubber.assert_no_pending_responses()
     task = get(client, user, task_id).json_body
@@ -195,7 +195,7 @@ def test_agent_outage_requeues_and_the_invoke_is_retried(client, runtime, user, 
     assert any(e["type"] == "warning" and "will retry" in e["message"] for e in task["events"])
     assert len(agent.calls) >= 2  # the runtime retried the async invocation as Lambda would
     agent.fail = None
-    from chalicelib.local.cli import queue_path  # noqa: F401 - the queue keeps the failed delivery
+    from localdev.cli import queue_path  # noqa: F401 - the queue keeps the failed delivery
     failed = runtime.queue.failed_deliveries()
     assert failed and failed[-1].target == "task_worker"
     runtime.queue.retry(failed[-1].id)

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from chalicelib import settings, wiring
+from chalicelib import settings
 from chalicelib.invoke.invoker import AdapterInvoker
 from tests.conftest import ROOT, TEST_JWT_SECRET, auth_headers
 from tests.tasks.conftest import make_table
@@ -19,7 +19,8 @@ WORKER = "ai-backend-dev-task_worker"
 
 
 @pytest.fixture()
-def aws_stage(monkeypatch: pytest.MonkeyPatch, aws, tmp_path: Path, pg_url: str):  # noqa: ANN001, ANN201
+def aws_stage(monkeypatch: pytest.MonkeyPatch, aws, tmp_path: Path, pg_url: str,  # noqa: ANN001, ANN201
+              override_adapters):  # noqa: ANN001
     monkeypatch.setenv("STAGE", "dev")
     monkeypatch.setenv("SSM_PREFIX", "")
     monkeypatch.setenv("TASK_STORE", "dynamodb")
@@ -37,7 +38,7 @@ def aws_stage(monkeypatch: pytest.MonkeyPatch, aws, tmp_path: Path, pg_url: str)
     lam = boto3.client("lambda", region_name="us-east-1")
     stubber = Stubber(lam)
     stubber.activate()
-    monkeypatch.setattr(wiring, "invoker", lambda: AdapterInvoker("us-east-1", client=lam, max_retries=0))
+    override_adapters(invoker=AdapterInvoker("us-east-1", client=lam, max_retries=0))
     yield table, stubber
     settings.reset()
 
@@ -68,7 +69,8 @@ def test_post_stores_in_dynamodb_and_invokes_the_worker_async(aws_stage, user) -
         assert client.http.get(f"/tasks/{task_id}", headers=auth_headers("someone-else")).status_code == 404
 
 
-def test_throttled_invoke_is_retried_then_left_to_the_sweeper(aws_stage, user, monkeypatch) -> None:  # noqa: ANN001
+def test_throttled_invoke_is_retried_then_left_to_the_sweeper(aws_stage, user, monkeypatch,  # noqa: ANN001
+                                                               override_adapters) -> None:  # noqa: ANN001
     """Lambda throttles the hand-off past the adapter's retries: 202 anyway (the task is stored
     in DynamoDB as pending with the reason), and the sweeper's re-invoke goes through."""
     import time
@@ -79,8 +81,8 @@ def test_throttled_invoke_is_retried_then_left_to_the_sweeper(aws_stage, user, m
 
     table, stubber = aws_stage
     lam = stubber.client
-    monkeypatch.setattr(wiring, "invoker", lambda: AdapterInvoker("us-east-1", client=lam, max_retries=2,
-                                                                  initial_retry_delay=0.01, max_retry_delay=0.02))
+    override_adapters(invoker=AdapterInvoker("us-east-1", client=lam, max_retries=2,
+                                             initial_retry_delay=0.01, max_retry_delay=0.02))
     monkeypatch.setenv("TASK_REINVOKE_AFTER_SECONDS", "0")
     for _ in range(3):
         stubber.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local.outbox import read_outbox
+from localdev.outbox import read_outbox
 from tests.conftest import auth_headers
 
 LINK = re.compile(r"https?://[^/\s]+(/vendor/quotes/[A-Za-z0-9._-]+)")

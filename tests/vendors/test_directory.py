@@ -10,7 +10,8 @@ import pytest
 
 from chalicelib.db.engine import get_engine
 from chalicelib.vendors.directory import VendorDirectory, area_in, canonical_trade, trade_in
-from chalicelib.vendors.importer import RowError, import_text, main, parse_csv
+from chalicelib.vendors.import_cli import main
+from chalicelib.vendors.importer import RowError, import_text, parse_csv
 
 
 @pytest.fixture()

@@ -60,7 +60,7 @@ def test_aws_stages_require_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_local_access_log_never_prints_a_link_token(caplog: pytest.LogCaptureFixture) -> None:
     from types import SimpleNamespace
 
-    from chalicelib.local.http import _log_request
+    from localdev.http import _log_request
 
     token = links.sign(SECRET, "task-1", "vendor-1", REQUEST, 2_000_000_000)
     with caplog.at_level("INFO", logger="local.http"):

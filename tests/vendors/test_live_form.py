@@ -34,7 +34,7 @@ def test_a_vendor_answers_in_a_browser_through_make_run(tmp_path: Path, pg_url: 
         task = wait_for(lambda: (t := call("GET", task_url, token)[1])["status"] == "completed" and t)
         assert task["emails_sent"] == 3 and task["provider_used"] == "offline"
 
-        listing = subprocess.run([sys.executable, "-m", "chalicelib.local.outbox"], cwd=ROOT, env=env,
+        listing = subprocess.run([sys.executable, "-m", "localdev.outbox"], cwd=ROOT, env=env,
                                  capture_output=True, text=True, check=True).stdout
         assert "3 message(s)" in listing
         link = re.search(r"(http://127\.0\.0\.1:\d+/vendor/quotes/\S+)", listing).group(1)

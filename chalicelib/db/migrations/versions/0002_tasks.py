@@ -1,4 +1,4 @@
-"""Tasks (seed 002) for the SQL task store: portable to PostgreSQL and MySQL/MariaDB.
+"""Tasks for the SQL task store: portable to PostgreSQL and MySQL/MariaDB.
 
 Revision ID: 0002_tasks
 Revises: 0001
@@ -9,7 +9,7 @@ from alembic import op
 
 revision = "0002_tasks"
 down_revision = "0001"
-branch_labels = None
+branch_labels = ("tasks",)
 depends_on = None
 
 

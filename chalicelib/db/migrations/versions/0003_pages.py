@@ -1,4 +1,4 @@
-"""Ambient pages (seed 000): activity_log, generation_queue, page_cache. Portable SQL.
+"""Ambient pages: activity_log, generation_queue, page_cache. Portable SQL.
 
 Revision ID: 0003_pages
 Revises: 0001
@@ -9,7 +9,7 @@ from alembic import op
 
 revision = "0003_pages"
 down_revision = "0001"
-branch_labels = None
+branch_labels = ("pages",)
 depends_on = None
 
 

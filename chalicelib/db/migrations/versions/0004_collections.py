@@ -1,4 +1,4 @@
-"""Collections (seeds 001/004): items, analyses (tsvector), embeddings (pgvector, HNSW).
+"""Collections: items, analyses (tsvector), embeddings (pgvector, HNSW).
 
 PostgreSQL only: the product needs pgvector and full-text search, so on MySQL/MariaDB this
 revision is a no-op (the collections API always runs on DATABASE_URL, a PostgreSQL database).

@@ -3,6 +3,8 @@
 A retried batch (a client timed out, a connection was reset) finds its key and stores nothing
 twice. Portable SQL; keys older than a day are deleted by the pattern detector's run.
 
+Branch ``pages``, its second revision (the collections branch has its own 0005).
+
 Revision ID: 0005_activity_requests
 Revises: 0003_pages
 """

@@ -6,6 +6,8 @@
 
 PostgreSQL only, like 0004_collections (a no-op on MySQL/MariaDB).
 
+Branch ``collections``, its second revision (the pages branch has its own 0005).
+
 Revision ID: 0005_item_resends
 Revises: 0004_collections
 """

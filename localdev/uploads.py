@@ -1,7 +1,7 @@
 """``PUT/GET /local/blobs``: what a presigned S3 URL is in the local stage.
 
 The URL carries ``bucket``, ``key``, ``expires`` and an HMAC ``signature`` issued by
-:class:`chalicelib.local.blobs.LocalBlobStore`. A PUT writes the object, which queues the S3
+:class:`localdev.blobs.LocalBlobStore`. A PUT writes the object, which queues the S3
 ObjectCreated event exactly as an upload to S3 would; a GET serves it.
 """
 

@@ -1,6 +1,6 @@
 """Sum the local stage's EMF metrics: what CloudWatch would chart, read from ``.local/metrics.jsonl``.
 
-``make metrics`` (or ``python -m chalicelib.local.metrics [--since MINUTES] [--json]``) prints
+``make metrics`` (or ``python -m localdev.metrics [--since MINUTES] [--json]``) prints
 one row per metric and dimension value: how many data points, their sum, and for timings the
 mean, p50, p99 and maximum. Every handler invocation, generator run, pipeline stage and sweeper
 run writes its EMF line there as well as to stdout (:mod:`chalicelib.observability`).

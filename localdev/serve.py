@@ -7,7 +7,7 @@
 3. runs the local runtime here: S3 events, EventBridge events, schedules, async invokes;
 4. prints a ready line once ``GET /health`` answers, and stops both on Ctrl-C / SIGTERM;
 5. restarts both (a fresh process, so the runtime runs the new handlers too) when a source file
-   of the app changes (``chalicelib/local/reload.py``), unless ``--no-autoreload``. A change that
+   of the app changes (``localdev/reload.py``), unless ``--no-autoreload``. A change that
    breaks the app is logged and the next change starts it again.
 """
 
@@ -25,8 +25,8 @@ import urllib.request
 import warnings
 from pathlib import Path
 
-from chalicelib.local.reload import SourceWatcher
 from chalicelib.settings import PROJECT_ROOT
+from localdev.reload import SourceWatcher
 
 log = logging.getLogger("local.serve")
 
@@ -59,7 +59,7 @@ def _restart(argv: list[str], reason: str) -> None:
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "chalicelib.local.serve", *argv])
+    os.execv(sys.executable, [sys.executable, "-m", "localdev.serve", *argv])
 
 
 def _wait_for_change(watcher: SourceWatcher, stop: threading.Event) -> Path | None:
@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = get_settings()
         database_url = wiring.database_url()
         log.info("database ready in %.1f s", time.monotonic() - started)
-        runtime = wiring.local_runtime()  # imports app.py: a broken edit fails here
+        import app  # noqa: F401 - registers the local stage; a broken edit fails here
+
+        runtime = wiring.local_runtime()
     except Exception:
         if watcher is None:
             raise
@@ -114,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     # `chalice local` with JSON logs and no query strings in access lines (local/http.py). Its own
     # reloader watches every file under the project, .venv/ and .local/ included, and so
     # restarts all the time: ours (reload.py) watches the app's source only.
-    command = [sys.executable, "-m", "chalicelib.local.http", "--stage", "local", "--host", args.host,
+    command = [sys.executable, "-m", "localdev.http", "--stage", "local", "--host", args.host,
                "--port", str(args.port), "--no-autoreload"]
     child = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
 

@@ -1,5 +1,5 @@
 """Deliver S3 events, EventBridge events, schedules and async invocations to the handlers a
-Chalice app declares, through the durable :class:`~chalicelib.local.queue.DeliveryQueue`.
+Chalice app declares, through the durable :class:`~localdev.queue.DeliveryQueue`.
 
 Producers (the ``chalice local`` HTTP process) call :meth:`LocalRuntime.on_object_created`,
 :meth:`~LocalRuntime.put_events` and :meth:`~LocalRuntime.invoke_async`, which only enqueue.
@@ -26,16 +26,16 @@ from typing import Any
 from chalice import Chalice
 from chalice.app import CloudWatchEventConfig, S3EventConfig, ScheduledEventConfig
 
-from chalicelib.local.events import (
+from localdev.lambda_events import (
     LOCAL_ACCOUNT,
     LOCAL_REGION,
     eventbridge_event,
     s3_object_created_event,
     scheduled_event,
 )
-from chalicelib.local.patterns import matches
-from chalicelib.local.queue import Delivery, DeliveryQueue
-from chalicelib.local.schedules import Schedule, expression_string, parse_schedule
+from localdev.patterns import matches
+from localdev.queue import Delivery, DeliveryQueue
+from localdev.schedules import Schedule, expression_string, parse_schedule
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""``python -m chalicelib.local.cli``: run the local runtime and inspect its queue.
+"""``python -m localdev.cli``: run the local runtime and inspect its queue.
 
 Subcommands: ``run`` (deliver until Ctrl-C), ``fire NAME`` (queue a schedule now),
 ``deliveries [--status failed]`` (table), ``retry ID`` (requeue a failed delivery).
@@ -17,10 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chalicelib.local.queue import STATUSES, DeliveryQueue
+from localdev.queue import STATUSES, DeliveryQueue
 
 if TYPE_CHECKING:
-    from chalicelib.local.runtime import LocalRuntime
+    from localdev.runtime import LocalRuntime
 
 QUEUE_FILE = "runtime.sqlite3"
 
@@ -39,7 +39,7 @@ def queue_path(data_dir: Path) -> Path:
 
 def load_runtime(queue: DeliveryQueue, app_module: str = "app", workers: int = 4) -> LocalRuntime:
     """Import ``app_module`` from the current directory and build a runtime over ``queue``."""
-    from chalicelib.local.runtime import LocalRuntime
+    from localdev.runtime import LocalRuntime
 
     sys.path.insert(0, str(Path.cwd()))
     module = importlib.import_module(app_module)
@@ -66,7 +66,7 @@ def print_deliveries(queue: DeliveryQueue, status: str | None, limit: int) -> No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chalicelib.local.cli", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m localdev.cli", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, help="directory of runtime.sqlite3 (default: LOCAL_DATA_DIR)")
     parser.add_argument("--app", default="app", help="module exposing the Chalice `app` (default: app)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (tracebacks)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.local.runtime import LocalRuntime
+from localdev.runtime import LocalRuntime
 
 
 class LocalEventBus:

@@ -13,7 +13,7 @@ authorizer, stage config and environment are Chalice's own):
   keep-alive connection, and Nagle's algorithm held the body until the client's delayed ACK
   (~40 ms added to every response; found by benchmarks/bench_search.py).
 
-``python -m chalicelib.local.http [chalice local options]``.
+``python -m localdev.http [chalice local options]``.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ def read_outbox(directory: Path) -> list[dict[str, str]]:
 
 
 def main() -> None:
-    """``python -m chalicelib.local.outbox``: list the local outbox."""
+    """``python -m localdev.outbox``: list the local outbox."""
     from chalicelib.settings import get_settings
 
     directory = get_settings().local_data_dir / "outbox"
