@@ -37,11 +37,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, text
+from sqlalchemy import Connection, Engine, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Float, String
 
-from chalicelib.collections.tables import analyses, items
 from chalicelib.collections.term_neighbours import nearest_terms
 from chalicelib.errors import BadRequest
 from chalicelib.ports import BlobStore
@@ -245,8 +244,9 @@ def _expandable(lexeme: str) -> bool:
 
 
 # One round trip for the common case: the query's terms with their df, and the BM25F ranking with
-# idf computed in SQL. Only when a term is found nowhere (a typo, a partial word) does Python
-# expand it and score again.
+# idf computed in SQL, each ranked item with what a result shows (so keyword search needs no
+# second query to fill in its results). Only when a term is found nowhere (a typo, a partial
+# word) does Python expand it and score again.
 _ONE_SHOT = """
     WITH q AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english'::regconfig, search_fold(:query)))),
     s AS (SELECT docs AS n, total_length / docs AS avglen FROM search_stats WHERE user_id = :user_id AND docs > 0),
@@ -258,17 +258,21 @@ _ONE_SHOT = """
         FROM w JOIN search_terms t ON t.user_id = :user_id AND t.term = w.lexeme
         WHERE w.df > 0 {category}
         GROUP BY t.item_id ORDER BY score DESC, t.item_id LIMIT :limit)
-    SELECT 't' AS kind, lexeme AS key, df, n, avglen, NULL::float8 AS score FROM w
+    SELECT 't' AS kind, lexeme AS key, df, n, avglen, NULL::float8 AS score,
+           NULL AS thumbnail_path, NULL AS category, NULL AS headline, NULL AS summary FROM w
     UNION ALL
-    SELECT 'i', item_id, NULL, NULL, NULL, score FROM ranked
+    SELECT 'i', r.item_id, NULL, NULL, NULL, r.score, i.thumbnail_path, a.category, a.headline, a.summary
+    FROM ranked r JOIN items i ON i.id = r.item_id AND i.user_id = :user_id
+    JOIN analyses a ON a.id = i.current_analysis_id
 """
 _ONE_SHOT_ALL = text(_ONE_SHOT.format(category=""))
 _ONE_SHOT_CATEGORY = text(_ONE_SHOT.format(category="AND t.category = :category"))
 
 
-def keyword_ranked(conn: Connection, user_id: str, query: str, limit: int,
-                   category: str | None = None) -> list[tuple[str, float]]:
-    """(item_id, normalised BM25F score in [0, 1]) of the user's items matching any query term."""
+def keyword_ranked(conn: Connection, user_id: str, query: str, limit: int, category: str | None = None,
+                   display: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+    """(item_id, normalised BM25F score in [0, 1]) of the user's items matching any query term;
+    ``display``, if given, receives the ranked items' result columns (see :func:`_hydrate`)."""
     params = {"query": strip_question_words(query), "user_id": user_id, "k1": K1, "k1_plus_1": K1 + 1, "b": B,
               "limit": limit, "category": category}
     rows = conn.execute(_ONE_SHOT_CATEGORY if category else _ONE_SHOT_ALL, params).all()
@@ -281,7 +285,10 @@ def keyword_ranked(conn: Connection, user_id: str, query: str, limit: int,
         return _expanded_ranking(conn, user_id, terms, limit, category, words)
     best_possible = sum(idf(int(row.df), n) for row in terms)  # unseen terms weigh idf(0, n)
     top = best_possible * (K1 + 1)
-    return [(row.key, float(row.score) / top) for row in rows if row.kind == "i"]
+    found = [row for row in rows if row.kind == "i"]
+    if display is not None:
+        display.update((row.key, row) for row in found)
+    return sorted(((row.key, float(row.score) / top) for row in found), key=lambda pair: (-pair[1], pair[0]))
 
 
 def _expanded_ranking(conn: Connection, user_id: str, terms: Sequence[Any], limit: int,
@@ -432,13 +439,14 @@ class Ranked:
 
 
 def rank(conn: Connection, user_id: str, request: SearchRequest, query_embedding: Any = None,
-         exact_max_rows: int = DEFAULT_EXACT_MAX_ROWS) -> Ranked:
+         exact_max_rows: int = DEFAULT_EXACT_MAX_ROWS, display: dict[str, Any] | None = None) -> Ranked:
     """Rank ``request`` for ``user_id`` (``query_embedding``: the embedder's result for the query,
     needed by vector and hybrid). Run inside a transaction."""
     candidates = request.top_k if request.mode != "hybrid" else max(request.top_k * 3, 30)
     model = getattr(query_embedding, "model", None)
     if request.mode == "keyword":
-        return Ranked(keyword_ranked(conn, user_id, request.query, candidates, request.category), KEYWORD_FLOOR)
+        return Ranked(keyword_ranked(conn, user_id, request.query, candidates, request.category, display),
+                      KEYWORD_FLOOR)
     vector_query = vector_literal(query_embedding.vectors[0])
     dims = {"model": model, "dimensions": query_embedding.dimensions}
     # Hybrid re-reads the cosine of keyword candidates the vector list misses, so its vector list
@@ -448,7 +456,7 @@ def rank(conn: Connection, user_id: str, request: SearchRequest, query_embedding
                            ef_search=ef)
     if request.mode == "vector":
         return Ranked(vector, vector_floor(model))
-    keyword = keyword_ranked(conn, user_id, request.query, candidates, request.category)
+    keyword = keyword_ranked(conn, user_id, request.query, candidates, request.category, display)
     seen = {item_id for item_id, _ in vector}
     missing = [item_id for item_id, _ in keyword if item_id not in seen]
     vector_of = vector_scores(conn, user_id, vector_query, missing, **dims)
@@ -462,23 +470,31 @@ def search(*, engine: Engine, embedder: Any, blobs: BlobStore, bucket: str, user
     query_embedding = None
     if request.mode in ("vector", "hybrid"):
         query_embedding = embedder.embed([request.query], input_type="query")
+    display: dict[str, Any] = {}
     with engine.begin() as conn:
-        ranked = rank(conn, user_id, request, query_embedding, exact_max_rows)
+        ranked = rank(conn, user_id, request, query_embedding, exact_max_rows, display)
         floor = ranked.floor if request.min_score is None else request.min_score
         kept = [(item_id, score) for item_id, score in ranked.results if score >= floor][: request.top_k]
-        return _hydrate(conn, blobs, bucket, user_id, kept)
+        return _hydrate(conn, blobs, bucket, user_id, kept, display)
+
+
+_DISPLAY = text("""
+    SELECT i.id, i.thumbnail_path, a.category, a.headline, a.summary
+    FROM items i JOIN analyses a ON a.id = i.current_analysis_id
+    WHERE i.user_id = :user_id AND i.id = ANY(:ids)
+""").bindparams(bindparam("ids", type_=ARRAY(String)))
 
 
 def _hydrate(conn: Connection, blobs: BlobStore, bucket: str, user_id: str,
-             ranked: Sequence[tuple[str, float]]) -> list[dict[str, Any]]:
+             ranked: Sequence[tuple[str, float]], known: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The results of ``ranked``: ``known`` rows (thumbnail_path, category, headline, summary) as
+    they are, the others read from the user's items."""
     if not ranked:
         return []
-    rows = conn.execute(
-        select(items.c.id, items.c.thumbnail_path, analyses.c.category, analyses.c.headline, analyses.c.summary)
-        .join(analyses, analyses.c.id == items.c.current_analysis_id)
-        .where(items.c.user_id == user_id, items.c.id.in_([item_id for item_id, _ in ranked]))
-    ).mappings()
-    by_id = {row["id"]: row for row in rows}
+    by_id: dict[str, Any] = {item_id: (known or {})[item_id] for item_id, _ in ranked if item_id in (known or {})}
+    missing = [item_id for item_id, _ in ranked if item_id not in by_id]
+    if missing:
+        by_id.update((row.id, row) for row in conn.execute(_DISPLAY, {"user_id": user_id, "ids": missing}))
     results = []
     for item_id, score in ranked:
         row = by_id.get(item_id)
@@ -487,9 +503,9 @@ def _hydrate(conn: Connection, blobs: BlobStore, bucket: str, user_id: str,
         results.append({
             "item_id": item_id,
             "score": round(score, 6),
-            "category": row["category"],
-            "headline": row["headline"],
-            "summary": row["summary"],
-            "thumbnail_url": blobs.presigned_get(bucket, row["thumbnail_path"]) if row["thumbnail_path"] else None,
+            "category": row.category,
+            "headline": row.headline,
+            "summary": row.summary,
+            "thumbnail_url": blobs.presigned_get(bucket, row.thumbnail_path) if row.thumbnail_path else None,
         })
     return results
