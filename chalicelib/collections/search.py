@@ -259,23 +259,35 @@ _ONE_SHOT = """
         WHERE w.df > 0 {category}
         GROUP BY t.item_id ORDER BY score DESC, t.item_id LIMIT :limit)
     SELECT 't' AS kind, lexeme AS key, df, n, avglen, NULL::float8 AS score,
-           NULL AS thumbnail_path, NULL AS category, NULL AS headline, NULL AS summary FROM w
+           NULL AS thumbnail_path, NULL AS category, NULL AS headline, NULL AS summary, NULL::float8 AS distance FROM w
     UNION ALL
-    SELECT 'i', r.item_id, NULL, NULL, NULL, r.score, i.thumbnail_path, a.category, a.headline, a.summary
+    SELECT 'i', r.item_id, NULL, NULL, NULL, r.score, i.thumbnail_path, a.category, a.headline, a.summary, {distance}
     FROM ranked r JOIN items i ON i.id = r.item_id AND i.user_id = :user_id
-    JOIN analyses a ON a.id = i.current_analysis_id
+    JOIN analyses a ON a.id = i.current_analysis_id {vector_join}
 """
-_ONE_SHOT_ALL = text(_ONE_SHOT.format(category=""))
-_ONE_SHOT_CATEGORY = text(_ONE_SHOT.format(category="AND t.category = :category"))
+# Hybrid's variant also reads each ranked item's cosine distance to the query vector (the current
+# analysis's vector of the query's model), so fusion needs no extra statement for them.
+_WITH_DISTANCE = ("e.vector <=> CAST(:vector AS vector)",
+                  "LEFT JOIN embeddings e ON e.analysis_id = i.current_analysis_id AND e.user_id = :user_id"
+                  " AND e.embedding_model = :model AND e.embedding_dimensions = :dimensions")
+_ONE_SHOT_STATEMENTS = {
+    (category, distance): text(_ONE_SHOT.format(
+        category="AND t.category = :category" if category else "",
+        distance=_WITH_DISTANCE[0] if distance else "NULL::float8",
+        vector_join=_WITH_DISTANCE[1] if distance else ""))
+    for category in (False, True) for distance in (False, True)}
 
 
 def keyword_ranked(conn: Connection, user_id: str, query: str, limit: int, category: str | None = None,
-                   display: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+                   display: dict[str, Any] | None = None, vector: Mapping[str, Any] | None = None,
+                   cosines: dict[str, float] | None = None) -> list[tuple[str, float]]:
     """(item_id, normalised BM25F score in [0, 1]) of the user's items matching any query term;
-    ``display``, if given, receives the ranked items' result columns (see :func:`_hydrate`)."""
+    ``display``, if given, receives the ranked items' result columns (see :func:`_hydrate`);
+    with ``vector`` (``{"vector": literal, "model", "dimensions"}``), ``cosines`` receives the
+    cosine similarity of the ranked items that have such a vector (not after an expansion)."""
     params = {"query": strip_question_words(query), "user_id": user_id, "k1": K1, "k1_plus_1": K1 + 1, "b": B,
-              "limit": limit, "category": category}
-    rows = conn.execute(_ONE_SHOT_CATEGORY if category else _ONE_SHOT_ALL, params).all()
+              "limit": limit, "category": category, **(vector or {})}
+    rows = conn.execute(_ONE_SHOT_STATEMENTS[bool(category), vector is not None], params).all()
     terms = [row for row in rows if row.kind == "t"]
     if not terms:
         return []
@@ -288,6 +300,8 @@ def keyword_ranked(conn: Connection, user_id: str, query: str, limit: int, categ
     found = [row for row in rows if row.kind == "i"]
     if display is not None:
         display.update((row.key, row) for row in found)
+    if cosines is not None:
+        cosines.update((row.key, 1.0 - float(row.distance)) for row in found if row.distance is not None)
     return sorted(((row.key, float(row.score) / top) for row in found), key=lambda pair: (-pair[1], pair[0]))
 
 
@@ -456,10 +470,13 @@ def rank(conn: Connection, user_id: str, request: SearchRequest, query_embedding
                            ef_search=ef)
     if request.mode == "vector":
         return Ranked(vector, vector_floor(model))
-    keyword = keyword_ranked(conn, user_id, request.query, candidates, request.category, display)
-    seen = {item_id for item_id, _ in vector}
+    vector_of: dict[str, float] = {}
+    keyword = keyword_ranked(conn, user_id, request.query, candidates, request.category, display,
+                             {"vector": vector_query, **dims}, vector_of)
+    seen = {item_id for item_id, _ in vector} | set(vector_of)
     missing = [item_id for item_id, _ in keyword if item_id not in seen]
-    vector_of = vector_scores(conn, user_id, vector_query, missing, **dims)
+    if missing:  # after an expansion (a second ranking statement), or items without such a vector
+        vector_of.update(vector_scores(conn, user_id, vector_query, missing, **dims))
     return Ranked(fuse(keyword, vector, vector_of, model), HYBRID_FLOOR)
 
 
