@@ -222,7 +222,8 @@ def _stemmed_from(lexeme: str, words: Sequence[str]) -> list[str]:
 
 
 def _spellings(conn: Connection, user_id: str, lexeme: str) -> list[tuple[str, float]]:
-    """Indexed terms ``lexeme`` is a prefix of, else terms one or two edits away."""
+    """Indexed terms ``lexeme`` is a prefix of, else terms one or two edits away (a hyphenated
+    compound whose parts make ``lexeme`` at full weight)."""
     longer = conn.execute(_CANDIDATES, {"user_id": user_id, "pattern": _escape_like(lexeme) + "%",
                                         "shortest": len(lexeme) + 1, "longest": 200}).scalars().all()
     if longer:
@@ -232,8 +233,9 @@ def _spellings(conn: Connection, user_id: str, lexeme: str) -> list[tuple[str, f
     limit = 1 if len(lexeme) <= 7 else 2
     rows = conn.execute(_CANDIDATES, {"user_id": user_id, "pattern": _escape_like(lexeme[0]) + "%",
                                       "shortest": len(lexeme) - limit, "longest": len(lexeme) + limit}).scalars()
-    near = sorted((edit_distance(lexeme, term, limit), term) for term in rows)
-    return [(term, TYPO_WEIGHT) for distance, term in near if distance <= limit][:MAX_EXPANSIONS]
+    # A hyphenated compound written as one word ("ebook" for "e-book") is the same word, not a typo.
+    near = sorted((0 if term.replace("-", "") == lexeme else edit_distance(lexeme, term, limit), term) for term in rows)
+    return [(term, 1.0 if distance == 0 else TYPO_WEIGHT) for distance, term in near if distance <= limit][:MAX_EXPANSIONS]
 
 
 _QUANTITY = re.compile(r"(\d+(?:[.,]\d+)?)([a-z]{1,3})")

@@ -189,6 +189,26 @@ def test_a_new_analysis_replaces_the_indexed_words(client, user, scripted) -> No
     assert _df_mismatches(user) == 0  # document frequencies follow the re-indexing
 
 
+def test_a_hyphenated_compound_is_found_written_as_one_word(client, user, scripted) -> None:  # noqa: ANN001
+    from sqlalchemy import text
+
+    from chalicelib import wiring
+
+    with wiring.engine().begin() as conn:
+        conn.execute(text(
+            "INSERT INTO analyses (id, item_id, user_id, version, request_id, category, headline, summary, raw_response)"
+            " VALUES ('a2-' || :item, :item, :user, 2, 'test:' || :item, 'screenshots', 'Hotel Wi-Fi password',"
+            " 'A card with the network name', '{}'::jsonb)"), {"item": scripted["cafe"], "user": user})
+        conn.execute(text("UPDATE items SET current_analysis_id = 'a2-' || id WHERE id = :item"),
+                     {"item": scripted["cafe"]})
+    one_word = search(client, user, query="wifi password", mode="keyword").json_body["results"]
+    hyphenated = search(client, user, query="wi-fi password", mode="keyword").json_body["results"]
+    assert one_word[0]["item_id"] == hyphenated[0]["item_id"] == scripted["cafe"]
+    # The same word, not a typo at half weight: a headline "Wi-Fi" outweighs the dog item's
+    # "shoreline" (summary only), as an exactly spelt headline word would.
+    assert _first(client, user, "wifi shoreline", min_score=0) == scripted["cafe"]
+
+
 def test_deleting_an_item_removes_it_from_the_index_and_the_counts(client, user, scripted) -> None:  # noqa: ANN001
     from sqlalchemy import text
 
