@@ -83,11 +83,12 @@ def part1(engine, url: str, items: int, queries: int, rng, http: bool = True,  #
 
     # The keyword statement before migration 0007_search_term_df: each query term's df counted over
     # its postings, where 0007 reads it from search_vocabulary. Same schema, same run: the ratio.
-    counted = text(search._ONE_SHOT.format(category="").replace(
+    plain = {"category": "", "distance": "NULL::float8", "vector_join": ""}
+    counted = text(search._ONE_SHOT.format(**plain).replace(
         "LEFT JOIN search_vocabulary v ON v.user_id = :user_id AND v.term = q.lexeme",
         "LEFT JOIN LATERAL (SELECT count(*) AS df FROM search_terms t WHERE t.user_id = :user_id"
         " AND t.term = q.lexeme) AS v ON true"))
-    maintained = text(search._ONE_SHOT.format(category=""))
+    maintained = text(search._ONE_SHOT.format(**plain))
     sql_params = {"user_id": user, "k1": search.K1, "k1_plus_1": search.K1 + 1, "b": search.B, "limit": 10,
                   "category": None}
 
