@@ -81,8 +81,8 @@ def part1(engine, url: str, items: int, queries: int, rng, http: bool = True,  #
         with engine.begin() as conn:
             search.rank(conn, user, search.SearchRequest(q, "hybrid"), embedded[q])
 
-    # The keyword statement before migration 0007_search_term_df: each query term's df counted over
-    # its postings, where 0007 reads it from search_vocabulary. Same schema, same run: the ratio.
+    # The keyword statement before migration 0008_search_term_df: each query term's df counted over
+    # its postings, where 0008 reads it from search_vocabulary. Same schema, same run: the ratio.
     plain = {"category": "", "distance": "NULL::float8", "vector_join": ""}
     counted = text(search._ONE_SHOT.format(**plain).replace(
         "LEFT JOIN search_vocabulary v ON v.user_id = :user_id AND v.term = q.lexeme",
@@ -114,10 +114,10 @@ def part1(engine, url: str, items: int, queries: int, rng, http: bool = True,  #
         warm(phrases[0])
     figures = interleaved({"keyword (BM25F term index)": keyword, "hybrid (BM25F + vector, fused)": hybrid,
                            "old keyword (websearch_to_tsquery)": old_keyword, "baseline: ILIKE scan": ilike,
-                           "keyword SQL, df counted per query (<0007)": keyword_df_counted,
-                           "keyword SQL, df maintained (0007)": keyword_df_maintained}, phrases)
+                           "keyword SQL, df counted per query (<0008)": keyword_df_counted,
+                           "keyword SQL, df maintained (0008)": keyword_df_maintained}, phrases)
     rows = [(name, *p) for name, p in figures.items()]
-    before, after = figures["keyword SQL, df counted per query (<0007)"][0], figures["keyword SQL, df maintained (0007)"][0]
+    before, after = figures["keyword SQL, df counted per query (<0008)"][0], figures["keyword SQL, df maintained (0008)"][0]
     df_ratio = f"keyword statement, df maintained vs counted per query: p50 {before:.2f} -> {after:.2f} ms " \
                f"({before / after:.2f}x)"
     embed_p50, _ = timed(lambda q: embedder.embed([q], input_type="query"), phrases)

@@ -17,13 +17,14 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("handlers", ("app",)),
     ("entry points", ("chalicelib.wiring", "chalicelib.health", "chalicelib.migrate_cli",
                       "chalicelib.collections.entry", "chalicelib.pages.entry", "chalicelib.tasks.entry",
-                      "chalicelib.vendors.entry", "chalicelib.vendors.api", "chalicelib.vendors.import_cli")),
+                      "chalicelib.vendors.entry", "chalicelib.vendors.api", "chalicelib.vendors.import_cli",
+                      "chalicelib.collections.reembed")),
     ("http and bootstrap", ("chalicelib.bootstrap", "chalicelib.web", "chalicelib.auth", "chalicelib.cors",
-                            "chalicelib.openapi")),
+                            "chalicelib.openapi", "chalicelib.console")),
     ("products", ("chalicelib.collections", "chalicelib.pages", "chalicelib.tasks", "chalicelib.vendors")),
     ("adapters", ("chalicelib.aws", "chalicelib.providers", "chalicelib.invoke", "chalicelib.db")),
-    ("ports", ("chalicelib.ports", "chalicelib.errors")),
-    ("settings", ("chalicelib.secrets", "chalicelib.settings", "chalicelib.tracing", "chalicelib.logs",
+    ("ports", ("chalicelib.ports",)),
+    ("settings", ("chalicelib.errors", "chalicelib.secrets", "chalicelib.settings", "chalicelib.tracing", "chalicelib.logs",
                   "chalicelib.observability")),
 ]
 

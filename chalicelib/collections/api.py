@@ -6,6 +6,7 @@ user's item is a 404, exactly like a missing one.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,12 +19,13 @@ from chalicelib import errors
 from chalicelib.collections import answers, items, keys
 from chalicelib.collections.events import ImageProcessed, publish
 from chalicelib.collections.search import DEFAULT_EXACT_MAX_ROWS, parse_search_request, search
-from chalicelib.collections.tables import analyses
+from chalicelib.collections.tables import AWAITING_UPLOAD, analyses
 from chalicelib.collections.thumbnail_store import ensure_thumbnail
 from chalicelib.errors import BadRequest, Conflict
 from chalicelib.ports import BlobStore, EventBus
 
 UPLOAD_URL_TTL = 900
+_STATUS = re.compile(r"^[a-z_]{1,32}$")
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 _ANALYSIS_FIELDS = ("id", "version", "category", "headline", "summary", "provider_used", "model_used",
@@ -46,16 +48,16 @@ class Collections:
 
 
 def create_item(svc: Collections, user_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-    """``POST /items``: a pending item and where to PUT its bytes (which starts the pipeline)."""
+    """``POST /items``: an item awaiting its upload and where to PUT its bytes (which starts the pipeline)."""
     filename = keys.validate_filename(body.get("filename"))
     content_type = keys.validate_content_type(body.get("content_type"), filename)
     item_id = str(uuid.uuid4())
     key = keys.upload_key(user_id, item_id, keys.extension_of(filename))
     with svc.engine.begin() as conn:
-        items.create_pending(conn, item_id=item_id, user_id=user_id, filename=filename, file_path=key,
-                             mime_type=content_type)
+        items.create_awaiting_upload(conn, item_id=item_id, user_id=user_id, filename=filename, file_path=key,
+                                     mime_type=content_type)
     upload = svc.blobs.presigned_put(svc.bucket, key, content_type, expires_in=UPLOAD_URL_TTL)
-    return {"item_id": item_id, "status": "pending", "upload": upload}
+    return {"item_id": item_id, "status": AWAITING_UPLOAD, "upload": upload}
 
 
 def _page_limit(params: Mapping[str, str]) -> int:
@@ -70,11 +72,14 @@ def _page_limit(params: Mapping[str, str]) -> int:
 
 
 def list_items(svc: Collections, user_id: str, params: Mapping[str, str]) -> dict[str, Any]:
-    """``GET /items?limit&cursor&category``: newest first, ``next_cursor`` while more remain."""
+    """``GET /items?limit&cursor&category&status``: newest first, ``next_cursor`` while more remain."""
     limit = _page_limit(params)
     category = (params.get("category") or "").strip().lower() or None
+    status = (params.get("status") or "").strip().lower() or None
+    if status is not None and not _STATUS.match(status):
+        raise BadRequest("status must be an item status such as ready or failed", field="status")
     with svc.engine.connect() as conn:
-        rows, next_cursor = items.list_page(conn, user_id, limit, params.get("cursor") or None, category)
+        rows, next_cursor = items.list_page(conn, user_id, limit, params.get("cursor") or None, category, status)
     return {
         "items": [_item_summary(svc, row) for row in rows],
         "next_cursor": next_cursor,
@@ -119,6 +124,9 @@ def get_item(svc: Collections, user_id: str, item_id: str) -> dict[str, Any]:
     if thumbnail == "missing":
         body["thumbnail_url"] = None
     body["thumbnail"] = thumbnail
+    # The original exists once the thumbnail was made from it (or rebuilt from it just now).
+    body["original_url"] = (svc.blobs.presigned_get(svc.bucket, row["file_path"])
+                            if thumbnail in ("present", "rebuilt") else None)
     body["category"] = latest["category"] if latest else None
     body["headline"] = latest["headline"] if latest else None
     body["latest_analysis"] = _analysis(latest) if latest else None

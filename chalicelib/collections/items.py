@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from chalicelib.collections.tables import analyses, items
+from chalicelib.collections.tables import AWAITING_UPLOAD, analyses, items
 from chalicelib.errors import BadRequest, NotFound
 
 log = logging.getLogger(__name__)
@@ -19,11 +19,11 @@ log = logging.getLogger(__name__)
 MAX_ERROR_LENGTH = 1000
 
 
-def create_pending(conn: Connection, *, item_id: str, user_id: str, filename: str, file_path: str,
-                   mime_type: str) -> None:
+def create_awaiting_upload(conn: Connection, *, item_id: str, user_id: str, filename: str, file_path: str,
+                           mime_type: str) -> None:
     """The row ``POST /items`` creates before the client uploads the bytes."""
     conn.execute(items.insert().values(id=item_id, user_id=user_id, filename=filename, file_path=file_path,
-                                       mime_type=mime_type, status="pending"))
+                                       mime_type=mime_type, status=AWAITING_UPLOAD))
 
 
 def ensure_for_upload(conn: Connection, *, item_id: str, user_id: str, filename: str, file_path: str,
@@ -33,11 +33,18 @@ def ensure_for_upload(conn: Connection, *, item_id: str, user_id: str, filename:
     conn.execute(
         insert(items)
         .values(id=item_id, user_id=user_id, filename=filename, file_path=file_path, mime_type=mime_type,
-                status="pending")
+                status=AWAITING_UPLOAD)
         .on_conflict_do_nothing()
     )
     row = conn.execute(select(items).where(items.c.file_path == file_path)).mappings().one()
     return dict(row)
+
+
+def mark_bytes_arrived(conn: Connection, item_id: str) -> None:
+    """``awaiting_upload`` -> ``processing`` once the original's bytes have been read (any other
+    status is left as it is)."""
+    conn.execute(update(items).where(items.c.id == item_id, items.c.status == AWAITING_UPLOAD)
+                 .values(status="processing", updated_at=func.now()))
 
 
 def get_for_update(conn: Connection, item_id: str) -> dict[str, Any] | None:
@@ -104,7 +111,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 def list_page(conn: Connection, user_id: str, limit: int, cursor: str | None = None,
-              category: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+              category: str | None = None, status: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """The caller's items, newest first, with their current analysis's category/headline."""
     query = (
         select(items, analyses.c.category, analyses.c.headline, analyses.c.summary)
@@ -115,6 +122,8 @@ def list_page(conn: Connection, user_id: str, limit: int, cursor: str | None = N
     )
     if category:
         query = query.where(analyses.c.category == category)
+    if status:
+        query = query.where(items.c.status == status)
     if cursor:
         created_at, last_id = decode_cursor(cursor)
         query = query.where(or_(items.c.created_at < created_at,

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from chalicelib.collections import items
 from chalicelib.collections.events import ImageProcessed, Outcome, publish
 from chalicelib.collections.keys import parse_image_key
+from chalicelib.collections.tables import AWAITING_UPLOAD
 from chalicelib.collections.thumbnail_store import write_thumbnail
 from chalicelib.collections.thumbnails import DEFAULT_MAX_PIXELS, ImageRejected, make_thumbnail
 from chalicelib.ports import BlobNotFound, BlobStore, BlobStoreUnavailable, EventBus
@@ -58,6 +59,9 @@ def process_upload(
         raise  # the S3 notification's invocation is retried
     if len(data) > max_bytes:
         return _fail(engine, item_id, f"image is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
+    if item["status"] == AWAITING_UPLOAD:
+        with engine.begin() as conn:
+            items.mark_bytes_arrived(conn, item_id)
     digest = hashlib.sha256(data).hexdigest()
     already_done = item["status"] == "ready" and item["content_sha256"] == digest
     try:

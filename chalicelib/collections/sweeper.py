@@ -1,4 +1,4 @@
-"""The item sweeper: no item stays ``pending``/``processing`` forever.
+"""The item sweeper: no item stays ``processing`` forever, nor an uploaded one ``awaiting_upload``.
 
 A pipeline step that fails transiently records ``<step>: <reason>`` in ``error`` (shown by the
 API as ``will be retried: ...``) and
@@ -35,7 +35,7 @@ from sqlalchemy import Engine, and_, func, or_, select, update
 
 from chalicelib.collections.events import AnalysisComplete, ImageProcessed, publish
 from chalicelib.collections.items import MAX_ERROR_LENGTH
-from chalicelib.collections.tables import embeddings, items
+from chalicelib.collections.tables import AWAITING_UPLOAD, embeddings, items
 from chalicelib.ports import BlobStore, BlobStoreUnavailable, EventBus
 from chalicelib.settings import DEFAULTS
 
@@ -48,8 +48,8 @@ MAX_PAGES = 10
 #: A run stops starting new items with less than this left before its timeout (a thumbnail
 #: re-run may take as long as the image processor's own 60 s timeout).
 RESERVE_MILLIS = 60_000
-#: A ``pending`` item is only looked at this long after creation: its upload URL expires after
-#: 15 minutes, so an older pending item with no original is one the user never uploaded.
+#: An ``awaiting_upload`` item is only looked at this long after creation: its upload URL expires
+#: after 15 minutes, so an older one with no original is one the user never uploaded.
 UPLOAD_WINDOW = timedelta(hours=24)
 
 _COLUMNS = (items.c.id, items.c.user_id, items.c.file_path, items.c.status, items.c.error,
@@ -107,7 +107,7 @@ class ItemSweeper:
         cutoff = self._cutoff()
         return and_(
             or_(items.c.status == "processing",
-                and_(items.c.status == "pending", items.c.created_at > func.now() - UPLOAD_WINDOW)),
+                and_(items.c.status == AWAITING_UPLOAD, items.c.created_at > func.now() - UPLOAD_WINDOW)),
             items.c.updated_at < cutoff,
             or_(items.c.resent_at.is_(None), items.c.resent_at < cutoff),
         )

@@ -12,8 +12,8 @@
 
 The index is rebuilt for existing rows. PostgreSQL only, like 0006_search_bm25.
 
-Revision ID: 0007_search_term_df
-Revises: 0006_search_bm25
+Revision ID: 0008_search_term_df
+Revises: 0007_item_awaiting_upload
 """
 
 import importlib.util
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from alembic import op
 
-revision = "0007_search_term_df"
-down_revision = "0006_search_bm25"
+revision = "0008_search_term_df"
+down_revision = "0007_item_awaiting_upload"
 branch_labels = None
 depends_on = None
 
