@@ -19,6 +19,15 @@ def _keep_the_format(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(logs, "_format", logs._format)
 
 
+@pytest.fixture(autouse=True)
+def _no_trace_from_earlier_tests() -> Iterator[None]:
+    """Start with no current trace id: a test before these may have left one in this thread's
+    context (``tracing.current`` keeps the id it made), and these read it from the environment."""
+    token = tracing._current.set(None)
+    yield
+    tracing._current.reset(token)
+
+
 @contextlib.contextmanager
 def bare_root() -> Iterator[logging.Logger]:
     """The root logger with pytest's capture handlers set aside (pytest adds them per phase, so
