@@ -31,7 +31,8 @@ from chalicelib.tasks.store import BadCursor, TaskExists, TaskStore
 
 log = logging.getLogger(__name__)
 
-#: Builds the tools for one run: ``(task_id, description, on_event(message, type)) -> Toolbox``.
+#: Builds the tools for one run: ``(task_id, description, on_event(message, type)) ->``
+#: a :class:`chalicelib.ports.Tools` (``vendors.tools.Toolbox``, whose ``requests`` it counts).
 ToolsFactory = Callable[[str, str, Callable[[str, str], None]], Any]
 
 #: How a sweeper re-invocation's timeline message begins (they are counted by a field, not this text).
