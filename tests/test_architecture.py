@@ -23,9 +23,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                             "chalicelib.openapi")),
     ("products", ("chalicelib.collections", "chalicelib.pages", "chalicelib.tasks", "chalicelib.vendors")),
     ("adapters", ("chalicelib.aws", "chalicelib.providers", "chalicelib.invoke", "chalicelib.db")),
-    ("ports", ("chalicelib.ports", "chalicelib.errors")),
+    ("ports", ("chalicelib.ports", "chalicelib.errors", "chalicelib.paging")),
     ("settings", ("chalicelib.secrets", "chalicelib.settings", "chalicelib.tracing", "chalicelib.logs",
-                  "chalicelib.observability")),
+                  "chalicelib.observability", "chalicelib.timeutil")),
 ]
 
 #: The one sanctioned upward edge: app.py installs the emulator when STAGE is local.

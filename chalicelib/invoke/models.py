@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from chalicelib.timeutil import iso, utcnow
 
 #: Fields of the seed's "Expected Lambda Response"; anything else is a custom field.
 KNOWN_RESPONSE_FIELDS = frozenset(
@@ -82,10 +84,7 @@ class ExecuteResponse:
 
 def utc_timestamp(moment: datetime | None = None) -> str:
     """ISO-8601 in UTC with a ``Z`` suffix and microseconds: ``2024-01-15T10:30:45.123456Z``."""
-    moment = moment or datetime.now(UTC)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso(moment or utcnow())
 
 
 def _section(metadata: Mapping[str, Any], name: str) -> Mapping[str, Any]:

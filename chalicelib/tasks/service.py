@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from chalicelib import errors
+from chalicelib import errors, paging
 from chalicelib.settings import DEFAULTS
 from chalicelib.tasks.model import (
     ACTIVE,
@@ -28,6 +28,7 @@ from chalicelib.tasks.model import (
     new_task_id,
 )
 from chalicelib.tasks.store import BadCursor, TaskExists, TaskStore
+from chalicelib.timeutil import iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +67,6 @@ def dependency_down(exc: BaseException) -> bool:
     if isinstance(exc, (OperationalError, PoolTimeout)):
         return True
     return (isinstance(exc, DBAPIError) and exc.connection_invalidated) or is_transient(exc)
-
-
-def parse_limit(raw: str | None, default: int = 20, maximum: int = 100) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise errors.BadRequest(f"limit must be an integer from 1 to {maximum}", field="limit") from None
-    if not 1 <= limit <= maximum:
-        raise errors.BadRequest(f"limit must be from 1 to {maximum}", field="limit")
-    return limit
 
 
 def worker_payload(task: Task) -> dict[str, str]:
@@ -140,7 +129,7 @@ class TaskService:
         try:
             return self.store.list(owner, limit, cursor or None)
         except BadCursor as exc:
-            raise errors.BadRequest(str(exc), field="cursor") from None
+            raise paging.bad_cursor_request(exc) from None
 
     # --- worker -------------------------------------------------------------------------------
 
@@ -240,8 +229,7 @@ class TaskService:
     # --- deadline -----------------------------------------------------------------------------
 
     def _cutoff(self) -> str:
-        cutoff = datetime.now(UTC) - timedelta(seconds=self.deadline_seconds)
-        return cutoff.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return iso(utcnow() - timedelta(seconds=self.deadline_seconds))
 
     def _expire(self, task: Task) -> Task | None:
         reason = (f"Task did not finish within {self.deadline_seconds} s (status was {task.status}); "
@@ -254,7 +242,7 @@ class TaskService:
         invocation was lost), at most ``reinvoke_max`` times; after that it is marked error."""
         expired = sum(1 for task in self.store.overdue(self._cutoff()) if self._expire(task))
         reinvoked = 0
-        cutoff = (datetime.now(UTC) - timedelta(seconds=self.reinvoke_after_seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        cutoff = iso(utcnow() - timedelta(seconds=self.reinvoke_after_seconds))
         for task in self.store.overdue(cutoff, limit=500):
             if task.status != PENDING or task.updated_at >= cutoff:
                 continue  # being processed, or touched recently (a retry may still be on its way)
