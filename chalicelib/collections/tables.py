@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
+from chalicelib.collections.model import ItemStatus
 from chalicelib.db.schema import metadata
 
 EMBEDDING_DIMENSIONS = 1024
@@ -30,7 +31,7 @@ items = Table(
     Column("filename", String(255), nullable=False),
     Column("file_path", Text, nullable=False, unique=True),
     Column("mime_type", String(100), nullable=False),
-    Column("status", String(20), nullable=False, server_default="pending"),
+    Column("status", String(20), nullable=False, server_default=ItemStatus.PENDING.value),
     Column("error", Text),
     Column("thumbnail_path", Text),
     Column("thumbnail_mime_type", String(100)),
