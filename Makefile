@@ -6,8 +6,12 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 PORT   ?= 8000
 USER   ?= alice
 STAGE  ?= dev
+# When this make began: `make run`'s "ready in N s" counts the virtualenv check and the database too.
+RUN_STARTED := $(shell date +%s.%N 2>/dev/null)
+# Where USER came from, said by `make token` (your login name if the environment sets USER).
+USER_SOURCE := $(if $(filter command line,$(origin USER)),USER=$(USER),$(if $(filter environment,$(origin USER)),USER from your environment,the default))
 
-.PHONY: venv run test lint token fire deliveries retry metrics migrate reembed vendors-import outbox bench clean
+.PHONY: venv run test lint token fire deliveries retry logs metrics migrate reembed vendors-import outbox bench clean
 
 venv: $(STAMP)
 
@@ -17,8 +21,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
-run: venv ## chalice local on :$(PORT) plus the local runtime (S3, EventBridge, schedules, async)
-	$(PY) -m localdev.serve --port $(PORT)
+run: venv ## chalice local on :$(PORT) plus the local runtime (ARGS=--no-autoreload, --host, --workers)
+	@MAKE_RUN_STARTED=$(RUN_STARTED) $(PY) -m localdev.serve --port $(PORT) $(ARGS)
 
 test: venv ## the whole suite
 	$(PY) -m pytest
@@ -26,17 +30,21 @@ test: venv ## the whole suite
 lint: venv
 	$(VENV)/bin/ruff check .
 
-token: venv ## make token USER=alice -> a bearer token for the local server
-	@STAGE=local $(PY) -m chalicelib.auth $(USER)
+token: venv ## make token USER=alice -> a bearer token for the local server (whom for: on stderr)
+	@STAGE=local $(PY) -m chalicelib.auth "$(USER)" --source "$(USER_SOURCE)"
 
-fire: venv ## make fire JOB=pattern_detector -> run a schedule now
-	@STAGE=local $(PY) -m localdev.cli fire $(JOB)
+fire: venv ## make fire JOB=pattern_detector -> run a schedule now in `make run`, print its result
+	@STAGE=local $(PY) -m localdev.cli fire $(JOB) $(if $(TIMEOUT),--timeout $(TIMEOUT),)
 
-deliveries: venv ## the local runtime's deliveries (STATUS=failed to filter)
-	@STAGE=local $(PY) -m localdev.cli deliveries $(if $(STATUS),--status $(STATUS),)
+deliveries: venv ## the local runtime's deliveries, newest first (STATUS=failed, PAGE=2, LIMIT=50)
+	@STAGE=local $(PY) -m localdev.cli deliveries $(if $(STATUS),--status $(STATUS),) \
+		$(if $(PAGE),--page $(PAGE),) $(if $(LIMIT),--limit $(LIMIT),)
 
-retry: venv ## make retry ID=<delivery id> -> requeue a failed delivery
+retry: venv ## make retry ID=<delivery id, as `make deliveries` shows it> -> requeue a failed delivery
 	@STAGE=local $(PY) -m localdev.cli retry $(ID)
+
+logs: venv ## follow `make run`'s log (.local/app.log; LINES=200 to start further back)
+	@STAGE=local $(PY) -m localdev.cli logs $(if $(LINES),--lines $(LINES),)
 
 metrics: venv ## the local metrics summed (SINCE=<minutes> to narrow)
 	@STAGE=local $(PY) -m localdev.metrics $(if $(SINCE),--since $(SINCE),)

@@ -46,10 +46,10 @@ def _local_stage(settings, target):  # noqa: ANN001, ANN202 - built only when ST
 
 bootstrap.register_local_stage(_local_stage, app)
 if get_settings().is_local:
-    # The emulator's /local/blobs routes (presigned URL targets): local stage only.
+    # The emulator's routes (presigned URL targets, the console's sign-in and operations): local stage only.
     from localdev.stage import install as install_local_stage
 
-    install_local_stage(app)
+    install_local_stage(app, jwt_auth)
 
 
 # --- platform ---------------------------------------------------------------------------------
@@ -58,11 +58,12 @@ if get_settings().is_local:
 @app.route("/health", methods=["GET"])
 @web.endpoint
 def health() -> Response:
-    """Stage, version, database reachability and which providers are real or offline."""
+    """Stage, version, database reachability and which providers are real or offline; 503
+    when the database is unreachable or a required provider is missing (named in ``missing``)."""
     from chalicelib.health import health_report
 
     report = health_report()
-    return Response(body=report, status_code=200 if report["database"]["reachable"] else 503)
+    return Response(body=report, status_code=200 if report["status"] == "ok" else 503)
 
 
 @app.route("/openapi.json", methods=["GET"])
@@ -72,6 +73,27 @@ def openapi_document() -> dict:
     from chalicelib.openapi import document
 
     return document()
+
+
+# --- web console (docs/console.md) ---------------------------------------------------------------
+
+
+@app.route("/", methods=["GET"])
+@web.endpoint
+def console_index() -> Response:
+    """The web console's page (ES modules and CSS under /console/, strict CSP)."""
+    from chalicelib import console
+
+    return console.index(app.current_request)
+
+
+@app.route("/console/{name}", methods=["GET"])
+@web.endpoint
+def console_asset(name: str) -> Response:
+    """One console file (``.js``, ``.css``, ``.svg``) or ``config.json`` (this stage's settings)."""
+    from chalicelib import console
+
+    return console.asset(name, app.current_request.headers.get("if-none-match"))
 
 
 @app.route("/me", methods=["GET"], authorizer=jwt_auth)
@@ -235,6 +257,11 @@ def task_preflight(task_id: str) -> Response:
     return cors.preflight(app.current_request, "GET")
 
 
+for _path, _methods in {**cors.PREFLIGHTS, **(cors.LOCAL_PREFLIGHTS if get_settings().is_local else {})}.items():
+    app.route(_path, methods=["OPTIONS"], name=f"preflight:{_path}")(
+        cors.preflight_view(lambda: app.current_request, _methods))
+
+
 @app.lambda_function(name="task_worker")
 def task_worker(event, context) -> dict:  # noqa: ANN001 - raw Lambda event and context
     """Invoked with InvocationType=Event: run the agent for one task (it stops before the
@@ -312,10 +339,11 @@ def get_page(page_type: str) -> dict:
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="pattern_detector")
 def pattern_detector(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
-    """Find recurring patterns in recent activity and queue predicted pages."""
+    """Find recurring patterns in recent activity and queue predicted pages; one user's error
+    is counted and skipped, and the run stops before the deadline."""
     from chalicelib.pages.entry import run_detector
 
-    return run_detector()
+    return run_detector(getattr(event.context, "get_remaining_time_in_millis", None))
 
 
 @app.schedule(Rate(2, unit=Rate.MINUTES), name="page_generator")

@@ -139,13 +139,24 @@ def unauthorized(reason: str) -> Exception:
     return error
 
 
-def main() -> None:
-    """``python -m chalicelib.auth USER``: print a token for the local server."""
+def main(argv: list[str] | None = None) -> None:
+    """``python -m chalicelib.auth USER [--source WHERE]``: print a token for the local server
+    on stdout (so ``TOKEN=$(make -s token)`` works) and, on stderr, whom it was signed for."""
+    import argparse
     import sys
 
-    if len(sys.argv) != 2 or not sys.argv[1].strip():
-        sys.exit("usage: python -m chalicelib.auth USER")
-    print(mint_token(sys.argv[1].strip()))
+    parser = argparse.ArgumentParser(prog="make token", description="a bearer token for the local server")
+    parser.add_argument("user")
+    parser.add_argument("--source", default="", help="where the user came from, said on stderr")
+    args = parser.parse_args(argv)
+    user = args.user.strip()
+    if not user:
+        parser.error("USER is empty")
+    ttl = 12 * 3600
+    print(mint_token(user, ttl_seconds=ttl))
+    source = f" ({args.source})" if args.source else ""
+    print(f"token for user {user!r}{source}, valid {ttl // 3600} h; another user: make token USER=<id>",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -72,6 +72,12 @@ def mysql_url(settings: Settings, password: str | None) -> str:
     return f"mysql+pymysql://{auth}@{settings.db_host}:{settings.db_port}/{settings.db_name}?charset=utf8mb4"
 
 
+#: The Lambda adapter's options in AWS: short timeouts and one retry, since POST /tasks waits at
+#: most TASK_HANDOFF_SECONDS for the hand-off anyway and the sweeper sends again what did not go.
+INVOKE_OPTIONS: dict[str, Any] = {"max_retries": 1, "initial_retry_delay": 0.2, "max_retry_delay": 0.5,
+                                    "connect_timeout": 1.0, "read_timeout": 2.0}
+
+
 class Adapters:
     """This stage's adapters, each built lazily at most once (``overrides`` win)."""
 
@@ -190,7 +196,7 @@ class Adapters:
                 return TracingInvoker(self.local_stage().runtime)
             from chalicelib.invoke.invoker import AdapterInvoker
 
-            return TracingInvoker(AdapterInvoker(region=self.settings.aws_region))
+            return TracingInvoker(AdapterInvoker(region=self.settings.aws_region, **INVOKE_OPTIONS))
 
         return self._once("invoker", build)
 
@@ -269,4 +275,5 @@ class Adapters:
         """``llm`` supplies the model a Claude agent runs on (default: :meth:`llm`)."""
         from chalicelib.providers import get_agent
 
-        return self._once("agent", lambda: get_agent(self.settings, (llm or self.llm)()))
+        # The LLM is built only if Claude is the agent (a getter, not a built LLM).
+        return self._once("agent", lambda: get_agent(self.settings, llm or self.llm))

@@ -14,6 +14,31 @@ ALLOW_HEADERS = "Authorization,Content-Type,Idempotency-Key"
 EXPOSE_HEADERS = "Retry-After"
 
 
+#: Every route the web console calls, with the methods its preflight grants (``/tasks`` and
+#: ``/tasks/{task_id}`` have their own views in app.py). LOCAL_PREFLIGHTS exist in the local stage only.
+PREFLIGHTS: dict[str, str] = {
+    "/me": "GET",
+    "/items": "GET,POST",
+    "/items/{item_id}": "GET,DELETE",
+    "/items/{item_id}/analyze": "POST",
+    "/items/{item_id}/analyses": "GET",
+    "/search": "POST",
+    "/activity": "POST",
+    "/pages": "GET",
+    "/pages/{page_type}": "GET",
+}
+LOCAL_PREFLIGHTS: dict[str, str] = {
+    "/local/token": "POST",
+    "/local/blobs": "GET,PUT",
+    "/local/deliveries": "GET",
+    "/local/deliveries/{delivery_id}/retry": "POST",
+    "/local/schedules": "GET",
+    "/local/schedules/{name}/fire": "POST",
+    "/local/metrics": "GET",
+    "/local/outbox": "GET",
+}
+
+
 def allowed_origin(origin: str | None) -> str | None:
     if not origin:
         return None
@@ -38,6 +63,15 @@ def preflight(request: Any, methods: str) -> Response:
         headers.update({"Access-Control-Allow-Methods": f"{methods},OPTIONS",
                         "Access-Control-Allow-Headers": ALLOW_HEADERS, "Access-Control-Max-Age": "600"})
     return Response(body="", status_code=204, headers=headers)
+
+
+def preflight_view(request_getter: Callable[[], Any], methods: str) -> Callable[..., Response]:
+    """A Chalice view answering the preflight of one route (path parameters are ignored)."""
+
+    def view(**_params: str) -> Response:
+        return preflight(request_getter(), methods)
+
+    return view
 
 
 def cors_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:

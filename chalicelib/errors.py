@@ -49,6 +49,17 @@ class UnsupportedMediaType(AppError):
     code = "unsupported_media_type"
 
 
+class TooManyRequests(AppError):
+    """A per-user limit was reached: retry after ``retry_after`` seconds."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
 class BadGateway(AppError):
     """An upstream AI provider refused the request (a 4xx such as a revoked key): retrying
     will not help until an operator fixes the configuration."""

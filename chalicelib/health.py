@@ -26,14 +26,20 @@ def _database() -> dict[str, Any]:
 
 
 def health_report() -> dict[str, Any]:
-    """A JSON-ready summary; never raises and never includes secrets."""
-    from chalicelib.providers import provider_status
+    """A JSON-ready summary; never raises and never includes secrets. ``status`` is
+    ``degraded`` when a provider this stage requires is missing or unreadable (named in
+    ``missing``); ``providers_mode`` is PROVIDERS (``offline`` says every record is offline)."""
+    from chalicelib.providers import provider_report
 
     settings = get_settings()
+    providers = provider_report(settings)
+    database = _database()
     return {
-        "status": "ok",
+        "status": "degraded" if providers["missing"] or not database["reachable"] else "ok",
         "stage": settings.stage,
         "version": settings.version,
-        "database": _database(),
-        "providers": provider_status(settings),
+        "database": database,
+        "providers": providers["providers"],
+        "providers_mode": providers["mode"],
+        "missing": providers["missing"],
     }

@@ -15,6 +15,7 @@ logged, so no secret or token can reach the logs from here.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 import time
@@ -22,9 +23,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from chalicelib import tracing
+from chalicelib import logs, tracing
 
 _file_lock = threading.Lock()
+_text_log = logging.getLogger("metrics")
 
 
 def _context_value(context: Any, name: str) -> Any:
@@ -122,8 +124,14 @@ def emit(record: dict[str, Any], metrics: dict[str, tuple[float, str]] | None = 
         }
         line.update({name: value for name, (value, _) in metrics.items()})
     text = json.dumps(line, default=str, separators=(",", ":")) + "\n"
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    if logs.is_text():
+        # A person reads this output (a terminal): the access line of chalice local and the
+        # runtime's delivery line already say one line per request and delivery; this one
+        # (kept in .local/metrics.jsonl) shows at DEBUG.
+        _text_log.debug("%s", text.rstrip("\n"))
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
     if metrics:
         _append_local(text)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from typing import Any
 
 _NULLABLE_STR = {"type": ["string", "null"]}
@@ -45,7 +46,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "ItemCreated": {
         "type": "object", "required": ["item_id", "status", "upload"],
-        "properties": {"item_id": _ID, "status": {"const": "pending"}, "upload": {
+        "properties": {"item_id": _ID, "status": {"const": "awaiting_upload"}, "upload": {
             "type": "object", "required": ["url", "method", "headers"],
             "properties": {"url": {"type": "string"}, "method": {"const": "PUT"}, "headers": {"type": "object"}}}},
     },
@@ -54,7 +55,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["item_id", "filename", "mime_type", "status", "error", "category", "headline",
                      "thumbnail_url", "created_at"],
         "properties": {"item_id": _ID, "filename": {"type": "string"}, "mime_type": {"type": "string"},
-                       "status": {"enum": ["pending", "processing", "ready", "failed"]},
+                       "status": {"enum": ["awaiting_upload", "processing", "ready", "failed"]},
                        "error": _NULLABLE_STR, "category": _NULLABLE_STR, "headline": _NULLABLE_STR,
                        "thumbnail_url": _NULLABLE_STR, "created_at": _TIME},
     },
@@ -69,8 +70,9 @@ SCHEMAS: dict[str, Any] = {
     },
     "Item": {
         "allOf": [{"$ref": "#/components/schemas/ItemSummary"}, {
-            "type": "object", "required": ["thumbnail", "latest_analysis"],
+            "type": "object", "required": ["thumbnail", "original_url", "latest_analysis"],
             "properties": {"thumbnail": {"enum": ["present", "rebuilt", "missing", "none"]},
+                           "original_url": _NULLABLE_STR,
                            "latest_analysis": {"oneOf": [{"type": "null"},
                                                          {"$ref": "#/components/schemas/Analysis"}]}}}],
     },
@@ -203,6 +205,45 @@ SCHEMAS: dict[str, Any] = {
                        "provider_used": {"enum": ["anthropic", "offline"]}, "model_used": _NULLABLE_STR,
                        "generated_at": {"type": "string"}, "expires_at": {"type": "string"}},
     },
+    # --- console and local stage
+    "ConsoleConfig": {
+        "type": "object", "required": ["stage", "local", "version", "cognito", "aws_links"],
+        "properties": {"stage": {"type": "string"}, "local": {"type": "boolean"}, "version": {"type": "string"},
+                       "cognito": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["domain", "client_id"]}]},
+                       "aws_links": {"oneOf": [{"type": "null"},
+                                               {"type": "object", "required": ["dashboard", "alarms"]}]}},
+    },
+    "LocalTokenRequest": {"type": "object", "required": ["user"],
+                          "properties": {"user": {"type": "string", "pattern": "^[A-Za-z0-9_.@-]{1,64}$"}}},
+    "LocalToken": {"type": "object", "required": ["user_id", "token", "expires_at"],
+                   "properties": {"user_id": _ID, "token": {"type": "string"}, "expires_at": _TIME}},
+    "Delivery": {
+        "type": "object",
+        "required": ["id", "kind", "target", "status", "attempts", "max_attempts", "reason", "error",
+                     "created_at", "updated_at", "finished_at"],
+        "properties": {"id": _ID, "kind": {"enum": ["s3", "event", "schedule", "invoke"]}, "target": {"type": "string"},
+                       "status": {"enum": ["queued", "running", "succeeded", "failed"]},
+                       "attempts": {"type": "integer"}, "max_attempts": {"type": "integer"},
+                       "reason": _NULLABLE_STR, "error": _NULLABLE_STR, "created_at": _TIME, "updated_at": _TIME,
+                       "finished_at": _NULLABLE_STR},
+    },
+    "DeliveryList": {"type": "object", "required": ["deliveries", "counts"],
+                     "properties": {"deliveries": {"type": "array", "items": {"$ref": "#/components/schemas/Delivery"}},
+                                    "counts": {"type": "object"}}},
+    "ScheduleList": {"type": "object", "required": ["schedules"], "properties": {"schedules": {
+        "type": "array", "items": {"type": "object", "required": ["name", "expression", "last_fire_at", "next_fire_at"],
+                                   "properties": {"name": {"type": "string"}, "expression": {"type": "string"},
+                                                  "last_fire_at": _NULLABLE_STR, "next_fire_at": _NULLABLE_STR}}}}},
+    "Fired": {"type": "object", "required": ["schedule", "delivery_id"],
+              "properties": {"schedule": {"type": "string"}, "delivery_id": _ID}},
+    "Outbox": {"type": "object", "required": ["messages"], "properties": {"messages": {
+        "type": "array", "items": {"type": "object", "required": ["file", "date", "to", "subject", "body", "links"],
+                                   "properties": {"file": {"type": "string"}, "date": {"type": "string"},
+                                                  "to": {"type": "string"}, "subject": {"type": "string"},
+                                                  "body": {"type": "string"},
+                                                  "links": {"type": "array", "items": {"type": "string"}}}}}}},
+    "MetricSums": {"type": "object", "required": ["metrics"], "properties": {"metrics": {
+        "type": "array", "items": {"type": "object", "required": ["metric", "dimensions", "unit", "count", "sum"]}}}},
     "PageList": {"type": "object", "required": ["pages"],
                  "properties": {"pages": {"type": "array", "items": {"$ref": "#/components/schemas/Page"}}}},
 }
@@ -216,6 +257,7 @@ _ERRORS = {
     410: "The signed link has expired",
     413: "The body is over the size limit",
     415: "The body must be application/json",
+    429: "A per-user limit was reached; retry after `Retry-After` seconds",
     500: "An unexpected error (logged with its trace id)",
     502: "An AI provider refused the request (a server configuration problem, logged); retrying will not help",
     503: "A dependency (database, AWS, an AI provider) is unavailable; retry after `Retry-After` seconds",
@@ -225,7 +267,7 @@ _ERRORS = {
 #: On every response the app answers (API Gateway's own 401 and 403 carry no trace id).
 TRACE_HEADER = {"X-Trace-Id": {"description": "The request's trace id, as logged (send it to support)",
                                "schema": {"type": "string", "minLength": 1}}}
-#: On every 503: when to retry.
+#: On every 503 and 429: when to retry.
 RETRY_HEADER = {"Retry-After": {"description": "Seconds to wait before retrying", "required": True,
                                 "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
 
@@ -233,7 +275,7 @@ RETRY_HEADER = {"Retry-After": {"description": "Seconds to wait before retrying"
 def _headers(code: int) -> dict[str, Any]:
     if code == 401:
         return {}
-    return {"headers": {**TRACE_HEADER, **(RETRY_HEADER if code == 503 else {})}}
+    return {"headers": {**TRACE_HEADER, **(RETRY_HEADER if code in (429, 503) else {})}}
 
 
 def _json(schema: str) -> dict[str, Any]:
@@ -285,6 +327,64 @@ def _preflight(methods: str) -> dict[str, Any]:
             "security": [], "responses": {"204": {"description": "Preflight answered (no body)", **_headers(204)}}}
 
 
+def _html(summary: str, params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A public console GET answering a file (not JSON) with an ETag; 304 on If-None-Match."""
+    op = _op(summary, 200, None, *([404] if params else []), auth=False, params=params)
+    op["responses"]["304"] = {"description": "Not modified (the If-None-Match ETag is current)", **_headers(304)}
+    return op
+
+
+def _console_paths() -> dict[str, Any]:
+    return {
+        "/": {"get": _html("The web console (HTML; strict Content-Security-Policy)")},
+        "/console/{name}": {"get": _html("A console file (.js, .css, .svg), or config.json: this stage's "
+                                         "console settings",
+                                         params=[_path_param("name", r"^[a-z0-9][a-z0-9_-]{0,63}\.(js|css|svg|json)$")])},
+    }
+
+
+def _local_paths() -> dict[str, Any]:
+    """The local stage's routes (the emulator's, the console's sign-in and operations): registered
+    in the local stage only."""
+    return {
+        "/local/blobs": {
+            "put": _op("Local stage only: target of a presigned upload URL", 200, "BlobWritten",
+                       400, 403, 404, 413, auth=False, params=_SIGNED),
+            "get": _op("Local stage only: target of a presigned download URL", 200, None,
+                       400, 403, 404, auth=False, params=_SIGNED),
+        },
+        "/local/token": {
+            "post": _op("A bearer token for a user name (the console's local sign-in)", 200, "LocalToken",
+                        400, 404, 413, 415, auth=False, body="LocalTokenRequest"),
+        },
+        "/local/deliveries": {"get": _op("Local runtime deliveries, newest first", 200, "DeliveryList", 400, 404,
+                                         params=[_query("status", {"enum": ["queued", "running", "succeeded",
+                                                                            "failed"]}),
+                                                 _query("limit", {"type": "integer", "minimum": 1,
+                                                                  "maximum": 500})])},
+        "/local/deliveries/{delivery_id}/retry": {
+            "post": _op("Requeue a failed delivery", 200, "Delivery", 404, 409,
+                        params=[_path_param("delivery_id")])},
+        "/local/schedules": {"get": _op("Schedules with their last and next run", 200, "ScheduleList", 404)},
+        "/local/schedules/{name}/fire": {
+            "post": _op("Run a schedule now", 202, "Fired", 404, params=[_path_param("name")],
+                        ok_description="Queued")},
+        "/local/outbox": {"get": _op("The e-mails the local stage sent, newest first", 200, "Outbox", 400, 404,
+                                     params=[_query("limit", {"type": "integer", "minimum": 1, "maximum": 500})])},
+        "/local/metrics": {"get": _op("The local EMF metrics summed", 200, "MetricSums", 400, 404,
+                                      params=[_query("since", {"type": "number", "exclusiveMinimum": 0})])},
+    }
+
+
+def _with_preflights(paths: dict[str, Any], local: bool) -> dict[str, Any]:
+    from chalicelib.cors import LOCAL_PREFLIGHTS, PREFLIGHTS
+
+    for path, methods in {**PREFLIGHTS, **(LOCAL_PREFLIGHTS if local else {})}.items():
+        params = [_path_param(name) for name in re.findall(r"{(\w+)}", path)]
+        paths[path]["options"] = {**_preflight(methods), **({"parameters": params} if params else {})}
+    return paths
+
+
 def _vendor_form(ops: dict[str, Any]) -> dict[str, Any]:
     """The vendor route also speaks HTML: the form page (strict CSP, no script) and its
     urlencoded post."""
@@ -299,12 +399,18 @@ def _vendor_form(ops: dict[str, Any]) -> dict[str, Any]:
     return ops
 
 
-@functools.lru_cache(maxsize=1)
 def _document() -> dict[str, Any]:
+    from chalicelib.settings import get_settings
+
+    return _document_for(get_settings().is_local)
+
+
+@functools.lru_cache(maxsize=2)
+def _document_for(local: bool) -> dict[str, Any]:
     item_id = [_path_param("item_id")]
     return {
         "openapi": "3.1.0",
-        "info": {"title": "ai-backend", "version": "1.0.0",
+        "info": {"title": "ai-backend", "version": "",  # the app's version, set by document()
                  "description": "Ambient pages, image collections and async tasks on AWS Chalice. "
                                 "Every user-data route needs `Authorization: Bearer <JWT>`; the user is the "
                                 "token's `sub`. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`, except "
@@ -314,7 +420,9 @@ def _document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
             "schemas": SCHEMAS,
         },
-        "paths": {
+        "paths": _with_preflights({
+            **_console_paths(),
+            **(_local_paths() if local else {}),
             "/openapi.json": {"get": _op("This document", 200, None, auth=False)},
             "/health": {"get": {**_op("Stage, version, database and providers", 200, "Health", auth=False),
                                 "responses": {"200": {"description": "Healthy", **_headers(200), **_json("Health")},
@@ -323,17 +431,12 @@ def _document() -> dict[str, Any]:
                                               "500": {"description": _ERRORS[500], **_headers(500),
                                                       **_json("Error")}}}},
             "/me": {"get": _op("The caller as the API sees them", 200, "Me")},
-            "/local/blobs": {
-                "put": _op("Local stage only: target of a presigned upload URL", 200, "BlobWritten",
-                           400, 403, 404, 413, 415, auth=False, params=_SIGNED),
-                "get": _op("Local stage only: target of a presigned download URL", 200, None,
-                           400, 403, 404, auth=False, params=_SIGNED),
-            },
             "/items": {
                 "post": _op("Create an item; PUT the image to the returned URL", 201, "ItemCreated",
                             400, 413, 415, 503, body="ItemCreate", ok_description="Created"),
                 "get": _op("The caller's items, newest first", 200, "ItemList", 400, 503,
-                           params=[*_PAGING, _query("category", {"type": "string"})]),
+                           params=[*_PAGING, _query("category", {"type": "string"}),
+                                   _query("status", {"type": "string", "pattern": "^[a-z_]{1,32}$"})]),
             },
             "/items/{item_id}": {
                 "get": _op("One item with its latest analysis", 200, "Item", 404, 503, params=item_id),
@@ -375,16 +478,23 @@ def _document() -> dict[str, Any]:
                                                      "request's count, `replayed: true`, nothing stored)")},
             "/pages": {"get": _op("The caller's fresh cached pages", 200, "PageList", 503)},
             "/pages/{page_type}": {
-                "get": _op("A page from the cache, or generated now on a miss", 200, "Page", 400, 502, 503,
+                "get": _op("A page from the cache, or generated now on a miss (only for page types seen in the "
+                           "caller's activity or listed in PAGE_TYPES: else 404; at most PAGE_MISSES_PER_MINUTE "
+                           "misses a minute: else 429)", 200, "Page", 400, 404, 429, 502, 503,
                            params=[_path_param("page_type", "^[a-z0-9][a-z0-9_-]{0,63}$")]),
             },
-        },
+        }, local),
     }
 
 
 def document() -> dict[str, Any]:
-    """The OpenAPI document (a fresh copy: callers may not change the cached one)."""
-    return copy.deepcopy(_document())
+    """The OpenAPI document (a fresh copy: callers may not change the cached one); its
+    ``info.version`` is the version ``/health`` reports (``APP_VERSION``)."""
+    from chalicelib.settings import get_settings
+
+    doc = copy.deepcopy(_document())
+    doc["info"]["version"] = get_settings().version
+    return doc
 
 
 def response_schema(path: str, method: str, status: int) -> dict[str, Any] | None:

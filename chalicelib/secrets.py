@@ -4,6 +4,11 @@
 SSM_PREFIX is set (the default outside the local stage is ``/collections``), and falls back to
 the environment variable of the same name, then to its aliases (``CLAUDE_API_KEY`` is accepted
 for the Anthropic key). Values are never logged.
+
+Only SSM's ``ParameterNotFound`` means "absent" (then the environment is asked), and an absent
+secret is remembered for at most ``ABSENT_TTL_SECONDS``. Any other SSM error (throttling, access
+denied, KMS, network) raises :class:`SecretUnavailable` and is never cached: an unreadable
+secret must not look like a missing one, or the caller would fall back to something else.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib import settings
+from chalicelib.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +30,16 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "ANTHROPIC_API_KEY": ("CLAUDE_API_KEY",),
 }
 
+#: How long "no such secret" is remembered (a parameter created later is seen this soon).
+ABSENT_TTL_SECONDS = 30.0
+
 _cache: dict[str, tuple[float, str | None]] = {}
 _lock = threading.Lock()
 _client_factory: Callable[[], Any] | None = None
+
+
+class SecretUnavailable(Unavailable):
+    """SSM answered with an error other than ParameterNotFound: the value is unknown (503)."""
 
 
 def set_ssm_client_factory(factory: Callable[[], Any] | None) -> None:
@@ -53,14 +66,16 @@ def _ssm_client() -> Any:
 
 
 def _from_ssm(prefix: str, name: str) -> str | None:
+    """The parameter's value; None only when SSM says it does not exist."""
     parameter = f"{prefix}/{name}"
     try:
         response = _ssm_client().get_parameter(Name=parameter, WithDecryption=True)
-    except Exception as exc:  # noqa: BLE001 - any SSM failure falls back to the environment
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
-        if code != "ParameterNotFound":
-            log.warning("SSM parameter %s unavailable (%s); using the environment", parameter, code)
-        return None
+    except Exception as exc:  # noqa: BLE001 - botocore ClientError and connection errors alike
+        code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code") or type(exc).__name__
+        if code == "ParameterNotFound":
+            return None
+        log.warning("SSM parameter %s could not be read (%s)", parameter, code)
+        raise SecretUnavailable(f"SSM parameter {parameter} could not be read ({code}); retry shortly") from None
     return response["Parameter"]["Value"]
 
 
@@ -73,7 +88,8 @@ def _from_env(name: str) -> str | None:
 
 
 def get_secret(name: str) -> str | None:
-    """The secret called ``name``, or None when neither SSM nor the environment has it."""
+    """The secret called ``name``, or None when neither SSM nor the environment has it.
+    Raises :class:`SecretUnavailable` when SSM cannot be read (not cached)."""
     config = settings.get_settings()
     now = time.monotonic()
     with _lock:
@@ -83,8 +99,9 @@ def get_secret(name: str) -> str | None:
     value = _from_ssm(config.ssm_prefix, name) if config.ssm_prefix else None
     if value is None:
         value = _from_env(name)
+    ttl = config.secrets_ttl_seconds if value is not None else min(config.secrets_ttl_seconds, ABSENT_TTL_SECONDS)
     with _lock:
-        _cache[name] = (now + config.secrets_ttl_seconds, value)
+        _cache[name] = (now + ttl, value)
     return value
 
 

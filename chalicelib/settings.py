@@ -52,8 +52,53 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"setting {name} must be a number, got {raw!r}") from exc
 
 
+#: How often the task sweeper runs (app.py schedules it every 5 minutes).
+TASK_SWEEP_INTERVAL_SECONDS = 300
+#: Time a worker has after its Lambda timeout's agent run to record the outcome, and slack for
+#: the async hand-off's queueing, in the task deadline.
+TASK_DEADLINE_SLACK_SECONDS = 60
+PROVIDER_MODES = ("auto", "real", "offline")
+
+
+def minimum_task_deadline(worker_timeout: int, reinvoke_after: int, reinvoke_max: int) -> int:
+    """The shortest safe task deadline: the latest moment a worker can start (the last sweeper
+    re-invocation: each waits ``reinvoke_after`` of quiet plus up to one sweep interval) plus the
+    worker's whole run (its Lambda timeout) plus slack. A shorter deadline could mark a task
+    error while its worker is still running."""
+    return (max(0, reinvoke_max) * (max(0, reinvoke_after) + TASK_SWEEP_INTERVAL_SECONDS)
+            + worker_timeout + TASK_DEADLINE_SLACK_SECONDS)
+
+
+def _task_deadline(worker_timeout: int, reinvoke_after: int, reinvoke_max: int) -> int:
+    """TASK_DEADLINE_SECONDS, derived when unset; a value below the safe minimum fails loudly."""
+    minimum = minimum_task_deadline(worker_timeout, reinvoke_after, reinvoke_max)
+    deadline = _int("TASK_DEADLINE_SECONDS", minimum)
+    if deadline < minimum:
+        raise ValueError(
+            f"setting TASK_DEADLINE_SECONDS={deadline} is shorter than the worker can run: at least {minimum} s "
+            f"(TASK_REINVOKE_MAX={reinvoke_max} x (TASK_REINVOKE_AFTER_SECONDS={reinvoke_after} + "
+            f"{TASK_SWEEP_INTERVAL_SECONDS} s sweep) + TASK_WORKER_TIMEOUT_SECONDS={worker_timeout} + "
+            f"{TASK_DEADLINE_SLACK_SECONDS} s); raise it or leave it unset")
+    return deadline
+
+
+def _providers(mode: str, local: bool) -> str:
+    """PROVIDERS: ``real`` (outside the local stage, the default and the only silent choice),
+    ``offline`` (asked for explicitly), ``auto`` (local only: real when a key is set)."""
+    if mode not in PROVIDER_MODES:
+        raise ValueError(f"setting PROVIDERS must be one of {', '.join(PROVIDER_MODES)}, got {mode!r}")
+    if mode == "auto" and not local:
+        raise ValueError("setting PROVIDERS=auto is for the local stage only; use real or offline")
+    return mode
+
+
 def _csv(name: str, default: str = "") -> tuple[str, ...]:
     return tuple(part.strip() for part in _env(name, default).split(",") if part.strip())
+
+
+#: The app's version: the one value ``/health`` and ``/openapi.json`` (``info.version``) report,
+#: unless a stage sets ``APP_VERSION``.
+VERSION = "0.1.0"
 
 
 class Settings(NamedTuple):
@@ -63,10 +108,10 @@ class Settings(NamedTuple):
     every cold start would pay."""
 
     stage: str = LOCAL_STAGE
-    version: str = "0.1.0"
+    version: str = VERSION
     aws_region: str = "us-east-1"
     log_level: str = "INFO"
-    log_format: str = "json"  # or "text": plain lines for a person watching `make run`
+    log_format: str = ""  # json | text; empty: text on a terminal, JSON otherwise and in Lambda
     metrics_namespace: str = ""  # default: ai-backend/<stage> (STAGE_TEMPLATE_DEFAULTS)
 
     # Local mode
@@ -98,10 +143,14 @@ class Settings(NamedTuple):
     generator_concurrency: int = 8
     generator_lease_seconds: int = 240
     page_miss_lease_seconds: int = 35
-    task_deadline_seconds: int = 900
+    page_types: tuple[str, ...] = ()
+    page_misses_per_minute: int = 10
+    task_worker_timeout_seconds: int = 600
+    task_deadline_seconds: int = 1500
     task_reinvoke_after_seconds: int = 120
     task_reinvoke_max: int = 2
     task_record_retry_seconds: int = 60
+    task_handoff_seconds: float = 2.0
 
     # The concierge agent's tools (chalicelib/vendors)
     agent_max_steps: int = 8
@@ -111,6 +160,7 @@ class Settings(NamedTuple):
     quote_max_price: float = 1_000_000.0
 
     # Providers
+    providers: str = "auto"
     anthropic_base_url: str = ""
     claude_model: str = "claude-sonnet-4-5"
     voyage_base_url: str = ""
@@ -138,6 +188,10 @@ class Settings(NamedTuple):
     jwt_issuer: str = ""
     jwt_audience: str = ""
 
+    # Web console (Cognito hosted UI with PKCE when both are set; else a pasted token)
+    console_cognito_domain: str = ""
+    console_cognito_client_id: str = ""
+
     @property
     def is_local(self) -> bool:
         return self.stage == LOCAL_STAGE
@@ -158,14 +212,16 @@ ENV_NAMES = {"version": "APP_VERSION"}
 
 #: Defaults outside the local stage, where they differ from the field's (which is the local one).
 AWS_STAGE_DEFAULTS: dict[str, str] = {"ssm_prefix": "/collections", "task_store": "dynamodb",
-                                      "worker_lambda_arn": "", "quote_email_sender": ""}
+                                      "worker_lambda_arn": "", "quote_email_sender": "",
+                                      "providers": "real"}
 
 #: Defaults computed from the stage ("{stage}" is replaced); the field's default is empty.
 STAGE_TEMPLATE_DEFAULTS = {"metrics_namespace": "ai-backend/{stage}"}
 
 _NORMALIZE: dict[str, Callable[[str], str]] = {
     "log_level": str.upper, "log_format": str.lower, "jwt_algorithm": str.upper, "pattern_detector": str.lower,
-    "public_base_url": lambda v: v.rstrip("/"), "ssm_prefix": lambda v: v.rstrip("/"),
+    "public_base_url": lambda v: v.rstrip("/"), "ssm_prefix": lambda v: v.rstrip("/"), "providers": str.lower,
+    "console_cognito_domain": lambda v: v.removeprefix("https://").rstrip("/"),
 }
 
 
@@ -203,7 +259,12 @@ def read(field: str, stage: str = LOCAL_STAGE) -> object:
 def load_settings() -> Settings:
     """Read every setting from the environment (no caching; see :func:`get_settings`)."""
     stage = _env("STAGE", LOCAL_STAGE)
-    return Settings(**{field: stage if field == "stage" else read(field, stage) for field in Settings._fields})
+    values = {field: stage if field == "stage" else read(field, stage) for field in Settings._fields}
+    values["page_types"] = tuple(t.lower() for t in values["page_types"])
+    values["providers"] = _providers(str(values["providers"]), stage == LOCAL_STAGE)
+    values["task_deadline_seconds"] = _task_deadline(values["task_worker_timeout_seconds"],
+                                                     values["task_reinvoke_after_seconds"], values["task_reinvoke_max"])
+    return Settings(**values)
 
 
 @functools.lru_cache(maxsize=1)

@@ -81,7 +81,7 @@ def query_params(app: Chalice) -> dict[str, str]:
 
 def error_response(error: errors.AppError) -> Response:
     headers = {"Content-Type": JSON}
-    if isinstance(error, errors.Unavailable):
+    if isinstance(error, (errors.Unavailable, errors.TooManyRequests)):
         headers["Retry-After"] = str(error.retry_after)
     return Response(body=error.to_body(), status_code=error.status, headers=headers)
 

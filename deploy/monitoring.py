@@ -6,8 +6,10 @@ once the functions exist.
 Per function (AWS/Lambda metrics): error rate over ``ErrorRatePercent``, maximum duration over
 ``DurationAlarmFraction`` of that function's timeout, throttles above zero. For the stage: a
 message in the async-failures queue (events Lambda gave up on), tasks stuck (the sweeper's
-``TasksStuck`` EMF metric), items stuck (the item sweeper's ``ItemsStuck``), page generation errors. Every alarm notifies one SNS topic, with an
-optional e-mail subscription.
+``TasksStuck`` EMF metric), items stuck (the item sweeper's ``ItemsStuck``), page generation errors,
+a required AI provider missing or unreadable (``ProviderMissing``, emitted by every call that could
+not build it), pattern-detector errors (``DetectorErrors``). Every alarm notifies one SNS topic,
+with an optional e-mail subscription.
 """
 
 from __future__ import annotations
@@ -108,6 +110,19 @@ def stage_alarms() -> dict[str, dict[str, Any]]:
             AlarmName={"Fn::Sub": "${App}-${Stage}-items-stuck"},
             Namespace=ns, MetricName="ItemsStuck", Statistic="Sum", Period=PERIOD,
             Dimensions=[{"Name": "handler", "Value": "item_sweeper"}],
+            ComparisonOperator="GreaterThanThreshold", Threshold=0),
+        "ProviderMissingAlarm": _alarm(
+            "A required AI provider key (SSM parameter) is missing or unreadable: calls fail as unavailable "
+            "until it is set; GET /health names it",
+            AlarmName={"Fn::Sub": "${App}-${Stage}-provider-missing"},
+            Namespace=ns, MetricName="ProviderMissing", Statistic="Sum", Period=PERIOD,
+            Dimensions=[{"Name": "check", "Value": "providers"}],
+            ComparisonOperator="GreaterThanThreshold", Threshold=0),
+        "DetectorErrorsAlarm": _alarm(
+            "The pattern detector failed for some users (a Bedrock or database error); it went on with the next user",
+            AlarmName={"Fn::Sub": "${App}-${Stage}-detector-errors"},
+            Namespace=ns, MetricName="DetectorErrors", Statistic="Sum", Period=PERIOD,
+            Dimensions=[{"Name": "handler", "Value": "pattern_detector"}],
             ComparisonOperator="GreaterThanThreshold", Threshold=0),
         "GenerationErrorsAlarm": _alarm(
             "Page generation failed for GenerationErrorsThreshold or more jobs in 10 minutes",

@@ -47,7 +47,7 @@ class Function:
     notes: str = field(default="", compare=False)
 
 
-_TASKS_ENV = ("DYNAMODB_TABLE_NAME", "TASK_STORE")
+_TASKS_ENV = ("DYNAMODB_TABLE_NAME", "TASK_STORE", "TASK_WORKER_TIMEOUT_SECONDS")
 _PAGES_DB_ENV = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER")
 
 #: Memory and timeouts from the seeds (000: generator 512/300; 001/004: processor 1024/60,
@@ -122,6 +122,7 @@ LOOKALIKES: dict[tuple[str, str], str] = {
     ("chalicelib/db/migrations/versions/0002_tasks.py", "create_table"): "Alembic's op.create_table",
     ("chalicelib/db/migrations/versions/0003_pages.py", "create_table"): "Alembic's op.create_table",
     ("chalicelib/db/migrations/versions/0005_activity_requests.py", "create_table"): "Alembic's op.create_table",
+    ("chalicelib/db/migrations/versions/0006_page_miss_counts.py", "create_table"): "Alembic's op.create_table",
     ("chalicelib/db/migrations/versions/0006_vendors.py", "create_table"): "Alembic's op.create_table",
 }
 
@@ -195,8 +196,12 @@ def stage_env(stage: str) -> dict[str, str]:
     """Variables every function gets. BUCKET_NAME is here because app.py reads it at import
     time (the S3 trigger's bucket), in every function."""
     n = names(stage)
-    return {"STAGE": stage, "SSM_PREFIX": n["ssm_prefix"], "BUCKET_NAME": n["bucket"],
-            "METRICS_NAMESPACE": f"{APP}/{stage}"}
+    env = {"STAGE": stage, "SSM_PREFIX": n["ssm_prefix"], "BUCKET_NAME": n["bucket"],
+           "METRICS_NAMESPACE": f"{APP}/{stage}"}
+    providers = stage_options(stage).get("providers", "real")
+    if providers != "real":  # real is the app's default outside the local stage
+        env["PROVIDERS"] = providers
+    return env
 
 
 def function_env(stage: str, function: str) -> dict[str, str]:
@@ -207,6 +212,8 @@ def function_env(stage: str, function: str) -> dict[str, str]:
         "EVENT_BUS_NAME": "default",
         "DYNAMODB_TABLE_NAME": n["table"],
         "TASK_STORE": "dynamodb",
+        # The task deadline is derived from the worker's timeout (chalicelib.settings).
+        "TASK_WORKER_TIMEOUT_SECONDS": str(FUNCTIONS["task_worker"].timeout),
         "WORKER_LAMBDA_ARN": n["worker"],
         "CORS_ALLOW_ORIGINS": opts.get("cors_allow_origins", ""),
         "AGENT_RUNTIME_ARN": opts.get("agent_runtime_arn", ""),

@@ -2,7 +2,9 @@
 
 Writes are atomic (temp file + rename). ``put`` calls ``notify(bucket, key, size, etag)`` after
 the write, which is how an S3 ``ObjectCreated:Put`` event gets queued. Presigned URLs point at
-``{public_base_url}/local/blobs/{bucket}/{key}`` and carry an HMAC-SHA256 signature.
+``{public_base_url}/local/blobs?bucket&key&expires&signature`` and carry an HMAC-SHA256
+signature over the method, bucket, key, expiry and, for a PUT, the Content-Type: as with S3's
+presigned PUT, an upload with another Content-Type does not match the signature.
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ class LocalBlobStore:
     def presigned_put(self, bucket: str, key: str, content_type: str, expires_in: int = 900) -> dict[str, Any]:
         """``{"url", "method": "PUT", "headers"}`` for an upload to the local blob route."""
         return {
-            "url": self._signed_url("PUT", bucket, key, expires_in),
+            "url": self._signed_url("PUT", bucket, key, expires_in, content_type),
             "method": "PUT",
             "headers": {"Content-Type": content_type},
         }
@@ -129,30 +131,34 @@ class LocalBlobStore:
 
     # -- signatures -------------------------------------------------------------------------
 
-    def _signed_url(self, method: str, bucket: str, key: str, expires_in: int) -> str:
+    def _signed_url(self, method: str, bucket: str, key: str, expires_in: int, content_type: str = "") -> str:
         self.path_for(bucket, key)  # validate
         expires = int(self.clock()) + int(expires_in)
-        query = urlencode(
-            {"bucket": bucket, "key": key, "expires": expires, "signature": self.sign(method, bucket, key, expires)}
-        )
+        signature = self.sign(method, bucket, key, expires, content_type)
+        query = urlencode({"bucket": bucket, "key": key, "expires": expires, "signature": signature})
         return f"{self.public_base_url}/local/blobs?{query}"
 
-    def sign(self, method: str, bucket: str, key: str, expires: int) -> str:
-        """HMAC-SHA256 (hex) over method, bucket, key and expiry."""
-        message = "\n".join([method.upper(), bucket, key, str(int(expires))]).encode()
+    def sign(self, method: str, bucket: str, key: str, expires: int, content_type: str = "") -> str:
+        """HMAC-SHA256 (hex) over method, bucket, key, expiry and Content-Type (empty for a GET)."""
+        message = "\n".join([method.upper(), bucket, key, str(int(expires)), content_type.strip()]).encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
-    def verify_signature(
-        self, bucket: str, key: str, expires: int | str, signature: str, method: str = "PUT"
-    ) -> bool:
-        """True if ``signature`` was issued for this method/bucket/key/expiry and has not expired."""
+    def expired(self, expires: int | str) -> bool:
+        """True when the expiry of a signed URL has passed (or is not a number)."""
         try:
-            expires_at = int(expires)
+            return int(expires) < self.clock()
         except (TypeError, ValueError):
+            return True
+
+    def verify_signature(
+        self, bucket: str, key: str, expires: int | str, signature: str, method: str = "PUT",
+        content_type: str = "",
+    ) -> bool:
+        """True if ``signature`` was issued for this method/bucket/key/expiry/Content-Type and
+        has not expired. The Content-Type is compared exactly, as S3 compares a signed header."""
+        if self.expired(expires):
             return False
-        if expires_at < self.clock():
-            return False
-        expected = self.sign(method, bucket, key, expires_at)
+        expected = self.sign(method, bucket, key, int(expires), content_type)
         return hmac.compare_digest(expected, str(signature))
 
 

@@ -26,6 +26,8 @@ STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed")
 DEFAULT_BACKOFF: tuple[float, ...] = (1.0, 2.0)
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_LEASE_SECONDS = 900.0
+#: A handler's return value is kept as JSON up to this many characters (``make fire`` prints it).
+MAX_RESULT_CHARS = 100_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -42,12 +44,17 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_error TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    finished_at REAL
+    finished_at REAL,
+    result TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at);
 CREATE TABLE IF NOT EXISTS schedules (
     name TEXT PRIMARY KEY,
     last_fire_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS heartbeats (
+    name TEXT PRIMARY KEY,
+    at REAL NOT NULL
 );
 """
 
@@ -68,6 +75,7 @@ class Delivery:
     updated_at: float
     finished_at: float | None = None
     lease_token: str | None = None
+    result: str | None = None  # the handler's return value as JSON, once it succeeded
 
     @classmethod
     def _from_row(cls, row: sqlite3.Row) -> Delivery:
@@ -84,6 +92,7 @@ class Delivery:
             updated_at=row["updated_at"],
             finished_at=row["finished_at"],
             lease_token=row["lease_token"],
+            result=row["result"],
         )
 
 
@@ -110,6 +119,9 @@ class DeliveryQueue:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(deliveries)")}
+            if "result" not in columns:  # a queue file from before results were kept
+                conn.execute("ALTER TABLE deliveries ADD COLUMN result TEXT")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -180,14 +192,16 @@ class DeliveryQueue:
             (error, now, now, now),
         )
 
-    def succeed(self, delivery: Delivery) -> bool:
-        """Mark a claimed delivery done; False if the lease was lost to another runtime."""
+    def succeed(self, delivery: Delivery, result: Any = None) -> bool:
+        """Mark a claimed delivery done, keeping the handler's ``result`` as JSON; False if the
+        lease was lost to another runtime."""
         now = self.clock()
+        stored = None if result is None else _result_json(result)
         with self._connect() as conn:
             cur = conn.execute(
-                "UPDATE deliveries SET status='succeeded', lease_token=NULL, updated_at=?, finished_at=?"
-                " WHERE id=? AND lease_token=?",
-                (now, now, delivery.id, delivery.lease_token),
+                "UPDATE deliveries SET status='succeeded', lease_token=NULL, updated_at=?, finished_at=?,"
+                " result=? WHERE id=? AND lease_token=?",
+                (now, now, stored, delivery.id, delivery.lease_token),
             )
         return cur.rowcount == 1
 
@@ -219,8 +233,10 @@ class DeliveryQueue:
             raise KeyError(f"no delivery {delivery_id!r}")
         return Delivery._from_row(row)
 
-    def list(self, status: str | None = None, limit: int = 200) -> list[Delivery]:
-        """Deliveries, oldest first, optionally with one status."""
+    def list(self, status: str | None = None, limit: int = 200, *, offset: int = 0,
+             newest_first: bool = False) -> list[Delivery]:
+        """Deliveries in the order they were queued (``newest_first`` reverses it), optionally
+        with one status; ``limit`` of them after skipping ``offset``."""
         if status is not None and status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
         query = "SELECT * FROM deliveries"
@@ -228,9 +244,9 @@ class DeliveryQueue:
         if status:
             query += " WHERE status=?"
             params = (status,)
-        query += " ORDER BY seq LIMIT ?"
+        query += f" ORDER BY seq {'DESC' if newest_first else 'ASC'} LIMIT ? OFFSET ?"
         with self._connect() as conn:
-            rows = conn.execute(query, (*params, limit)).fetchall()
+            rows = conn.execute(query, (*params, max(0, limit), max(0, offset))).fetchall()
         return [Delivery._from_row(r) for r in rows]
 
     def failed_deliveries(self) -> list[Delivery]:
@@ -262,6 +278,20 @@ class DeliveryQueue:
             current = self.get(delivery_id)
             raise ValueError(f"delivery {delivery_id} is {current.status}, only failed deliveries can be retried")
         return self.get(delivery_id)
+
+    # -- liveness --------------------------------------------------------------------------
+
+    def beat(self, name: str = "runtime") -> None:
+        """Record that a runtime delivering from this queue is alive now."""
+        with self._connect() as conn:
+            conn.execute("INSERT INTO heartbeats (name, at) VALUES (?, ?)"
+                         " ON CONFLICT (name) DO UPDATE SET at = excluded.at", (name, self.clock()))
+
+    def last_beat(self, name: str = "runtime") -> float | None:
+        """When a runtime last said it was alive (epoch seconds), or None."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT at FROM heartbeats WHERE name=?", (name,)).fetchone()
+        return None if row is None else row["at"]
 
     # -- schedule state --------------------------------------------------------------------
 
@@ -305,6 +335,13 @@ class DeliveryQueue:
                 (delivery_id, target or name, json.dumps(payload), now, now, now),
             )
         return delivery_id
+
+
+def _result_json(result: Any) -> str:
+    text = json.dumps(result, default=str)
+    if len(text) > MAX_RESULT_CHARS:
+        return json.dumps({"truncated": True, "first_chars": text[:MAX_RESULT_CHARS]})
+    return text
 
 
 def failed_deliveries(path: str | Path) -> list[Delivery]:

@@ -39,6 +39,9 @@ from localdev.schedules import Schedule, expression_string, parse_schedule
 
 log = logging.getLogger(__name__)
 
+#: How often a running runtime records that it is alive (``DeliveryQueue.beat``).
+HEARTBEAT_SECONDS = 2.0
+
 
 @dataclass
 class LambdaContext:
@@ -189,7 +192,8 @@ class LocalRuntime:
             targets = [h.name for h in self.cw_handlers if bus in self.event_bus_names and matches(h.event_pattern, event)]
             for name in targets:
                 self.queue.enqueue("event", name, event)
-            log.info(
+            log.log(
+                logging.DEBUG if targets else logging.INFO,  # the deliveries have lines of their own
                 "event %s %s/%s on bus %s -> %s",
                 event["id"], event["source"], event["detail-type"], bus, ", ".join(targets) or "no matching rule",
             )
@@ -265,7 +269,7 @@ class LocalRuntime:
             )
             delivery_id = self.queue.advance_schedule(entry.rule_name, last, due, event, target=name)
             if delivery_id:
-                log.info("schedule %s (%s) due at %s -> delivery %s", name, entry.expression, event["time"], delivery_id)
+                log.debug("schedule %s (%s) due at %s -> delivery %s", name, entry.expression, event["time"], delivery_id)
                 ids.append(delivery_id)
         return ids
 
@@ -285,7 +289,7 @@ class LocalRuntime:
         """Run one claimed delivery and record the outcome (succeeded, queued for retry, failed)."""
         start = time.monotonic()
         try:
-            self._resolve(delivery.target)(delivery.payload, self._context(delivery.target))
+            result = self._resolve(delivery.target)(delivery.payload, self._context(delivery.target))
         except Exception as exc:  # noqa: BLE001 - a handler that raises is a failed attempt
             error = "".join(traceback.format_exception(exc)).strip()
             outcome = self.queue.fail(delivery, error)
@@ -299,7 +303,7 @@ class LocalRuntime:
             )
             log.debug("delivery %s traceback:\n%s", delivery.id, error)
             return outcome
-        outcome = "succeeded" if self.queue.succeed(delivery) else "lost"
+        outcome = "succeeded" if self.queue.succeed(delivery, result) else "lost"
         fields = _delivery_fields(delivery, self.queue.max_attempts, start, outcome)
         log.info(
             "delivery handler=%s kind=%s id=%s attempt=%d/%d duration_ms=%.1f outcome=%s",
@@ -353,9 +357,13 @@ class LocalRuntime:
             finally:
                 slots.release()
 
+        last_beat = 0.0
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="local-runtime") as pool:
             while not stop_event.is_set():
                 try:
+                    if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+                        self.queue.beat()  # `make fire` asks whether anyone is delivering
+                        last_beat = time.monotonic()
                     self.tick_schedules()
                     while slots.acquire(blocking=False):
                         delivery = self.queue.claim()

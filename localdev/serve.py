@@ -5,10 +5,16 @@
 2. starts ``chalice local --stage local`` (``local/http.py``) as a child process, handing it
    DATABASE_URL;
 3. runs the local runtime here: S3 events, EventBridge events, schedules, async invokes;
-4. prints a ready line once ``GET /health`` answers, and stops both on Ctrl-C / SIGTERM;
+4. prints a ready line once ``GET /health`` answers, with the time since ``make run`` began
+   (``MAKE_RUN_STARTED``, set by the Makefile before it checks the virtualenv; else this
+   process's start), and stops both on Ctrl-C / SIGTERM;
 5. restarts both (a fresh process, so the runtime runs the new handlers too) when a source file
    of the app changes (``localdev/reload.py``), unless ``--no-autoreload``. A change that
    breaks the app is logged and the next change starts it again.
+
+Everything both processes print goes to the console and to ``.local/app.log``
+(``localdev/applog.py``; ``make logs`` follows it): plain lines on a terminal, one per
+request and per delivery, JSON lines otherwise (:func:`chalicelib.logs.choose_format`).
 """
 
 from __future__ import annotations
@@ -26,16 +32,41 @@ import warnings
 from pathlib import Path
 
 from chalicelib.settings import PROJECT_ROOT
+from localdev import applog
+from localdev.http import PROBE_HEADER
 from localdev.reload import SourceWatcher
 
 log = logging.getLogger("local.serve")
+
+#: Epoch seconds when ``make run`` began (the Makefile sets it; a restart resets it).
+STARTED_ENV = "MAKE_RUN_STARTED"
+
+
+def started_at(environ: dict[str, str] | None = None) -> float:
+    """When this start began (epoch seconds): ``MAKE_RUN_STARTED``, else the process's start."""
+    raw = (os.environ if environ is None else environ).get(STARTED_ENV, "")
+    for text in (raw, raw.split(".", 1)[0]):  # `date +%s.%N` where %N is unsupported: "1796283744.N"
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    try:  # Linux: the process's start in clock ticks since boot
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return time.time() - uptime + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return _IMPORTED_AT
+
+
+_IMPORTED_AT = time.time()
 
 
 def _wait_healthy(url: str, child: subprocess.Popen, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and child.poll() is None:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+            request = urllib.request.Request(url, headers={PROBE_HEADER: "1"})
+            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - loopback only
                 if response.status == 200:
                     return True
         except OSError:
@@ -56,6 +87,7 @@ def _stop_child(child: subprocess.Popen) -> None:
 def _restart(argv: list[str], reason: str) -> None:
     """Replace this process with a fresh ``make run`` (same arguments, same PID)."""
     log.info("%s: restarting", reason)
+    os.environ[STARTED_ENV] = f"{time.time():.3f}"
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -89,17 +121,22 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     os.environ.setdefault("STAGE", "local")
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+    started = started_at()
     from chalicelib import logs
 
-    logs.configure(os.environ.get("LOG_LEVEL", "INFO").upper())  # JSON lines, as in Lambda
-    started = time.monotonic()
+    # One format for both processes, chosen by what our stdout is (the child's is a pipe).
+    os.environ["LOG_FORMAT"] = logs.choose_format(os.environ.get("LOG_FORMAT", ""), sys.stdout)
+    data_dir = Path(os.environ.get("LOCAL_DATA_DIR") or PROJECT_ROOT / ".local")
+    out = applog.AppLog(applog.log_path(data_dir), sys.stdout)
+    sys.stdout = out  # type: ignore[assignment] - every line this process prints is kept too
+    logs.configure(os.environ.get("LOG_LEVEL", "INFO").upper(), stream=out)
     try:
         from chalicelib import wiring
         from chalicelib.settings import get_settings
 
         settings = get_settings()
         database_url = wiring.database_url()
-        log.info("database ready in %.1f s", time.monotonic() - started)
+        log.info("database ready, %.1f s after the start", time.time() - started)
         import app  # noqa: F401 - registers the local stage; a broken edit fails here
 
         runtime = wiring.local_runtime()
@@ -118,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     # restarts all the time: ours (reload.py) watches the app's source only.
     command = [sys.executable, "-m", "localdev.http", "--stage", "local", "--host", args.host,
                "--port", str(args.port), "--no-autoreload"]
-    child = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
+    child = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**env, "PYTHONUNBUFFERED": "1"},
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    threading.Thread(target=applog.forward, args=(child.stdout, out), name="chalice-local-output",
+                     daemon=True).start()
 
     halt = threading.Event()  # stops the runtime: on Ctrl-C / SIGTERM and before a restart
     runner = threading.Thread(target=runtime.run_forever, args=(halt,), name="local-runtime", daemon=True)
@@ -126,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
 
     base = f"http://{args.host}:{args.port}"
     if _wait_healthy(f"{base}/health", child, timeout=60):
-        log.info("ready in %.1f s: %s (GET /health); runtime delivering from %s%s",
-                 time.monotonic() - started, base, settings.local_data_dir,
+        log.info("ready in %.1f s: %s (GET /health); runtime delivering from %s; log in %s%s",
+                 time.time() - started, base, settings.local_data_dir, out.path,
                  "" if watcher is None else "; restarts when the app's source changes")
     elif watcher is None:
         log.error("chalice local did not become healthy at %s/health", base)

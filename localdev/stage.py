@@ -17,7 +17,8 @@ from localdev.cli import queue_path
 from localdev.queue import DeliveryQueue
 from localdev.runtime import LocalRuntime
 
-UPLOAD_CONTENT_TYPES = ["application/octet-stream", "image/jpeg", "image/png", "image/gif", "image/webp"]
+#: Any Content-Type reaches the handler, as any reaches S3: the signature decides (403 on a mismatch).
+UPLOAD_CONTENT_TYPES = ["*/*"]
 
 
 class LocalStage:
@@ -49,9 +50,14 @@ class LocalStage:
         return OutboxMailer(self.settings.local_data_dir / "outbox", self.settings.quote_email_sender)
 
 
-def install(app: Chalice) -> None:
-    """Register the local stage's adapters and its ``/local/blobs`` routes on ``app``."""
+def install(app: Chalice, authorizer: object = None) -> None:
+    """Register the local stage's adapters, its ``/local/blobs`` routes and (with the app's
+    ``authorizer``) the web console's local routes on ``app``."""
     bootstrap.register_local_stage(LocalStage, app)
+    if authorizer is not None:
+        from localdev.console import install as install_console_routes
+
+        install_console_routes(app, authorizer)
 
     @app.route("/local/blobs", methods=["PUT"], content_types=UPLOAD_CONTENT_TYPES)
     @web.endpoint

@@ -2,7 +2,9 @@
 
 The URL carries ``bucket``, ``key``, ``expires`` and an HMAC ``signature`` issued by
 :class:`localdev.blobs.LocalBlobStore`. A PUT writes the object, which queues the S3
-ObjectCreated event exactly as an upload to S3 would; a GET serves it.
+ObjectCreated event exactly as an upload to S3 would; a GET serves it. Refusals follow S3's:
+403 ``request_expired`` after the expiry, 403 ``signature_does_not_match`` when anything signed
+differs, a PUT's Content-Type included.
 """
 
 from __future__ import annotations
@@ -16,9 +18,22 @@ from chalicelib.ports import BlobNotFound
 from chalicelib.settings import get_settings
 
 
-class Forbidden(errors.AppError):
+class RequestExpired(errors.AppError):
+    """S3's ``AccessDenied: Request has expired``."""
+
     status = 403
-    code = "forbidden"
+    code = "request_expired"
+
+
+class SignatureDoesNotMatch(errors.AppError):
+    """S3's ``SignatureDoesNotMatch``: the URL was changed or a signed header differs."""
+
+    status = 403
+    code = "signature_does_not_match"
+
+
+def _content_type(request: Any) -> str:
+    return (request.headers.get("content-type") or "").strip()
 
 
 def _signed_target(request: Any, method: str) -> tuple[Any, str, str]:
@@ -30,13 +45,17 @@ def _signed_target(request: Any, method: str) -> tuple[Any, str, str]:
     if missing:
         raise errors.BadRequest(f"missing query parameter(s): {', '.join(missing)}", field=missing[0])
     store = wiring.blob_store()
-    try:
-        valid = store.verify_signature(params["bucket"], params["key"], params["expires"], params["signature"],
-                                       method=method)
-    except ValueError:
-        valid = False
-    if not valid:
-        raise Forbidden("signature is invalid or expired; ask the API for a new upload URL")
+    if store.expired(params["expires"]):
+        raise RequestExpired("the signed URL has expired; ask the API for a new one")
+    content_type = _content_type(request) if method == "PUT" else ""
+    if not store.verify_signature(params["bucket"], params["key"], params["expires"], params["signature"],
+                                  method=method, content_type=content_type):
+        what = f"a {method} of this URL"
+        if method == "PUT":
+            what += f" with Content-Type {content_type or '(none)'}"
+        raise SignatureDoesNotMatch(
+            f"the signature does not match {what}: send the URL unchanged with the headers it was issued "
+            "with (the Content-Type of the upload URL's headers)")
     return store, params["bucket"], params["key"]
 
 
@@ -47,7 +66,7 @@ def accept_upload(request: Any) -> Response:
     limit = get_settings().max_upload_bytes
     if len(body) > limit:
         raise errors.PayloadTooLarge(f"upload is {len(body)} bytes; the limit is {limit}")
-    content_type = (request.headers.get("content-type") or "application/octet-stream").split(";")[0]
+    content_type = _content_type(request).split(";")[0] or "application/octet-stream"
     store.put(bucket, key, body, content_type)
     meta = store.head(bucket, key)
     return Response(body={"bucket": bucket, "key": key, "size": len(body), "etag": meta.get("etag")},

@@ -20,11 +20,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                       "chalicelib.vendors.entry", "chalicelib.vendors.api", "chalicelib.vendors.import_cli",
                       "chalicelib.collections.reembed_cli")),
     ("http and bootstrap", ("chalicelib.bootstrap", "chalicelib.web", "chalicelib.auth", "chalicelib.cors",
-                            "chalicelib.openapi")),
+                            "chalicelib.openapi", "chalicelib.console")),
     ("products", ("chalicelib.collections", "chalicelib.pages", "chalicelib.tasks", "chalicelib.vendors")),
     ("adapters", ("chalicelib.aws", "chalicelib.providers", "chalicelib.invoke", "chalicelib.db")),
-    ("ports", ("chalicelib.ports", "chalicelib.errors", "chalicelib.paging")),
-    ("settings", ("chalicelib.secrets", "chalicelib.settings", "chalicelib.tracing", "chalicelib.logs",
+    ("ports", ("chalicelib.ports", "chalicelib.paging")),
+    ("settings", ("chalicelib.errors", "chalicelib.secrets", "chalicelib.settings", "chalicelib.tracing", "chalicelib.logs",
                   "chalicelib.observability", "chalicelib.timeutil")),
 ]
 

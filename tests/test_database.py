@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from chalicelib.db.engine import get_engine, normalize_url
 
@@ -42,3 +44,39 @@ def test_migrations_are_idempotent(pg_url: str) -> None:
     from chalicelib.db.migrate import upgrade
 
     upgrade(pg_url)  # a second run changes nothing and does not fail
+
+
+def test_items_awaiting_their_upload_are_no_longer_called_pending(pg_url: str) -> None:
+    """0007_item_awaiting_upload renames the status of existing rows, the default and the check,
+    and its downgrade restores them."""
+    from alembic import command
+    from sqlalchemy.engine import make_url
+
+    from chalicelib.db.migrate import alembic_config, upgrade
+
+    admin = get_engine(pg_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS migration_0006"))
+        connection.execute(text("CREATE DATABASE migration_0006"))
+    url = make_url(pg_url).set(database="migration_0006").render_as_string(hide_password=False)
+    engine = upgrade(url, "0006_search_bm25")
+    insert = text("INSERT INTO items (id, user_id, filename, file_path, mime_type) VALUES (:id, 'u', 'a.jpg', :id, 'image/jpeg')")
+    status = text("SELECT status FROM items WHERE id = :id")
+    with engine.begin() as connection:
+        connection.execute(insert, {"id": "old"})
+        assert connection.execute(status, {"id": "old"}).scalar() == "pending"
+
+    upgrade(url)
+    with engine.begin() as connection:
+        assert connection.execute(status, {"id": "old"}).scalar() == "awaiting_upload"
+        connection.execute(insert, {"id": "new"})
+        assert connection.execute(status, {"id": "new"}).scalar() == "awaiting_upload"
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(text("UPDATE items SET status = 'pending' WHERE id = 'new'"))
+
+    config = alembic_config(url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006_search_bm25")
+    with engine.connect() as connection:
+        assert connection.execute(status, {"id": "new"}).scalar() == "pending"

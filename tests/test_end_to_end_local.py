@@ -87,16 +87,14 @@ def test_every_kind_of_handler_through_make_run(server) -> None:  # noqa: ANN001
     task = wait_for(lambda: (t := call("GET", f"{base}/tasks/{created['id']}", token)[1])["status"] == "completed" and t)
     assert [e["message"] for e in task["events"]][-1] == "Agent completed task successfully"
 
-    # Schedule, fired now through the CLI (`make fire JOB=...`).
-    subprocess.run([sys.executable, "-m", "localdev.cli", "fire", "task_sweeper"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
-
-    def sweeper_done() -> bool:
-        out = subprocess.run([sys.executable, "-m", "localdev.cli", "deliveries"], cwd=ROOT, env=env,
-                             capture_output=True, text=True).stdout
-        return any("task_sweeper" in line and "succeeded" in line for line in out.splitlines())
-
-    wait_for(sweeper_done)
+    # Schedule, fired now through the CLI (`make fire JOB=...`): it waits for the runtime of the
+    # running server and prints the handler's result.
+    fired = subprocess.run([sys.executable, "-m", "localdev.cli", "fire", "task_sweeper"], cwd=ROOT,
+                           env=env, check=True, capture_output=True, text=True, timeout=120)
+    assert isinstance(json.loads(fired.stdout), dict) and "task_sweeper succeeded in" in fired.stderr
+    out = subprocess.run([sys.executable, "-m", "localdev.cli", "deliveries", "--limit", "1"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, check=True).stdout
+    assert "task_sweeper" in out.splitlines()[1] and "succeeded" in out.splitlines()[1]  # newest first
 
     # What `make run` printed: one JSON object per line (chalice's "Serving on" banner aside), an
     # invocation line for every kind of handler, and no upload signature or token anywhere.
@@ -107,3 +105,34 @@ def test_every_kind_of_handler_through_make_run(server) -> None:  # noqa: ANN001
     access = [r for r in records if r.get("logger") == "local.http"]
     assert any(r["path"] == "/local/blobs" and r["method"] == "PUT" and r["status"] == 200 for r in access)
     assert signed["url"].split("signature=", 1)[1] not in log_text and token not in log_text
+    # ... kept in .local/app.log for `make logs`; no pgserver or Alembic start-up chatter.
+    kept = (Path(env["LOCAL_DATA_DIR"]) / "app.log").read_text()
+    assert '"msg":"ready in ' in kept and '"path":"/me"' in kept
+    assert not any(r.get("logger", "").startswith(("pgserver", "alembic")) for r in records)
+
+
+def test_presigned_urls_work_for_any_http_client_and_refuse_like_s3(server) -> None:  # noqa: ANN001
+    base, env = server
+    token = subprocess.run([sys.executable, "-m", "chalicelib.auth", "alice"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    status, created = call("POST", f"{base}/items", token,
+                           json.dumps({"filename": "cat.jpg", "content_type": "image/jpeg"}).encode())
+    assert status == 201 and created["status"] == "awaiting_upload"
+    upload = created["upload"]
+
+    # A Content-Type other than the signed one: 403, nothing stored, the item still awaits its bytes.
+    status, refused = call("PUT", upload["url"], body=jpeg(), content_type="image/png")
+    assert status == 403 and refused["error"]["code"] == "signature_does_not_match", refused
+    assert call("GET", f"{base}/items/{created['item_id']}", token)[1]["status"] == "awaiting_upload"
+
+    assert call("PUT", upload["url"], body=jpeg(), content_type=upload["headers"]["Content-Type"])[0] == 200
+    item = wait_for(lambda: (i := call("GET", f"{base}/items/{created['item_id']}", token)[1])["status"] == "ready"
+                    and i)
+
+    # The presigned GET with urllib's defaults: no Accept header at all.
+    request = urllib.request.Request(item["thumbnail_url"])
+    assert not request.has_header("Accept")
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        assert response.status == 200 and response.headers["Content-Type"] == "image/jpeg"
+        assert response.read(3) == b"\xff\xd8\xff"
+

@@ -36,7 +36,7 @@ def test_tampered_or_missing_signature_is_refused(client) -> None:  # noqa: ANN0
     tampered = _path(signed["url"]).replace("alice%2Fa.png", "bob%2Fa.png")
     response = client.http.put(tampered, headers=signed["headers"], body=b"x")
     assert response.status_code == 403
-    assert response.json_body["error"]["code"] == "forbidden"
+    assert response.json_body["error"]["code"] == "signature_does_not_match"
     assert not store.exists("collections-images-local", "bob/a.png")
 
     missing = client.http.put("/local/blobs?bucket=b&key=k", headers={"Content-Type": "image/png"}, body=b"x")
@@ -48,6 +48,24 @@ def test_a_get_signature_cannot_upload(client) -> None:  # noqa: ANN001
     url = store.presigned_get("collections-images-local", "alice/b.png")
     response = client.http.put(_path(url), headers={"Content-Type": "image/png"}, body=b"x")
     assert response.status_code == 403
+
+
+def test_a_put_with_another_content_type_is_refused_like_s3(client) -> None:  # noqa: ANN001
+    store = wiring.blob_store()
+    signed = store.presigned_put("collections-images-local", "alice/d.png", "image/png")
+    for content_type in ("image/jpeg", "text/plain", "image/png; charset=x"):
+        response = client.http.put(_path(signed["url"]), headers={"Content-Type": content_type}, body=b"x")
+        assert response.status_code == 403, (content_type, response.body)
+        error = response.json_body["error"]
+        assert error["code"] == "signature_does_not_match" and content_type in error["message"]
+    assert not store.exists("collections-images-local", "alice/d.png")
+
+
+def test_an_expired_url_is_refused(client) -> None:  # noqa: ANN001
+    store = wiring.blob_store()
+    url = store.presigned_get("collections-images-local", "alice/e.png", expires_in=-1)
+    response = client.http.get(_path(url), headers={"Accept": "*/*"})
+    assert response.status_code == 403 and response.json_body["error"]["code"] == "request_expired"
 
 
 def test_upload_over_the_limit_is_413(client, monkeypatch) -> None:  # noqa: ANN001

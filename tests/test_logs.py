@@ -8,7 +8,15 @@ import json
 import logging
 from collections.abc import Iterator
 
+import pytest
+
 from chalicelib import logs, tracing
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    """configure() records the format it chose; the tests after these get the one they had."""
+    monkeypatch.setattr(logs, "_format", logs._format)
 
 
 @contextlib.contextmanager
@@ -92,3 +100,70 @@ def test_log_format_text_is_for_people(monkeypatch, capsys) -> None:  # noqa: AN
         logging.getLogger("local.serve").info("ready in %.1f s", 1.5)
     (line,) = capsys.readouterr().out.splitlines()
     assert line.endswith(" INFO local.serve ready in 1.5 s") and not line.startswith("{")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_log_format_defaults_to_text_on_a_terminal_and_json_elsewhere(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    assert logs.choose_format("", _Terminal()) == "text"
+    assert logs.choose_format("", io.StringIO()) == "json"  # a file, a pipe, CI
+    assert logs.choose_format("json", _Terminal()) == "json"  # LOG_FORMAT said explicitly wins
+    assert logs.choose_format("TEXT", io.StringIO()) == "text"
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ai-backend-dev")
+    assert logs.choose_format("", _Terminal()) == "json"  # Lambda: CloudWatch reads JSON
+
+
+def test_on_a_terminal_a_request_is_one_plain_line_and_invocation_lines_stay_in_the_metrics_file(
+        monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    from chalicelib import observability, settings
+
+    monkeypatch.delenv("LOG_FORMAT", raising=False)
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    monkeypatch.setenv("STAGE", "local")
+    monkeypatch.setenv("LOCAL_DATA_DIR", str(tmp_path))
+    settings.get_settings.cache_clear()
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stdout", terminal)
+    try:
+        with bare_root():
+            logs.configure("INFO", stream=terminal)
+            logging.getLogger("local.http").info("GET /health 200 3 ms")
+            logging.getLogger("pgserver").info("Running commandline: initdb ...")  # start-up noise
+            logging.getLogger("alembic.runtime.plugins").info("setup plugin alembic.autogenerate.schemas")
+            observability.emit({"level": "INFO", "msg": "invocation", "handler": "GET /health"},
+                               {"Invocations": (1, "Count")})
+    finally:
+        settings.get_settings.cache_clear()
+    (line,) = terminal.getvalue().splitlines()
+    assert line.endswith(" INFO local.http GET /health 200 3 ms") and not line.startswith("{")
+    (metric,) = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert json.loads(metric)["handler"] == "GET /health"
+
+
+def test_the_app_log_is_kept_bounded(tmp_path) -> None:  # noqa: ANN001
+    from localdev.applog import AppLog
+
+    console = io.StringIO()
+    out = AppLog(tmp_path / "app.log", console, max_bytes=2048)
+    for n in range(100):
+        out.write(f"line {n:03d} " + "x" * 90 + "\n")
+    out.close()
+    assert console.getvalue().count("\n") == 100  # the console sees everything
+    current, previous = (tmp_path / "app.log").read_text(), (tmp_path / "app.log.1").read_text()
+    assert current.endswith("line 099 " + "x" * 90 + "\n")
+    assert len(current) <= 2048 + 100 and len(previous) <= 2048 + 100
+    assert "line 000" not in current + previous  # older lines rotated away
+
+
+def test_text_lines_name_the_app_s_loggers_without_their_package(monkeypatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    monkeypatch.setenv("LOG_FORMAT", "text")
+    with bare_root():
+        logs.configure("INFO")
+        logging.getLogger("chalicelib.collections.entry").info("analyzer 4f0c: failed no image")
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.endswith(" INFO collections.entry analyzer 4f0c: failed no image")

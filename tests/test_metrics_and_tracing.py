@@ -84,7 +84,6 @@ def test_page_generator_and_detector_runs_emit_their_counts(client, runtime, use
 def test_task_sweeper_reports_stuck_tasks_and_tasks_by_status(client, user, capsys, monkeypatch) -> None:  # noqa: ANN001
     from chalicelib import settings
 
-    monkeypatch.setenv("TASK_DEADLINE_SECONDS", "1")
     settings.reset()
     created = client.http.post("/tasks", headers=auth_headers(user), body=json.dumps({"description": "quotes"}))
     assert created.status_code == 202

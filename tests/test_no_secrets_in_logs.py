@@ -51,8 +51,9 @@ def test_full_flow_logs_no_secret(client, user, real_providers, capsys, caplog) 
 
     created = client.http.post("/tasks", headers=headers, body=json.dumps({"description": "find vendors"}))
     assert created.status_code == 202
-    assert client.http.post("/activity", headers=headers,
-                            body=json.dumps({"page": "dashboard", "action": "view"})).status_code == 202
+    for visited in ("dashboard", "reports"):
+        assert client.http.post("/activity", headers=headers,
+                                body=json.dumps({"page": visited, "action": "view"})).status_code == 202
     page = client.http.get("/pages/dashboard", headers=headers)
     assert page.status_code == 200, page.body
     item_id = upload(client, user, images.jpeg((900, 600), "blue"))

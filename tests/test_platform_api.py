@@ -25,6 +25,23 @@ def test_health_reports_stage_database_and_providers(client) -> None:  # noqa: A
     assert body["providers"]["claude"] == "offline"
 
 
+def test_health_and_openapi_report_one_version(client, monkeypatch) -> None:  # noqa: ANN001
+    from chalicelib import settings
+
+    def versions() -> tuple[str, str]:
+        return (client.http.get("/health").json_body["version"],
+                client.http.get("/openapi.json").json_body["info"]["version"])
+
+    assert versions() == (settings.VERSION, settings.VERSION)
+    monkeypatch.setenv("APP_VERSION", "2.3.4-rc1")  # a stage that sets its own
+    settings.get_settings.cache_clear()
+    try:
+        assert versions() == ("2.3.4-rc1", "2.3.4-rc1")
+    finally:
+        monkeypatch.delenv("APP_VERSION")
+        settings.get_settings.cache_clear()
+
+
 def test_valid_token_identifies_the_caller(client, user: str) -> None:  # noqa: ANN001
     response = client.http.get("/me", headers=auth_headers(user))
     assert response.status_code == 200

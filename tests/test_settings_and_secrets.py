@@ -46,7 +46,7 @@ def test_missing_required_setting_names_it(fresh: pytest.MonkeyPatch) -> None:
         settings.get_settings().require("worker_lambda_arn", "WORKER_LAMBDA_ARN")
 
 
-def test_missing_database_url_outside_local_names_it(fresh: pytest.MonkeyPatch) -> None:
+def test_missing_database_url_outside_local_names_it(fresh: pytest.MonkeyPatch, aws: None) -> None:
     from chalicelib import wiring
 
     fresh.setenv("STAGE", "dev")

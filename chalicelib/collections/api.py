@@ -6,6 +6,7 @@ user's item is a 404, exactly like a missing one.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,12 +20,13 @@ from chalicelib.collections.events import ImageProcessed, publish
 from chalicelib.collections.model import Analysis, Item, ItemStatus, ListedItem
 from chalicelib.collections.search import DEFAULT_EXACT_MAX_ROWS, parse_search_request, search
 from chalicelib.collections.thumbnail_store import ensure_thumbnail
-from chalicelib.errors import Conflict
+from chalicelib.errors import BadRequest, Conflict
 from chalicelib.paging import limit_from
 from chalicelib.ports import BlobStore, EventBus
 from chalicelib.timeutil import iso_offset, utcnow
 
 UPLOAD_URL_TTL = 900
+_STATUS = re.compile(r"^[a-z_]{1,32}$")
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 _ANALYSIS_FIELDS = ("id", "version", "category", "headline", "summary", "provider_used", "model_used",
@@ -47,24 +49,28 @@ class Collections:
 
 
 def create_item(svc: Collections, user_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-    """``POST /items``: a pending item and where to PUT its bytes (which starts the pipeline)."""
+    """``POST /items``: an item awaiting its upload and where to PUT its bytes (which starts the pipeline)."""
     filename = keys.validate_filename(body.get("filename"))
     content_type = keys.validate_content_type(body.get("content_type"), filename)
     item_id = str(uuid.uuid4())
     key = keys.upload_key(user_id, item_id, keys.extension_of(filename))
     with svc.engine.begin() as conn:
-        repository.create_pending(conn, item_id=item_id, user_id=user_id, filename=filename, file_path=key,
-                                  mime_type=content_type)
+        repository.create_awaiting_upload(conn, item_id=item_id, user_id=user_id, filename=filename,
+                                          file_path=key, mime_type=content_type)
     upload = svc.blobs.presigned_put(svc.bucket, key, content_type, expires_in=UPLOAD_URL_TTL)
-    return {"item_id": item_id, "status": ItemStatus.PENDING.value, "upload": upload}
+    return {"item_id": item_id, "status": ItemStatus.AWAITING_UPLOAD.value, "upload": upload}
 
 
 def list_items(svc: Collections, user_id: str, params: Mapping[str, str]) -> dict[str, Any]:
-    """``GET /items?limit&cursor&category``: newest first, ``next_cursor`` while more remain."""
+    """``GET /items?limit&cursor&category&status``: newest first, ``next_cursor`` while more remain."""
     limit = limit_from(params, DEFAULT_PAGE, MAX_PAGE)
     category = (params.get("category") or "").strip().lower() or None
+    status = (params.get("status") or "").strip().lower() or None
+    if status is not None and not _STATUS.match(status):
+        raise BadRequest("status must be an item status such as ready or failed", field="status")
     with svc.engine.connect() as conn:
-        rows, next_cursor = repository.list_page(conn, user_id, limit, params.get("cursor") or None, category)
+        rows, next_cursor = repository.list_page(conn, user_id, limit, params.get("cursor") or None, category,
+                                                  status)
     return {
         "items": [_listed(svc, row) for row in rows],
         "next_cursor": next_cursor,
@@ -110,6 +116,9 @@ def get_item(svc: Collections, user_id: str, item_id: str) -> dict[str, Any]:
     if thumbnail == "missing":
         body["thumbnail_url"] = None
     body["thumbnail"] = thumbnail
+    # The original exists once the thumbnail was made from it (or rebuilt from it just now).
+    body["original_url"] = (svc.blobs.presigned_get(svc.bucket, item.file_path)
+                            if thumbnail in ("present", "rebuilt") else None)
     body["latest_analysis"] = _analysis(latest) if latest else None
     return body
 

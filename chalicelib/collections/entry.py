@@ -65,6 +65,13 @@ def record_stage(stage: str, outcome: Any, started_at: Any) -> None:
                               status=outcome.status, reason=outcome.reason or None)
 
 
+def _level(outcome: Outcome) -> int:
+    """A step that did its work (or had none to do) is the normal case: DEBUG, so a person
+    watching ``make run`` sees one line per delivery (the runtime's); anything else is INFO (a
+    failure has logged its WARNING already)."""
+    return logging.DEBUG if outcome.status in ("done", "skipped", "duplicate") else logging.INFO
+
+
 def on_object_created(event: Mapping[str, Any]) -> list[Outcome]:
     """The image processor, for each record of one S3 notification."""
     from chalicelib.collections.processor import process_upload
@@ -77,7 +84,7 @@ def on_object_created(event: Mapping[str, Any]) -> list[Outcome]:
             size=size, max_bytes=settings.image_max_bytes, max_pixels=settings.image_max_pixels,
             started_at=event_time,
         )
-        log.info("image processor %s: %s %s", key, outcome.status, outcome.reason)
+        log.log(_level(outcome), "image processor %s: %s %s", key, outcome.status, outcome.reason)
         if outcome.status != "skipped" or outcome.item_id:
             record_stage("thumbnail", outcome, event_time)
         outcomes.append(outcome)
@@ -94,7 +101,7 @@ def on_image_processed(event: Mapping[str, Any]) -> Outcome:
         bucket=settings.bucket_name, detail=event.get("detail") or {}, event_id=str(event.get("id") or ""),
         max_pixels=settings.image_max_pixels,
     )
-    log.info("analyzer %s: %s %s", outcome.item_id, outcome.status, outcome.reason)
+    log.log(_level(outcome), "analyzer %s: %s %s", outcome.item_id, outcome.status, outcome.reason)
     record_stage("analysis", outcome, ImageProcessed.parse(event.get("detail") or {}).started_at)
     record_analysis_output(outcome)
     return outcome
@@ -120,7 +127,7 @@ def on_analysis_complete(event: Mapping[str, Any]) -> Outcome:
     complete = AnalysisComplete.parse(event.get("detail") or {})
     outcome = embed_analysis(engine=wiring.engine(), embedder=wiring.embedder(),
                              analysis_id=complete.analysis_id, user_id=complete.user_id)
-    log.info("embedder %s: %s %s", outcome.analysis_id, outcome.status, outcome.reason)
+    log.log(_level(outcome), "embedder %s: %s %s", outcome.analysis_id, outcome.status, outcome.reason)
     record_stage("ready", outcome, complete.started_at)
     return outcome
 

@@ -11,6 +11,7 @@ measure the time the item was stuck, not the pipeline.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -53,11 +54,13 @@ class ImageProcessed:
 
     @classmethod
     def parse(cls, detail: Mapping[str, Any], event_id: str = "") -> ImageProcessed:
-        """``request_id`` defaults to the EventBridge event id (an event from an older sender)."""
+        """``request_id`` defaults to the EventBridge event id (an event from an older sender);
+        without both, a fresh id (never a shared "event:" that would make every such event a
+        duplicate of the first)."""
         return cls(item_id=_text(detail, "item_id"), user_id=_text(detail, "user_id"),
                    bucket=_text(detail, "bucket"), original_key=_text(detail, "original_key"),
                    thumbnail_key=_text(detail, "thumbnail_key"),
-                   request_id=_text(detail, "request_id") or f"event:{event_id}",
+                   request_id=_text(detail, "request_id") or f"event:{event_id or uuid.uuid4()}",
                    started_at=_started_at(detail))
 
 

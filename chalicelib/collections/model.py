@@ -14,7 +14,7 @@ class ItemStatus(StrEnum):
     """``status`` of an item (a ``str``, so the API and the column hold the plain value)."""
 
     #: Created by ``POST /items``; its bytes have not arrived, so nothing is running.
-    PENDING = "pending"
+    AWAITING_UPLOAD = "awaiting_upload"
     #: Its bytes arrived; thumbnail, analysis or embedding is under way (or waits for a retry).
     PROCESSING = "processing"
     #: Its current analysis is embedded: searchable.
@@ -25,9 +25,9 @@ class ItemStatus(StrEnum):
 
 #: Where each status may go. Any upload, re-upload or re-analysis starts work again; only the
 #: embedder finishes an item; failing is possible from every status; nothing returns to
-#: ``PENDING`` (created only). ``READY -> READY`` is a re-upload of the same bytes.
+#: ``AWAITING_UPLOAD`` (created only). ``READY -> READY`` is a re-upload of the same bytes.
 TRANSITIONS: dict[ItemStatus, frozenset[ItemStatus]] = {
-    ItemStatus.PENDING: frozenset({ItemStatus.PROCESSING, ItemStatus.FAILED}),
+    ItemStatus.AWAITING_UPLOAD: frozenset({ItemStatus.PROCESSING, ItemStatus.FAILED}),
     ItemStatus.PROCESSING: frozenset({ItemStatus.PROCESSING, ItemStatus.READY, ItemStatus.FAILED}),
     ItemStatus.READY: frozenset({ItemStatus.PROCESSING, ItemStatus.READY, ItemStatus.FAILED}),
     ItemStatus.FAILED: frozenset({ItemStatus.PROCESSING, ItemStatus.READY, ItemStatus.FAILED}),
@@ -35,8 +35,6 @@ TRANSITIONS: dict[ItemStatus, frozenset[ItemStatus]] = {
 
 #: Statuses with nothing running: an ``error`` on any other status is a retry reason.
 FINISHED = frozenset({ItemStatus.READY, ItemStatus.FAILED})
-#: Statuses the sweeper watches for an item whose progress stopped.
-UNFINISHED = frozenset(ItemStatus) - FINISHED
 
 
 def may_move(current: ItemStatus | str, target: ItemStatus | str) -> bool:

@@ -59,6 +59,9 @@ def process_upload(
         raise  # the S3 notification's invocation is retried
     if len(data) > max_bytes:
         return _fail(engine, item_id, f"image is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
+    if item.status == ItemStatus.AWAITING_UPLOAD:
+        with engine.begin() as conn:
+            repository.mark_bytes_arrived(conn, item_id)
     digest = hashlib.sha256(data).hexdigest()
     already_done = item.status == ItemStatus.READY and item.content_sha256 == digest
     try:

@@ -36,18 +36,18 @@ log = logging.getLogger(__name__)
 MAX_ERROR_LENGTH = 1000
 #: How the API introduces an unfinished item's ``error``: the reason its step will be retried.
 RETRY_PREFIX = "will be retried: "
-#: A ``pending`` item is only looked at this long after creation: its upload URL expires after
-#: 15 minutes, so an older pending item with no original is one the user never uploaded.
+#: An ``awaiting_upload`` item is only looked at this long after creation: its upload URL expires
+#: after 15 minutes, so an older one with no original is one the user never uploaded.
 UPLOAD_WINDOW = timedelta(hours=24)
 
 # --- items ------------------------------------------------------------------------------------
 
 
-def create_pending(conn: Connection, *, item_id: str, user_id: str, filename: str, file_path: str,
-                   mime_type: str) -> None:
+def create_awaiting_upload(conn: Connection, *, item_id: str, user_id: str, filename: str, file_path: str,
+                           mime_type: str) -> None:
     """The row ``POST /items`` creates before the client uploads the bytes."""
     conn.execute(items.insert().values(id=item_id, user_id=user_id, filename=filename, file_path=file_path,
-                                       mime_type=mime_type, status=ItemStatus.PENDING))
+                                       mime_type=mime_type, status=ItemStatus.AWAITING_UPLOAD))
 
 
 def ensure_for_upload(conn: Connection, *, item_id: str, user_id: str, filename: str, file_path: str,
@@ -57,10 +57,17 @@ def ensure_for_upload(conn: Connection, *, item_id: str, user_id: str, filename:
     conn.execute(
         insert(items)
         .values(id=item_id, user_id=user_id, filename=filename, file_path=file_path, mime_type=mime_type,
-                status=ItemStatus.PENDING)
+                status=ItemStatus.AWAITING_UPLOAD)
         .on_conflict_do_nothing()
     )
     return Item.from_row(conn.execute(select(items).where(items.c.file_path == file_path)).mappings().one())
+
+
+def mark_bytes_arrived(conn: Connection, item_id: str) -> None:
+    """``awaiting_upload`` -> ``processing`` once the original's bytes have been read (any other
+    status is left as it is)."""
+    conn.execute(update(items).where(items.c.id == item_id, items.c.status == ItemStatus.AWAITING_UPLOAD)
+                 .values(status=ItemStatus.PROCESSING, updated_at=func.now()))
 
 
 def get_for_update(conn: Connection, item_id: str) -> Item | None:
@@ -142,8 +149,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 def list_page(conn: Connection, user_id: str, limit: int, cursor: str | None = None,
-              category: str | None = None) -> tuple[list[ListedItem], str | None]:
-    """The caller's items, newest first, with their current analysis's category/headline."""
+              category: str | None = None, status: str | None = None) -> tuple[list[ListedItem], str | None]:
+    """The caller's items, newest first, with their current analysis's category/headline;
+    ``category`` and ``status`` narrow them (an unknown status matches nothing)."""
     query = (
         select(items, analyses.c.category, analyses.c.headline, analyses.c.summary)
         .select_from(items.outerjoin(analyses, analyses.c.id == items.c.current_analysis_id))
@@ -153,6 +161,8 @@ def list_page(conn: Connection, user_id: str, limit: int, cursor: str | None = N
     )
     if category:
         query = query.where(analyses.c.category == category)
+    if status:
+        query = query.where(items.c.status == status)
     if cursor:
         created_at, last_id = decode_cursor(cursor)
         query = query.where(or_(items.c.created_at < created_at,
@@ -176,7 +186,7 @@ def _quiet(after_seconds: int) -> Any:
     cutoff = func.now() - timedelta(seconds=after_seconds)
     return and_(
         or_(items.c.status == ItemStatus.PROCESSING,
-            and_(items.c.status == ItemStatus.PENDING, items.c.created_at > func.now() - UPLOAD_WINDOW)),
+            and_(items.c.status == ItemStatus.AWAITING_UPLOAD, items.c.created_at > func.now() - UPLOAD_WINDOW)),
         items.c.updated_at < cutoff,
         or_(items.c.resent_at.is_(None), items.c.resent_at < cutoff),
     )

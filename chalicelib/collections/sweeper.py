@@ -1,4 +1,4 @@
-"""The item sweeper: no item stays ``pending``/``processing`` forever.
+"""The item sweeper: no item stays ``processing`` forever, nor an uploaded one ``awaiting_upload``.
 
 A pipeline step that fails transiently records ``<step>: <reason>`` in ``error`` (shown by the
 API as ``will be retried: ...``) and

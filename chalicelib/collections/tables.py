@@ -1,5 +1,5 @@
 """SQLAlchemy tables for queries; they describe migrations ``0004_collections`` and
-``0005_item_resends`` (PostgreSQL)."""
+``0005_item_resends`` and ``0007_item_awaiting_upload`` (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ from chalicelib.db.schema import metadata
 
 EMBEDDING_DIMENSIONS = 1024
 
+#: ``awaiting_upload``: created by ``POST /items``, its bytes have not arrived (nothing is running);
+#: ``processing`` from the moment they have, until ``ready`` or ``failed``.
+AWAITING_UPLOAD = "awaiting_upload"
+STATUSES = (AWAITING_UPLOAD, "processing", "ready", "failed")
+
 items = Table(
     "items",
     metadata,
@@ -31,7 +36,7 @@ items = Table(
     Column("filename", String(255), nullable=False),
     Column("file_path", Text, nullable=False, unique=True),
     Column("mime_type", String(100), nullable=False),
-    Column("status", String(20), nullable=False, server_default=ItemStatus.PENDING.value),
+    Column("status", String(20), nullable=False, server_default=ItemStatus.AWAITING_UPLOAD.value),
     Column("error", Text),
     Column("thumbnail_path", Text),
     Column("thumbnail_mime_type", String(100)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -17,7 +18,23 @@ def service() -> PagesService:
     margin_ms = int((settings.provider_timeout_seconds + 5) * 1000)
     return PagesService(wiring.pages_engine(), wiring.llm, concurrency=settings.generator_concurrency,
                         lease=timedelta(seconds=settings.generator_lease_seconds),
-                        miss_lease=timedelta(seconds=settings.page_miss_lease_seconds), deadline_margin_ms=margin_ms)
+                        miss_lease=timedelta(seconds=settings.page_miss_lease_seconds), deadline_margin_ms=margin_ms,
+                        page_types=settings.page_types, misses_per_minute=settings.page_misses_per_minute)
+
+
+#: The detector stops when less than this is left of its Lambda's time: one user's Converse call
+#: (bedrock_client: two attempts of at most 5 s connect + 20 s read) fits in it.
+DETECTOR_MARGIN_MS = 60_000
+
+
+@functools.lru_cache(maxsize=1)
+def bedrock_client() -> Any:
+    """``bedrock-runtime`` with a per-call bound: 2 attempts, 5 s connect, 20 s read."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "total_max_attempts": 2})
+    return boto3.client("bedrock-runtime", region_name=get_settings().aws_region, config=config)
 
 
 def detector() -> Any:
@@ -25,7 +42,7 @@ def detector() -> Any:
     if settings.pattern_detector == "bedrock":
         from chalicelib.pages.detector import BedrockDetector
 
-        return BedrockDetector(settings.bedrock_model_id, wiring.aws_client("bedrock-runtime"))
+        return BedrockDetector(settings.bedrock_model_id, bedrock_client())
     if settings.pattern_detector != "statistical":
         raise ValueError(f"PATTERN_DETECTOR must be 'statistical' or 'bedrock', got {settings.pattern_detector!r}")
     from chalicelib.pages.detector import StatisticalDetector
@@ -34,7 +51,8 @@ def detector() -> Any:
 
 
 def run_generator(remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
-    """One scheduled generator run, reported as the seed's summary and as EMF metrics
+    """One scheduled generator run, answered in the seed's shape ``{"statusCode": 200, "body":
+    {"success", "jobs_processed", "pages_generated", "errors"}}`` and reported as EMF metrics
     (``JobsProcessed``, ``PagesGenerated``, ``GenerationErrors``; dimension handler)."""
     stats = service().generate(remaining_ms)
     observability.put_metrics("page generator run", {"handler": "page_generator"}, {
@@ -42,14 +60,16 @@ def run_generator(remaining_ms: Callable[[], int] | None = None) -> dict[str, An
         "PagesGenerated": (stats["pages_generated"], "Count"),
         "GenerationErrors": (stats["errors"], "Count"),
     })
-    return stats
+    return {"statusCode": 200, "body": stats}
 
 
-def run_detector() -> dict[str, Any]:
-    """One scheduled detector run, with ``PredictionsQueued`` as an EMF metric."""
-    stats = service().detect(detector())
+def run_detector(remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
+    """One scheduled detector run, with ``PredictionsQueued``, ``UsersScanned`` and
+    ``DetectorErrors`` (users skipped after an error; alarmed) as EMF metrics."""
+    stats = service().detect(detector(), remaining_ms=remaining_ms, margin_ms=DETECTOR_MARGIN_MS)
     observability.put_metrics("pattern detector run", {"handler": "pattern_detector"}, {
         "PredictionsQueued": (stats.get("queued", 0), "Count"),
         "UsersScanned": (stats.get("users", 0), "Count"),
+        "DetectorErrors": (stats.get("errors", 0), "Count"),
     })
     return stats

@@ -19,7 +19,13 @@ from sqlalchemy import Engine, and_, delete, func, insert, or_, select, tuple_, 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from chalicelib import timeutil
-from chalicelib.pages.tables import activity_log, activity_requests, generation_queue, page_cache
+from chalicelib.pages.tables import (
+    activity_log,
+    activity_requests,
+    generation_queue,
+    page_cache,
+    page_miss_counts,
+)
 from chalicelib.timeutil import utcnow_naive
 
 MAX_ATTEMPTS = 3  # a generation job is claimed at most this often, then marked failed
@@ -325,3 +331,52 @@ def queue_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as connection:
         rows = connection.execute(select(generation_queue.c.status, func.count()).group_by(generation_queue.c.status))
         return {status: count for status, count in rows}
+
+
+# --- page misses ----------------------------------------------------------------------------
+
+
+def activity_names(engine: Engine, user_id: str, since: datetime, limit: int = 2000) -> list[tuple[Any, Any]]:
+    """The distinct (page, intent) pairs of one user's activity since ``since``."""
+    query = (select(activity_log.c.page, activity_log.c.intent).distinct()
+             .where(activity_log.c.user_id == user_id, activity_log.c.occurred_at >= since).limit(limit))
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(query)]
+
+
+def has_job_or_page(engine: Engine, user_id: str, page_type: str) -> bool:
+    """Whether ``page_type`` was ever queued or cached for this user (a detector prediction)."""
+    with engine.connect() as connection:
+        if connection.execute(select(generation_queue.c.id).where(
+                generation_queue.c.user_id == user_id, generation_queue.c.page_type == page_type).limit(1)).first():
+            return True
+        return connection.execute(select(page_cache.c.cache_key).where(
+            page_cache.c.cache_key == cache_key(user_id, page_type))).first() is not None
+
+
+def take_miss(engine: Engine, user_id: str, limit: int, now: datetime | None = None) -> int:
+    """Count one page miss in the user's current minute: 0 when within ``limit``, else the
+    seconds until that minute ends (nothing counted). The user's counter row is read and bumped
+    under a row lock, so concurrent requests in any container never pass the limit together."""
+    now = now or utcnow()
+    window = now.replace(second=0, microsecond=0)
+    for _ in range(5):  # a concurrent first miss may insert the row between our read and insert
+        try:
+            with engine.begin() as connection:
+                row = connection.execute(select(page_miss_counts).where(
+                    page_miss_counts.c.user_id == user_id).with_for_update()).first()
+                if row is None:
+                    connection.execute(insert(page_miss_counts).values(user_id=user_id, window_start=window, misses=1))
+                    return 0
+                misses = row.misses if row.window_start == window else 0
+                if misses >= limit:
+                    return max(1, int((window + timedelta(minutes=1) - now).total_seconds() + 0.999))
+                connection.execute(update(page_miss_counts).where(page_miss_counts.c.user_id == user_id)
+                                   .values(window_start=window, misses=misses + 1))
+                return 0
+        except IntegrityError:
+            continue
+        except OperationalError as exc:  # MySQL: two first misses' gap locks deadlock; one is rolled back
+            if not _is_deadlock(exc):
+                raise
+    raise RuntimeError("page miss counter: concurrent first misses did not settle")

@@ -13,7 +13,7 @@ from typing import Any
 from chalicelib import errors
 from chalicelib.pages import repository as repo
 from chalicelib.pages.activity import validate_activity
-from chalicelib.pages.detector import PAGE_TYPE
+from chalicelib.pages.detector import PAGE_TYPE, page_type_of
 from chalicelib.pages.generation import activity_context, generate_page
 from chalicelib.settings import DEFAULTS
 
@@ -49,10 +49,13 @@ def relevance(job: dict[str, Any], context: dict[str, Any]) -> float:
 class PagesService:
     def __init__(self, engine: Any, llm_factory: Any, *, concurrency: int = 8,
                  lease: timedelta = timedelta(seconds=DEFAULTS.generator_lease_seconds), miss_lease: timedelta | None = None,
-                 miss_wait_seconds: float = 20.0, deadline_margin_ms: int = 30_000) -> None:
+                 miss_wait_seconds: float = 20.0, deadline_margin_ms: int = 30_000,
+                 page_types: tuple[str, ...] = (), misses_per_minute: int = DEFAULTS.page_misses_per_minute) -> None:
         """``lease``: a generator run's claim on a job; ``miss_lease``: a request's claim on the
         page it generates on a miss (no longer than the API function can run, so a request that
-        died, or could not record its outcome, holds the page back no longer than that)."""
+        died, or could not record its outcome, holds the page back no longer than that).
+        ``page_types``: the page types a miss may generate (empty: those the detector knows for
+        the user); ``misses_per_minute``: each user's limit on misses (0: none)."""
         self.engine = engine
         self.llm_factory = llm_factory  # called only when a page must be generated
         self.concurrency = concurrency
@@ -60,6 +63,8 @@ class PagesService:
         self.miss_lease = lease if miss_lease is None else min(miss_lease, lease)
         self.miss_wait_seconds = miss_wait_seconds
         self.deadline_margin_ms = deadline_margin_ms
+        self.page_types = frozenset(page_types)
+        self.misses_per_minute = max(0, misses_per_minute)
 
     # --- API ----------------------------------------------------------------------------------
 
@@ -76,12 +81,21 @@ class PagesService:
     def get_page(self, user_id: str, page_type: str) -> dict[str, Any]:
         """From the cache when fresh; else generated now. Concurrent misses generate once: the
         first claims the page's job, the others wait for the cache it fills, and answer 503 at
-        once if that generation fails (taking the job over if its claimant died)."""
+        once if that generation fails (taking the job over if its claimant died). A miss for a
+        page type nobody knows is a 404; past the user's misses per minute, a 429."""
         validate_page_type(page_type)
         key = repo.cache_key(user_id, page_type)
         hit = repo.fresh_page(self.engine, key)
         if hit:
             return page_body(hit, "cache")
+        if not self._known(user_id, page_type):
+            raise errors.NotFound(f"no page {page_type!r} for this user: only page types seen in their activity "
+                                  "(or configured in PAGE_TYPES) are generated", field="page_type")
+        if self.misses_per_minute:
+            wait = repo.take_miss(self.engine, user_id, self.misses_per_minute)
+            if wait:
+                raise errors.TooManyRequests(f"more than {self.misses_per_minute} uncached pages a minute; "
+                                             f"retry in {wait} s", retry_after=wait)
         deadline = time.monotonic() + self.miss_wait_seconds
         while True:
             token = str(uuid.uuid4())
@@ -92,6 +106,16 @@ class PagesService:
             outcome = self._wait_for_holder(key, deadline)
             if outcome is not None:
                 return outcome
+
+    def _known(self, user_id: str, page_type: str) -> bool:
+        """Configured types when PAGE_TYPES is set; else what the detector knows for this user:
+        a page type it queued or cached for them, or one their recent activity names."""
+        if self.page_types:
+            return page_type in self.page_types
+        if repo.has_job_or_page(self.engine, user_id, page_type):
+            return True
+        names = repo.activity_names(self.engine, user_id, repo.utcnow() - CONTEXT_WINDOW)
+        return any(page_type_of({"page": page, "intent": intent}) == page_type for page, intent in names)
 
     def _wait_for_holder(self, key: str, deadline: float) -> dict[str, Any] | None:
         """Poll until another claimant's page is cached. None: its lease ran out (the caller
@@ -117,28 +141,43 @@ class PagesService:
 
     # --- schedules ----------------------------------------------------------------------------
 
-    def detect(self, detector: Any, window: timedelta = CONTEXT_WINDOW) -> dict[str, Any]:
+    def detect(self, detector: Any, window: timedelta = CONTEXT_WINDOW,
+               remaining_ms: Callable[[], int] | None = None, margin_ms: int = 60_000) -> dict[str, Any]:
         """Run ``detector`` over each user's recent activity in turn and queue its predictions
         (``enqueue`` skips keys already queued, processing or fresh: overlapping runs are safe).
+        One user's failure (a Bedrock error, an unusable answer) is counted in ``errors``, logged,
+        and the run goes on with the next user; the run stops, before the Lambda deadline, when
+        less than ``margin_ms`` is left (``stopped_early``; the next run starts over).
         ``nothing_queued`` counts the users who got nothing by reason: ``too_little_history``,
         ``below_threshold`` (the detector's ``explain``) or ``already_queued_or_fresh``; a run that
         queued nothing also says why in words (``why_none``)."""
         now = repo.utcnow()
-        stats: dict[str, Any] = {"users": 0, "events": 0, "predictions": 0, "queued": 0}
+        stats: dict[str, Any] = {"users": 0, "events": 0, "predictions": 0, "queued": 0, "errors": 0,
+                                 "stopped_early": False}
         why: dict[str, int] = {}
         for events in repo.activity_by_user(self.engine, now - window):
-            predictions = detector.detect(events, now)
+            if remaining_ms is not None and remaining_ms() < margin_ms:
+                stats["stopped_early"] = True
+                log.warning("pattern detector: stopping before the deadline after %d user(s)", stats["users"])
+                break
             stats["users"] += 1
             stats["events"] += len(events)
+            try:
+                predictions = detector.detect(events, now)
+                queued = sum(repo.enqueue(self.engine, p.user_id, p.page_type, p.confidence, p.pattern)
+                             for p in predictions)
+                if not predictions:
+                    explain = getattr(detector, "explain", None)
+                    reason = explain(events, now) if explain else "no_pattern"
+                else:
+                    reason = None if queued else "already_queued_or_fresh"
+            except Exception as exc:  # noqa: BLE001 - one user's failure never stops the others
+                stats["errors"] += 1
+                log.warning("pattern detector: user %s skipped: %s: %s", events[0]["user_id"],
+                            type(exc).__name__, str(exc)[:200])
+                continue
             stats["predictions"] += len(predictions)
-            queued = sum(repo.enqueue(self.engine, p.user_id, p.page_type, p.confidence, p.pattern)
-                         for p in predictions)
             stats["queued"] += queued
-            if not predictions:
-                explain = getattr(detector, "explain", None)
-                reason = explain(events, now) if explain else "no_pattern"
-            else:
-                reason = None if queued else "already_queued_or_fresh"
             if reason:
                 why[reason] = why.get(reason, 0) + 1
         stats["nothing_queued"] = why

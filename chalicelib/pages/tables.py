@@ -32,6 +32,14 @@ activity_requests = Table(
     Index("ix_activity_requests_created", "created_at"),
 )
 
+#: Each user's page misses in the current minute (migration ``0006_page_miss_counts``).
+page_miss_counts = Table(
+    "page_miss_counts", metadata,
+    Column("user_id", String(128), primary_key=True),
+    Column("window_start", DateTime, nullable=False),
+    Column("misses", Integer, nullable=False),
+)
+
 generation_queue = Table(
     "generation_queue", metadata,
     Column("id", String(36), primary_key=True),

@@ -8,10 +8,29 @@ import hashlib
 import json
 from typing import Any
 
-from chalicelib.providers.base import AgentResult, ProviderError, ProviderUnavailable
+from chalicelib.providers.base import AgentInterrupted, AgentResult, ProviderError, ProviderUnavailable
 
-_RETRYABLE = {"ThrottlingException", "ServiceQuotaExceededException", "InternalServerException",
-              "ServiceUnavailableException", "RuntimeClientError", "ThrottledException"}
+#: Refused before the agent ran: a plain retry is safe.
+_NOT_STARTED = {"ThrottlingException", "ServiceQuotaExceededException", "ThrottledException",
+                "ConnectTimeoutError", "EndpointConnectionError"}
+#: The agent may have run (or be running): only a call that joins the same session may follow.
+_MAY_HAVE_STARTED = {"InternalServerException", "ServiceUnavailableException", "RuntimeClientError",
+                     "ReadTimeoutError", "ConnectionClosedError", "ResponseStreamingError", "IncompleteReadError"}
+
+
+def build_client(region: str, *, read_timeout: float = 590, endpoint_url: str | None = None) -> Any:
+    """The ``bedrock-agentcore`` client: one attempt per call (botocore ``total_max_attempts=1``; its ``max_attempts`` counts retries), so
+    a read timeout or a 5xx after the agent started is never re-sent by the SDK; the worker's
+    retried invocation resumes the same session instead (see :func:`session_id_for`)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(connect_timeout=10, read_timeout=read_timeout, retries={"mode": "standard", "total_max_attempts": 1})
+    return boto3.client("bedrock-agentcore", region_name=region, endpoint_url=endpoint_url, config=config)
+
+
+def _error_code(exc: BaseException) -> str:
+    return (getattr(exc, "response", None) or {}).get("Error", {}).get("Code") or type(exc).__name__
 
 
 def session_id_for(task_id: str) -> str:
@@ -92,6 +111,9 @@ def parse_agent_payload(body: bytes, content_type: str) -> Any:
 
 class AgentCoreAgent:
     provider = "agentcore"
+    #: A repeated run for a task joins its runtime session (same id), whose agent answers a task
+    #: it already handled with that outcome: the worker may retry it after an interruption.
+    resumes_sessions = True
 
     def __init__(self, runtime_arn: str, region: str, client: Any = None) -> None:
         self.runtime_arn = runtime_arn
@@ -101,11 +123,7 @@ class AgentCoreAgent:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            self._client = boto3.client("bedrock-agentcore", region_name=self._region,
-                                        config=Config(read_timeout=590, retries={"mode": "standard"}))
+            self._client = build_client(self._region)
         return self._client
 
     def run(self, task_id: str, description: str) -> AgentResult:
@@ -117,13 +135,15 @@ class AgentCoreAgent:
                 accept="application/json",
                 payload=json.dumps({"prompt": description, "task_id": task_id}).encode(),
             )
+            body = response["response"]
+            raw = body.read() if hasattr(body, "read") else bytes(body)
         except Exception as exc:  # noqa: BLE001 - botocore ClientError and connection errors
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
-            if code in _RETRYABLE or "Connect" in code or "Timeout" in code:
+            code = _error_code(exc)
+            if code in _MAY_HAVE_STARTED:
+                raise AgentInterrupted(f"AgentCore call interrupted after it may have started: {code}") from None
+            if code in _NOT_STARTED or "Connect" in code:
                 raise ProviderUnavailable(f"AgentCore unavailable: {code}") from None
             raise ProviderError(f"AgentCore rejected the request: {code}") from None
-        body = response["response"]
-        raw = body.read() if hasattr(body, "read") else bytes(body)
         answer = parse_agent_payload(raw, response.get("contentType", ""))
         if isinstance(answer, dict):
             text = answer.get("response") or answer.get("result") or answer.get("output") or json.dumps(answer)

@@ -30,6 +30,22 @@ class ProviderUnavailable(ProviderError, DependencyUnavailable):
         return f"an AI provider is unavailable; retry shortly ({self})"
 
 
+class AgentInterrupted(ProviderUnavailable):
+    """An agent call was cut after it may have started work (a read timeout, a 5xx, a dropped
+    answer). Retrying is safe only by resuming the same agent session; never by a fresh run."""
+
+
+class ProviderNotConfigured(ProviderUnavailable):
+    """Real providers are required (PROVIDERS=real) and ``setting`` is missing or unreadable:
+    the call fails as unavailable (retried, 503) rather than falling back to an offline stand-in."""
+
+    def __init__(self, message: str, *, provider: str, setting: str, reason: str) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.setting = setting
+        self.reason = reason
+
+
 class ProviderOutputError(ProviderError, DependencyUnavailable):
     """The answer is unusable (cut at max_tokens, a refusal, not the requested schema).
     No partial data is ever returned with it (only :class:`SchemaMismatch` keeps the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -13,6 +14,8 @@ from chalicelib.tasks.model import WorkerPayload
 from chalicelib.tasks.service import TaskService
 from chalicelib.timeutil import iso, utcnow
 
+log = logging.getLogger(__name__)
+
 
 def service() -> TaskService:
     settings = get_settings()
@@ -22,6 +25,7 @@ def service() -> TaskService:
         reinvoke_after_seconds=settings.task_reinvoke_after_seconds, reinvoke_max=settings.task_reinvoke_max,
         max_description_chars=settings.task_description_max_chars,
         record_retry_seconds=settings.task_record_retry_seconds,
+        handoff_seconds=settings.task_handoff_seconds,
     )
 
 
@@ -38,9 +42,17 @@ def agent_deadline(remaining_ms: Callable[[], int] | None) -> float | None:
 
 
 def run_worker(event: dict[str, Any], remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
+    """Our payload ``{"task_id", "user_id", "trace_id"}`` or the seed's ``{"task_id",
+    "description"}``. Either way the task is read from the store by id and the agent gets the
+    stored description: a payload's description is compared, never trusted."""
     from chalicelib.vendors.entry import toolbox
 
     payload = WorkerPayload.parse(event)
+    if payload.description is not None:
+        stored = wiring.task_store().get(payload.task_id)
+        if stored is not None and stored.description != payload.description:
+            log.warning("task %s: the payload's description differs from the stored one; the stored one is used",
+                        payload.task_id)
     return service().run_worker(payload.task_id, wiring.agent(), tools=toolbox,
                                 deadline=agent_deadline(remaining_ms))
 

@@ -81,10 +81,13 @@ class Task:
 @dataclass(frozen=True)
 class WorkerPayload:
     """The task worker's async invocation payload, built and parsed only here: the task to run
-    (``user_id`` names its owner in the log only; the worker reads the owner from the store)."""
+    (``user_id`` names its owner in the log only; the worker reads the owner from the store).
+    The original worker's ``{"task_id", "description"}`` payload is accepted too; the stored
+    description is always the one the agent gets."""
 
     task_id: str
     user_id: str = ""
+    description: str | None = None
 
     @classmethod
     def for_task(cls, task: Task) -> WorkerPayload:
@@ -98,9 +101,10 @@ class WorkerPayload:
         """Raise ValueError for anything but ``{"task_id": "<non-empty string>", ...}``."""
         task_id = event.get("task_id") if isinstance(event, dict) else None
         if not isinstance(task_id, str) or not task_id:
-            raise ValueError("worker event must be {\"task_id\": \"...\"}")
-        user_id = event.get("user_id")
-        return cls(task_id=task_id, user_id=user_id if isinstance(user_id, str) else "")
+            raise ValueError('worker event must be {"task_id": "..."} or {"task_id": "...", "description": "..."}')
+        user_id, description = event.get("user_id"), event.get("description")
+        return cls(task_id=task_id, user_id=user_id if isinstance(user_id, str) else "",
+                   description=description if isinstance(description, str) else None)
 
 
 @dataclass(frozen=True)

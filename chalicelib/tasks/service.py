@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -78,7 +80,9 @@ class TaskService:
     def __init__(self, store: TaskStore, invoker: Any, worker_function: str, *, deadline_seconds: int,
                  max_description_chars: int, reinvoke_after_seconds: int = DEFAULTS.task_reinvoke_after_seconds,
                  reinvoke_max: int = DEFAULTS.task_reinvoke_max,
-                 record_retry_seconds: float = DEFAULTS.task_record_retry_seconds, sleep: Callable[[float], None] = time.sleep) -> None:
+                 record_retry_seconds: float = DEFAULTS.task_record_retry_seconds,
+                 handoff_seconds: float = DEFAULTS.task_handoff_seconds,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.store = store
         self.invoker = invoker
         self.worker_function = worker_function
@@ -87,13 +91,16 @@ class TaskService:
         self.reinvoke_after_seconds = max(0, reinvoke_after_seconds)
         self.reinvoke_max = max(0, reinvoke_max)
         self.record_retry_seconds = max(0.0, record_retry_seconds)
+        self.handoff_seconds = max(0.1, handoff_seconds)
         self._sleep = sleep
 
     # --- API ----------------------------------------------------------------------------------
 
     def create(self, owner: str, body: dict[str, Any], idempotency_key: str | None = None) -> Task:
         """Store a pending task and hand it to the worker asynchronously; returns at once. If the
-        hand-off fails the task stays pending with a warning and the sweeper invokes it again.
+        hand-off fails, or has not answered within ``handoff_seconds``, the task stays pending with
+        a warning and the sweeper invokes it again (the worker's claim makes a second delivery of
+        the same task a no-op).
 
         The same Idempotency-Key from the same user returns the same task with no second worker
         run; reusing a key for a different description is a 409."""
@@ -109,13 +116,35 @@ class TaskService:
                                       field="Idempotency-Key") from None
             return exists.task
         try:
-            self.invoker.invoke_async(self.worker_function, worker_payload(task))
+            self._hand_off(task)
         except Exception as exc:  # noqa: BLE001 - the task is stored: the sweeper hands it off again
             reason = f"{type(exc).__name__}: {exc}"[:300]
             log.error("task %s: could not start the worker, the sweeper will invoke it again: %s", task.id, reason)
             warning = event(f"Could not start the worker ({reason}); the sweeper will invoke it again", "warning")
             return self.store.apply(task.id, Change(ACTIVE, warning)) or self.store.get(task.id) or task
         return self.store.apply(task.id, Change(ACTIVE, event(MSG_INVOKED))) or self.store.get(task.id) or task
+
+    def _hand_off(self, task: Task) -> None:
+        """``invoke_async`` bounded by ``handoff_seconds`` (run on a daemon thread, so a hung
+        invoke never holds the request past API Gateway's timeout); raises TimeoutError when it
+        has not answered in time, or the invoke's own error."""
+        done = threading.Event()
+        failure: list[BaseException] = []
+
+        def call() -> None:
+            try:
+                self.invoker.invoke_async(self.worker_function, worker_payload(task))
+            except BaseException as exc:  # noqa: BLE001 - handed back to the request's thread
+                failure.append(exc)
+            finally:
+                done.set()
+
+        context = contextvars.copy_context()  # the request's trace id goes with the payload
+        threading.Thread(target=context.run, args=(call,), name=f"handoff-{task.id[:8]}", daemon=True).start()
+        if not done.wait(self.handoff_seconds):
+            raise TimeoutError(f"the worker invoke did not answer within {self.handoff_seconds:g} s")
+        if failure:
+            raise failure[0]
 
     def get(self, owner: str, task_id: str) -> Task:
         task = self.store.get(task_id, owner=owner)
@@ -137,12 +166,14 @@ class TaskService:
                    deadline: float | None = None) -> dict[str, Any]:
         """Run the agent once for a pending task. A duplicate delivery finds it no longer
         pending and does nothing; an agent outage puts it back to pending and raises, so the
-        async invoke is retried (and the sweeper ends it at the deadline).
+        async invoke is retried (and the sweeper ends it at the deadline). An interruption after
+        the agent may have started is retried only for an agent that resumes its session (the
+        retry joins the same run); any other agent's task ends in error rather than run twice.
 
         An agent that acts through tools (``uses_tools``) gets ``tools(task_id, description,
         on_event)`` and ``deadline`` (``time.monotonic()`` seconds); the task's vendors, quotes
         and e-mail count are then counted from the tools' records, never taken from its answer."""
-        from chalicelib.providers import ProviderUnavailable
+        from chalicelib.providers import AgentInterrupted, ProviderUnavailable
 
         claimed = self.store.apply(task_id, Change((PENDING,), event(MSG_STARTED), PROCESSING))
         if claimed is None:
@@ -160,24 +191,52 @@ class TaskService:
             else:
                 result = agent.run(task_id, claimed.description)
         except Exception as exc:  # noqa: BLE001 - the task records why it failed, or waits for a retry
+            if isinstance(exc, AgentInterrupted) and not getattr(agent, "resumes_sessions", False):
+                return self._fail(task_id, f"Agent interrupted after it may have acted ({exc}); not run again",
+                                  toolbox)
+            if isinstance(exc, AgentInterrupted):
+                self._record(task_id, Change((PROCESSING,), event(
+                    f"Agent call interrupted ({exc}); the retry resumes the same agent session", "warning"), PENDING))
+                raise
             if isinstance(exc, ProviderUnavailable) or dependency_down(exc):
                 what = exc if isinstance(exc, ProviderUnavailable) else f"a dependency is down ({type(exc).__name__})"
                 self._record(task_id, Change((PROCESSING,), event(f"Agent unavailable, will retry: {what}",
                                                                   "warning"), PENDING))
                 raise
-            reason = f"Agent failed: {type(exc).__name__}: {exc}"[:1000]
             log.exception("task %s: agent failed", task_id)
-            self._record(task_id, lambda: Change((PROCESSING,), event(reason, "error"), ERROR,
-                                                 {"error_message": reason, **self._effects(toolbox, task_id)}))
-            return {"task_id": task_id, "status": ERROR}
+            return self._fail(task_id, f"Agent failed: {type(exc).__name__}: {exc}", toolbox)
         answer = {"agent_response": result.response_text, "provider_used": result.provider_used}
         if toolbox is None:  # an external runtime (AgentCore): what it reports, parsed
             answer.update(vendors=result.vendors, quotes=result.quotes, emails_sent=result.emails_sent)
+
+        def outcome() -> dict[str, Any]:
+            return {**answer, **self._effects(toolbox, task_id)}
+
         done = self._record(task_id, lambda: Change((PROCESSING,), event(MSG_COMPLETED, "success"), COMPLETED,
-                                                    {**answer, **self._effects(toolbox, task_id)}))
+                                                    outcome()))
+        if done is None:
+            done = self._record_late(task_id, outcome)
         if toolbox is not None:
             self._recount(toolbox, task_id, done)
         return {"task_id": task_id, "status": done.status if done else "unknown"}
+
+    def _fail(self, task_id: str, reason: str, toolbox: Any = None) -> dict[str, Any]:
+        reason = reason[:1000]
+        self._record(task_id, lambda: Change((PROCESSING,), event(reason, "error"), ERROR,
+                                             {"error_message": reason, **self._effects(toolbox, task_id)}))
+        return {"task_id": task_id, "status": ERROR}
+
+    def _record_late(self, task_id: str, outcome: Callable[[], dict[str, Any]]) -> Task | None:
+        """The agent finished after the deadline sweep marked the task error. This worker holds
+        the task's only claim, so the error can only be that sweep's: the agent's work is kept
+        (status completed) with a warning saying it came late."""
+        current = self.store.get(task_id)
+        if current is None or current.status != ERROR:
+            return current
+        log.warning("task %s: the agent finished after the task's deadline; its result is recorded", task_id)
+        warning = event(f"Agent completed after the task's {self.deadline_seconds} s deadline had marked it "
+                        "error; its result is recorded", "warning")
+        return self._record(task_id, lambda: Change((ERROR,), warning, COMPLETED, {**outcome(), "error_message": None}))
 
     def _timeline(self, task_id: str) -> Callable[[str, str], None]:
         """A tool's timeline event; one that cannot be written is logged, not fatal to the run."""

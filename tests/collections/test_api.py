@@ -41,7 +41,7 @@ def test_create_item_returns_a_put_upload(client, user) -> None:  # noqa: ANN001
     assert created["upload"]["method"] == "PUT" and created["upload"]["url"].startswith("http")
     assert created["upload"]["headers"]["Content-Type"] == "image/jpeg"
     item = get_item(client, user, created["item_id"]).json_body
-    assert item["status"] == "pending" and item["filename"] == "Holiday Photo.JPEG"
+    assert item["status"] == "awaiting_upload" and item["filename"] == "Holiday Photo.JPEG"
 
 
 def test_other_users_items_are_404_everywhere(client, runtime, fakes, user) -> None:  # noqa: ANN001
@@ -132,3 +132,12 @@ def test_odd_keys_uploaded_straight_to_the_bucket(client, runtime, fakes, user, 
     [item] = client.http.get("/items", headers=auth_headers(user)).json_body["items"]
     assert item["status"] == "ready" and item["filename"] == key_name.rsplit("/", 1)[-1]
     assert wiring.blob_store().exists(BUCKET, f"{user}/thumbnails/{key_name}")
+
+
+def test_the_documented_item_statuses_are_the_stored_ones() -> None:
+    from chalicelib.collections.model import ItemStatus
+    from chalicelib.openapi import document
+
+    schemas = document()["components"]["schemas"]
+    assert schemas["ItemSummary"]["properties"]["status"]["enum"] == [status.value for status in ItemStatus]
+    assert schemas["ItemCreated"]["properties"]["status"]["const"] == ItemStatus.AWAITING_UPLOAD

@@ -11,7 +11,7 @@ from chalicelib.collections.model import FINISHED, TRANSITIONS, ItemStatus, may_
 
 
 def test_values_are_the_api_strings() -> None:
-    assert [s.value for s in ItemStatus] == ["pending", "processing", "ready", "failed"]
+    assert [s.value for s in ItemStatus] == ["awaiting_upload", "processing", "ready", "failed"]
     assert json.dumps({"status": ItemStatus.READY}) == '{"status": "ready"}'
     assert ItemStatus("processing") is ItemStatus.PROCESSING
 
@@ -22,12 +22,12 @@ def test_every_status_has_its_moves() -> None:
 
 
 @pytest.mark.parametrize(("current", "target", "allowed"), [
-    ("pending", "processing", True),    # the bytes arrived
-    ("pending", "ready", False),        # nothing was analysed
+    ("awaiting_upload", "processing", True),   # the bytes arrived
+    ("awaiting_upload", "ready", False),       # nothing was analysed
     ("processing", "ready", True),      # embedded
     ("ready", "processing", True),      # re-analysis or re-upload
     ("failed", "processing", True),
-    ("ready", "pending", False),        # created only
+    ("ready", "awaiting_upload", False),       # created only
     ("failed", "failed", True),
 ])
 def test_moves(current: str, target: str, allowed: bool) -> None:
@@ -44,7 +44,7 @@ def test_a_status_update_only_makes_an_allowed_move(client, user) -> None:  # no
     item_id = create_item(client, user)["item_id"]
     with wiring.engine().begin() as conn:
         assert repository.set_status(conn, item_id, ItemStatus.READY) is False
-    assert get_item(client, user, item_id).json_body["status"] == "pending"
+    assert get_item(client, user, item_id).json_body["status"] == "awaiting_upload"
     with wiring.engine().begin() as conn:
         assert repository.set_status(conn, item_id, ItemStatus.FAILED, error="x" * 2000) is True
     body = get_item(client, user, item_id).json_body

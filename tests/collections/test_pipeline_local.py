@@ -12,8 +12,10 @@ from tests.conftest import auth_headers
 def test_upload_to_search(client, runtime, fakes, user) -> None:  # noqa: ANN001
     llm, embedder = fakes
     item_id = upload(client, user, images.jpeg((3000, 2000), "blue"))
-    assert get_item(client, user, item_id).json_body["status"] == "pending"
+    assert get_item(client, user, item_id).json_body["status"] == "awaiting_upload"
 
+    assert runtime.deliver_once().target == "collections_image_processor"  # the bytes arrived
+    assert get_item(client, user, item_id).json_body["status"] == "processing"
     runtime.drain()
 
     item = get_item(client, user, item_id).json_body

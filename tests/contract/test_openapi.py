@@ -173,6 +173,34 @@ def test_a_flow_through_every_route_matches_the_contract(client, runtime, user, 
     c(_json(client, "get", "/pages/Not%20Valid", user), "/pages/{page_type}", "get")
     c(_json(client, "get", "/pages", user), "/pages", "get")
 
+    # the web console and the local stage's routes
+    index = c(client.http.get("/"), "/", "get")
+    c(client.http.get("/", headers={"If-None-Match": index.headers["ETag"]}), "/", "get", expect=304)
+    c(client.http.get("/console/main.js"), "/console/{name}", "get", expect=200)
+    c(client.http.get("/console/config.json"), "/console/{name}", "get", expect=200)
+    c(client.http.get("/console/..%2Fapp.py"), "/console/{name}", "get", expect=404)
+    c(client.http.post("/local/token", headers={"Content-Type": "application/json"}, body=b'{"user": "ann"}'),
+      "/local/token", "post", expect=200)
+    c(client.http.post("/local/token", headers={"Content-Type": "application/json"}, body=b'{"user": "<x>"}'),
+      "/local/token", "post", expect=400)
+    c(_json(client, "get", "/local/deliveries?limit=5", user), "/local/deliveries", "get", expect=200)
+    c(_json(client, "get", "/local/deliveries?status=lost", user), "/local/deliveries", "get", expect=400)
+    c(_json(client, "post", "/local/deliveries/nope/retry", user, {}), "/local/deliveries/{delivery_id}/retry",
+      "post", expect=404)
+    c(_json(client, "get", "/local/schedules", user), "/local/schedules", "get", expect=200)
+    c(_json(client, "post", "/local/schedules/item_sweeper/fire", user, {}), "/local/schedules/{name}/fire",
+      "post", expect=202)
+    c(_json(client, "post", "/local/schedules/nope/fire", user, {}), "/local/schedules/{name}/fire", "post",
+      expect=404)
+    c(_json(client, "get", "/local/outbox?limit=5", user), "/local/outbox", "get", expect=200)
+    c(_json(client, "get", "/local/outbox?limit=0", user), "/local/outbox", "get", expect=400)
+    c(_json(client, "get", "/local/metrics?since=5", user), "/local/metrics", "get", expect=200)
+    c(_json(client, "get", "/local/metrics?since=-1", user), "/local/metrics", "get", expect=400)
+    for route, ops in openapi.document()["paths"].items():
+        if "options" in ops and route not in ("/tasks", "/tasks/{task_id}"):
+            concrete = re.sub(r"{\w+}", "x", route)
+            c(client.http.options(concrete, headers={"Origin": "https://evil.example"}), route, "options", expect=204)
+
     documented = {(p, m) for p, ops in openapi.document()["paths"].items() for m in ops}
     assert {(p, m) for p, m, _ in checker.seen} == documented  # every operation was exercised
     assert any(s >= 400 for _, _, s in checker.seen)

@@ -83,3 +83,17 @@ def test_each_function_has_its_own_generated_policy(package) -> None:  # noqa: A
         assert policy == stack.policy(stage, function), function
     for name, fn in resources["aws_lambda_function"].items():
         assert fn["role"] == f"${{aws_iam_role.{name}_role.arn}}"
+
+
+def test_the_console_ships_and_the_local_operations_do_not(package, dev_zip) -> None:  # noqa: ANN001
+    """The web console is served by the API of every AWS stage (its files inside the package);
+    the local runtime's operations routes are not in the API at all."""
+    import zipfile
+
+    _, resources = package
+    paths = resources["swagger"]["paths"]
+    assert "security" not in paths["/"]["get"] and "security" not in paths["/console/{name}"]["get"]
+    assert not [p for p in paths if p.startswith("/local/") and p not in ("/local/blobs", "/local/token")]
+    names = set(zipfile.ZipFile(dev_zip).namelist())
+    for asset in ("index.html", "main.js", "console.css", "favicon.svg"):
+        assert f"chalicelib/console/static/{asset}" in names

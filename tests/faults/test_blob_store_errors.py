@@ -96,7 +96,7 @@ def test_s3_outage(aws_app, user: str, fault: str) -> None:
     with pytest.raises(BlobStoreUnavailable):
         s3_notification(client, new_key)
     waiting = item_row(new_id)
-    assert waiting["status"] in {"pending", "uploaded"} and waiting["thumbnail_path"] is None
+    assert waiting["status"] == "awaiting_upload" and waiting["thumbnail_path"] is None
     assert waiting["error"].startswith("thumbnail: S3 GetObject"), waiting["error"]  # the API adds "will be retried: "
     assert faults.failed_requests >= 3  # botocore retried before giving up
 

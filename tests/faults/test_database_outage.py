@@ -141,6 +141,7 @@ def test_database_cut_in_the_middle_of_a_page_miss(client, proxy: TcpProxy, user
     settings.reset()
     override_adapters(llm=CutsTheDatabase())
     headers = auth_headers(user)
+    client.http.post("/activity", headers=headers, body=json.dumps({"page": "reports", "action": "view"}))
 
     during = client.http.get("/pages/reports", headers=headers)
     assert during.status_code == 503 and during.headers.get("Retry-After")

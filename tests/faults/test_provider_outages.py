@@ -82,6 +82,7 @@ def assert_503(response: Any) -> None:
 @pytest.mark.parametrize("fault", ["429", "500", "529", "timeout"])
 def test_claude_outage(client, user, providers, fault: str) -> None:  # noqa: ANN001
     claude, _ = providers
+    client.http.post("/activity", headers=auth_headers(user), body='{"page": "home", "action": "view"}')
     with outage(claude, fault):
         assert_503(client.http.get("/pages/home", headers=auth_headers(user)))
         item_id = upload(client, user, images.jpeg((640, 480), "red"))
@@ -136,6 +137,7 @@ def test_voyage_outage(client, user, providers, fault: str) -> None:  # noqa: AN
 
 def test_a_refused_request_fails_the_item_with_the_reason(client, user, providers) -> None:  # noqa: ANN001
     claude, voyage = providers
+    client.http.post("/activity", headers=auth_headers(user), body='{"page": "home", "action": "view"}')
     voyage.handler = lambda *_: (401, {"detail": "Provided API key is invalid."})
     item_id = upload(client, user, images.jpeg((640, 480), "red"))
     wiring.local_runtime().drain(timeout=30)

@@ -145,7 +145,7 @@ def test_a_lost_s3_notification_is_resent_and_completes(client, user, stack, mon
     wiring.adapters().forget("blob_store")  # built again with the notification that goes nowhere
     item_id = upload(client, user, images.jpeg((640, 480), "green"))
     drain()
-    assert get_item(client, user, item_id).json_body["status"] == "pending"
+    assert get_item(client, user, item_id).json_body["status"] == "awaiting_upload"
 
     quiet_for(item_id)
     assert sweep(client)["resent_by_step"]["thumbnail"] >= 1
@@ -159,7 +159,7 @@ def test_an_item_never_uploaded_is_not_stuck(client, user, stack) -> None:  # no
     item_id = create_item(client, user)["item_id"]
     quiet_for(item_id)
     sweep(client)
-    assert row(item_id)["status"] == "pending" and row(item_id)["resend_count"] == 0
+    assert row(item_id)["status"] == "awaiting_upload" and row(item_id)["resend_count"] == 0
 
 
 def test_a_provider_that_stays_down_fails_the_item_with_the_reason(client, user, stack) -> None:  # noqa: ANN001

@@ -62,16 +62,21 @@ def test_presigned_urls(tmp_path: Path) -> None:
     key = q["key"][0]
     assert key == ODD_KEY
     expires, sig = q["expires"][0], q["signature"][0]
-    assert store.verify_signature("my-bucket", key, expires, sig)
-    assert not store.verify_signature("my-bucket", key, expires, sig, method="GET")
-    assert not store.verify_signature("my-bucket", key + "x", expires, sig)
-    assert not store.verify_signature("my-bucket", key, int(expires) + 1, sig)
-    assert not store.verify_signature("my-bucket", key, "junk", sig)
-    assert not LocalBlobStore(tmp_path, secret="other", clock=lambda: now[0]).verify_signature(
-        "my-bucket", key, expires, sig
-    )
-    now[0] += 61
+    assert store.verify_signature("my-bucket", key, expires, sig, content_type="image/png")
+    # the Content-Type is signed, as in S3's presigned PUT: another one (or none) does not match
+    assert not store.verify_signature("my-bucket", key, expires, sig, content_type="image/jpeg")
     assert not store.verify_signature("my-bucket", key, expires, sig)
+    assert not store.verify_signature("my-bucket", key, expires, sig, method="GET", content_type="image/png")
+    assert not store.verify_signature("my-bucket", key + "x", expires, sig, content_type="image/png")
+    assert not store.verify_signature("my-bucket", key, int(expires) + 1, sig, content_type="image/png")
+    assert not store.verify_signature("my-bucket", key, "junk", sig, content_type="image/png")
+    assert not LocalBlobStore(tmp_path, secret="other", clock=lambda: now[0]).verify_signature(
+        "my-bucket", key, expires, sig, content_type="image/png"
+    )
+    assert not store.expired(expires)
+    now[0] += 61
+    assert store.expired(expires) and store.expired("junk")
+    assert not store.verify_signature("my-bucket", key, expires, sig, content_type="image/png")
     get_url = urlsplit(store.presigned_get("my-bucket", ODD_KEY))
     gq = parse_qs(get_url.query)
     assert store.verify_signature("my-bucket", ODD_KEY, gq["expires"][0], gq["signature"][0], method="GET")

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
-from chalicelib import wiring
+from chalicelib import settings, wiring
 from chalicelib.pages import repository as repo
 from chalicelib.pages.detector import StatisticalDetector
 from chalicelib.pages.generation import PAGE_SCHEMA
@@ -55,6 +55,8 @@ def test_a_predicted_page_is_built_from_the_users_own_activity(client, runtime, 
 def test_a_user_with_no_activity_gets_no_invented_page_and_no_relevance(client, user, monkeypatch) -> None:  # noqa: ANN001
     for name in ("ANTHROPIC_API_KEY", "CLAUDE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PAGE_TYPES", "dashboard")  # configured: generated without any activity (else 404)
+    settings.reset()
     page = client.http.get("/pages/dashboard", headers=auth_headers(user)).json_body
     assert page["source"] == "generated" and page["provider_used"] == "offline"
     assert page["relevance_score"] == 0.0

@@ -76,6 +76,7 @@ def test_llm_outage_on_a_miss_is_503_and_nothing_is_cached(client, user, monkeyp
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
         monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
         settings.reset()
+        client.http.post("/activity", headers=auth_headers(user), body='{"page": "home", "action": "view"}')
         response = client.http.get("/pages/home", headers=auth_headers(user))
     assert response.status_code == 503, response.body
     assert response.json_body["error"]["code"] == "service_unavailable" and "Retry-After" in response.headers

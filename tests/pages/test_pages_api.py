@@ -301,6 +301,6 @@ def test_generator_handler_stops_claiming_within_one_provider_call_of_the_deadli
              "account": "123456789012", "time": "2026-11-20T09:00:00Z", "region": "us-east-1",
              "resources": ["arn:aws:events:us-east-1:123456789012:rule/page_generator"], "detail": {}}
     handler = app.handler_map["page_generator"]
-    assert handler(event, LambdaContext(50_000))["jobs_processed"] == 0
-    assert handler(event, LambdaContext(300_000)) == {"success": True, "jobs_processed": 1,
-                                                     "pages_generated": 1, "errors": 0}
+    assert handler(event, LambdaContext(50_000))["body"]["jobs_processed"] == 0
+    assert handler(event, LambdaContext(300_000)) == {"statusCode": 200, "body": {  # the seed's answer
+        "success": True, "jobs_processed": 1, "pages_generated": 1, "errors": 0}}

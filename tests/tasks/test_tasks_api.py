@@ -212,27 +212,36 @@ def test_agent_failure_marks_error_with_message(client, runtime, user, agent) ->
     assert task["events"][-1]["type"] == "error"
 
 
-def test_lost_invocation_is_swept_to_error(client, user, monkeypatch) -> None:  # noqa: ANN001
+def age_task(task_id: str, seconds: float) -> None:
+    """Move a task's creation ``seconds`` into the past (instead of sleeping past its deadline)."""
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib import wiring
+    from chalicelib.tasks.sql_store import tasks as tasks_table
+
+    older = (datetime.now(UTC) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    with wiring.engine().begin() as conn:
+        conn.execute(tasks_table.update().where(tasks_table.c.id == task_id).values(created_at=older))
+
+
+def test_lost_invocation_is_swept_to_error(client, user) -> None:  # noqa: ANN001
     from chalicelib import settings
 
     task_id = create(client, user).json_body["id"]  # queued but never delivered: "lost"
-    monkeypatch.setenv("TASK_DEADLINE_SECONDS", "0")
-    settings.get_settings.cache_clear()
-    time.sleep(0.01)
+    deadline = settings.get_settings().task_deadline_seconds
+    age_task(task_id, deadline + 1)
     result = client.lambda_.invoke("task_sweeper", client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])).payload
     assert result["expired"] >= 1
     task = get(client, user, task_id).json_body
-    assert task["status"] == "error" and "did not finish within 0 s" in task["error_message"]
+    assert task["status"] == "error" and f"did not finish within {deadline} s" in task["error_message"]
 
 
-def test_overdue_task_is_expired_lazily_on_read(client, user, monkeypatch) -> None:  # noqa: ANN001
+def test_overdue_task_is_expired_lazily_on_read(client, user) -> None:  # noqa: ANN001
     from chalicelib import settings
 
     task_id = create(client, user).json_body["id"]
-    monkeypatch.setenv("TASK_DEADLINE_SECONDS", "0")
-    settings.get_settings.cache_clear()
-    time.sleep(0.01)
+    age_task(task_id, settings.get_settings().task_deadline_seconds + 1)
     assert get(client, user, task_id).json_body["status"] == "error"
 
 

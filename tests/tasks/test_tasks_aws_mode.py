@@ -23,6 +23,7 @@ def aws_stage(monkeypatch: pytest.MonkeyPatch, aws, tmp_path: Path, pg_url: str,
               override_adapters):  # noqa: ANN001
     monkeypatch.setenv("STAGE", "dev")
     monkeypatch.setenv("SSM_PREFIX", "")
+    monkeypatch.setenv("PROVIDERS", "offline")  # asked for explicitly: records say "offline"
     monkeypatch.setenv("TASK_STORE", "dynamodb")
     monkeypatch.setenv("DYNAMODB_TABLE_NAME", "valro-tasks-dev")
     monkeypatch.setenv("WORKER_LAMBDA_ARN", WORKER)

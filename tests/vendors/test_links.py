@@ -41,7 +41,7 @@ def test_the_local_secret_is_generated_once_and_private(local_env) -> None:  # n
     assert (local_env / links.LOCAL_SECRET_FILE).stat().st_mode & 0o077 == 0
 
 
-def test_aws_stages_require_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_aws_stages_require_the_secret(monkeypatch: pytest.MonkeyPatch, aws: None) -> None:  # moto: SSM says ParameterNotFound
     from chalicelib import settings
     from chalicelib.settings import MissingSetting
 
