@@ -10,7 +10,7 @@ import logging
 
 from chalice import AuthResponse, Chalice, Rate, Response
 
-from chalicelib import auth, bootstrap, cors, logs, observability, web
+from chalicelib import auth, bootstrap, cors, errors, logs, observability, web
 from chalicelib.settings import get_settings
 
 # Chalice's own log handler writes text: its records go to the root logger, formatted as JSON.
@@ -50,6 +50,13 @@ if get_settings().is_local:
     from localdev.stage import install as install_local_stage
 
     install_local_stage(app, jwt_auth)
+else:
+    @app.route("/local/token", methods=["POST"])
+    @web.endpoint
+    def local_token_elsewhere() -> Response:
+        """Signing in by name exists only on the local stage: here it is a 404 that mints nothing."""
+        raise errors.NotFound("signing in by name exists only on the local stage; sign in with Cognito "
+                              "or paste a token")
 
 
 # --- platform ---------------------------------------------------------------------------------

@@ -46,19 +46,37 @@ def build(stage: str, out: Path, project: Path = ROOT) -> Path:
     return out / "deployment.zip"
 
 
-def build_plain(stage: str, out: Path) -> Path:
-    """``chalice package`` of a copy of the deployed sources with an empty dependency cache."""
+def build_plain(stage: str, out: Path, cache: Path | None = None, max_age_hours: float = 24) -> Path:
+    """``chalice package`` of a copy of the deployed sources with an empty dependency cache.
+
+    With ``cache``, Chalice's dependency zip (named after an md5 of requirements.txt, so any
+    change to it misses) is kept there and reused for ``max_age_hours``; older ones are resolved
+    from the index again, so new releases of a dependency show up within a day."""
     import shutil
+    import time
 
     project = out / "project"
-    (project / ".chalice").mkdir(parents=True)
+    deployments = project / ".chalice" / "deployments"
+    deployments.mkdir(parents=True)
     shutil.copy(ROOT / "app.py", project)
     shutil.copy(ROOT / "requirements.txt", project)
     shutil.copytree(ROOT / "chalicelib", project / "chalicelib",
                     ignore=shutil.ignore_patterns("__pycache__"))
     for config in (ROOT / ".chalice").glob("*.json"):
         shutil.copy(config, project / ".chalice")
-    return build(stage, out / "package", project=project)
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        for cached in cache.glob("*.zip"):
+            if time.time() - cached.stat().st_mtime > max_age_hours * 3600:
+                cached.unlink()
+            else:
+                shutil.copy2(cached, deployments)
+    built = build(stage, out / "package", project=project)
+    if cache is not None:
+        for dependencies in deployments.glob("*.zip"):
+            if not (cache / dependencies.name).exists():
+                shutil.copy2(dependencies, cache)
+    return built
 
 
 def build_slim(stage: str, out: Path) -> Path:

@@ -26,7 +26,8 @@ MARKER = "chalice-slim.json"
 #: token counting; we only call embed).
 UNUSED_PACKAGES = ("zstandard", "hf_xet", "tokenizers")
 
-#: botocore service models we keep: the services the code calls (deploy/stack.AWS_CALLS) and
+#: botocore service models we keep when boto3 is packaged (requirements.txt leaves it to Lambda's
+#: runtime; an operator may pin it): the services the code calls (deploy/stack.AWS_CALLS) and
 #: the credential providers. Every other service's model is dead weight (18 MB).
 BOTOCORE_SERVICES = ("s3", "events", "dynamodb", "lambda", "ssm", "bedrock-agentcore", "bedrock-runtime", "ses",
                      "sts", "sso", "sso-oidc")

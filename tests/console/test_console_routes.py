@@ -124,16 +124,17 @@ with Client(app, stage_name="dev") as client:
 
 
 def test_no_local_route_exists_in_an_aws_stage() -> None:
-    """No token is issued there: the sign-in route is not in the API (API Gateway answers any unknown
-    path 403, as chalice.test does), nor is any operations route; the console itself is served."""
+    """No token is issued there: the sign-in route answers 404 and mints nothing, no operations
+    route exists; the console itself is served."""
     env = {**os.environ, "STAGE": "dev", "JWT_SECRET": "s" * 48, "SSM_PREFIX": ""}
     env.pop("LOCAL_DATA_DIR", None)
     out = subprocess.run([sys.executable, "-c", _AWS_PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=120, check=True).stdout.strip().splitlines()[-1]
     probe = json.loads(out)
-    assert probe["token"][0] == 403 and "token" not in json.dumps(probe["token"][1])
+    assert probe["token"][0] == 404 and "eyJ" not in json.dumps(probe["token"][1])
+    assert probe["token"][1]["error"]["code"] == "not_found"
     assert probe["index"] == 200
-    assert [r for r in probe["routes"] if r.startswith("/local")] == []
+    assert [r for r in probe["routes"] if r.startswith("/local")] == ["/local/token"]
 
 
 @pytest.mark.parametrize(("path", "methods"), [("/items", "GET,POST"), ("/items/x", "GET,DELETE"),
