@@ -9,14 +9,18 @@ Part 2, N clustered 1024-d vectors (default 100k) of one user: HNSW (m=16, ef_co
 p50/p99 and recall@10 against exact search. Goal: p50 <= 10 ms, recall@10 >= 0.95.
 
     .venv/bin/python benchmarks/bench_search.py [--items 10000] [--vectors 100000] [--queries 100]
+        [--baseline-tree DIR]   # also DIR's server (another checkout) on the same data: before/after
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,7 +50,8 @@ def timed(fn, runs):  # noqa: ANN001, ANN201
     return statistics.median(samples), sorted(samples)[max(0, int(len(samples) * 0.99) - 1)]
 
 
-def part1(engine, url: str, items: int, queries: int, rng, http: bool = True) -> None:  # noqa: ANN001
+def part1(engine, url: str, items: int, queries: int, rng, http: bool = True,  # noqa: ANN001
+          baseline_tree: Path | None = None) -> None:
     from sqlalchemy import text
 
     from benchmarks.bench_retrieval_quality import websearch_ranked
@@ -76,6 +81,25 @@ def part1(engine, url: str, items: int, queries: int, rng, http: bool = True) ->
         with engine.begin() as conn:
             search.rank(conn, user, search.SearchRequest(q, "hybrid"), embedded[q])
 
+    # The keyword statement before migration 0008_search_term_df: each query term's df counted over
+    # its postings, where 0008 reads it from search_vocabulary. Same schema, same run: the ratio.
+    plain = {"category": "", "distance": "NULL::float8", "vector_join": ""}
+    counted = text(search._ONE_SHOT.format(**plain).replace(
+        "LEFT JOIN search_vocabulary v ON v.user_id = :user_id AND v.term = q.lexeme",
+        "LEFT JOIN LATERAL (SELECT count(*) AS df FROM search_terms t WHERE t.user_id = :user_id"
+        " AND t.term = q.lexeme) AS v ON true"))
+    maintained = text(search._ONE_SHOT.format(**plain))
+    sql_params = {"user_id": user, "k1": search.K1, "k1_plus_1": search.K1 + 1, "b": search.B, "limit": 10,
+                  "category": None}
+
+    def keyword_df_counted(q: str) -> None:
+        with engine.begin() as conn:
+            conn.execute(counted, {**sql_params, "query": q}).all()
+
+    def keyword_df_maintained(q: str) -> None:
+        with engine.begin() as conn:
+            conn.execute(maintained, {**sql_params, "query": q}).all()
+
     def old_keyword(q: str) -> None:
         with engine.begin() as conn:
             websearch_ranked(conn, user, q, 10)
@@ -86,29 +110,66 @@ def part1(engine, url: str, items: int, queries: int, rng, http: bool = True) ->
             conn.execute(text("SELECT item_id FROM analyses WHERE user_id = :u AND (headline ILIKE :p OR summary "
                               "ILIKE :p OR raw_response::text ILIKE :p) LIMIT 10"), {"u": user, "p": f"%{first}%"})
 
-    for warm in (keyword, hybrid, old_keyword, ilike):
+    for warm in (keyword, hybrid, old_keyword, ilike, keyword_df_counted, keyword_df_maintained):
         warm(phrases[0])
     figures = interleaved({"keyword (BM25F term index)": keyword, "hybrid (BM25F + vector, fused)": hybrid,
-                           "old keyword (websearch_to_tsquery)": old_keyword, "baseline: ILIKE scan": ilike}, phrases)
+                           "old keyword (websearch_to_tsquery)": old_keyword, "baseline: ILIKE scan": ilike,
+                           "keyword SQL, df counted per query (<0008)": keyword_df_counted,
+                           "keyword SQL, df maintained (0008)": keyword_df_maintained}, phrases)
     rows = [(name, *p) for name, p in figures.items()]
+    before, after = figures["keyword SQL, df counted per query (<0008)"][0], figures["keyword SQL, df maintained (0008)"][0]
+    df_ratio = f"keyword statement, df maintained vs counted per query: p50 {before:.2f} -> {after:.2f} ms " \
+               f"({before / after:.2f}x)"
     embed_p50, _ = timed(lambda q: embedder.embed([q], input_type="query"), phrases)
     if http:
-        rows += _over_http(url, user, phrases)
+        rows += _over_http(url, user, phrases, baseline_tree)
     print(f"\n{items} items for one user (+{items // 5} of another), {queries} two-word queries of common words")
     print(f"{'':44}{'p50 ms':>10}{'p99 ms':>10}")
     for name, p50, p99 in rows:
         print(f"{name:44}{p50:>10.2f}{p99:>10.2f}")
     figures = {name: p50 for name, p50, _ in rows}
     print(f"query embedding ({embedder.model}, in process): p50 {embed_p50:.2f} ms")
+    print(df_ratio)
     if http:
         k50 = figures["HTTP POST /search keyword"]
         h50 = figures["HTTP POST /search hybrid"] - embed_p50
         print(f"goals over HTTP: keyword p50 <= 5 ms: {k50:.2f} {'OK' if k50 <= 5 else 'OVER'}; hybrid p50 "
               f"(query embedding excluded) <= 10 ms: {h50:.2f} {'OK' if h50 <= 10 else 'OVER'}")
+        if baseline_tree:
+            for mode in ("keyword", "hybrid"):
+                before, after = figures[f"baseline tree: HTTP POST /search {mode}"], figures[f"HTTP POST /search {mode}"]
+                print(f"over HTTP, {mode}: baseline tree p50 {before:.2f} ms -> this tree {after:.2f} ms "
+                      f"({before / after:.2f}x faster)")
 
 
-def _over_http(url: str, user: str, phrases: list[str]) -> list[tuple[str, float, float]]:
-    """p50/p99 of POST /search through `make run`'s local server (chalice local) on ``url``."""
+@contextlib.contextmanager
+def _tree_server(tree: Path, url: str, secret: str) -> Iterator[str]:
+    """The local server of another checkout (``tree``, e.g. `git worktree add /tmp/base main`) on
+    the same database: its base URL."""
+    import subprocess
+    import tempfile
+
+    from tests.live_server import free_port, healthy, wait_for
+
+    port = free_port()
+    module = "localdev.serve" if (tree / "localdev" / "serve.py").exists() else "chalicelib.local.serve"
+    env = {**os.environ, "STAGE": "local", "LOCAL_DATA_DIR": tempfile.mkdtemp(prefix="bench-base-"),
+           "DATABASE_URL": url, "JWT_SECRET": secret, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", module, "--port", str(port), "--no-autoreload"], cwd=tree,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: healthy(base) or process.poll() is not None, timeout=90)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _over_http(url: str, user: str, phrases: list[str],
+               baseline_tree: Path | None = None) -> list[tuple[str, float, float]]:
+    """p50/p99 of POST /search through `make run`'s local server (chalice local) on ``url``; with
+    ``baseline_tree``, also through that checkout's server on the same database, interleaved."""
     import http.client
     import json
     import tempfile
@@ -123,13 +184,20 @@ def _over_http(url: str, user: str, phrases: list[str]) -> list[tuple[str, float
     token = jwt.encode({"sub": user, "iat": now, "exp": now + 3600}, secret, algorithm="HS256")
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     rows = []
-    with local_server(Path(tempfile.mkdtemp(prefix="bench-search-")), url, secret) as (base, _):
+    with contextlib.ExitStack() as stack:
+        base, _ = stack.enter_context(local_server(Path(tempfile.mkdtemp(prefix="bench-search-")), url, secret))
         host, port = base.removeprefix("http://").split(":")
         connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        other = None
+        if baseline_tree:
+            other_host, other_port = stack.enter_context(_tree_server(baseline_tree, url, secret)).removeprefix(
+                "http://").split(":")
+            other = http.client.HTTPConnection(other_host, int(other_port), timeout=60)
 
-        def post(mode: str, q: str) -> None:
-            connection.request("POST", "/search", body=json.dumps({"query": q, "mode": mode}), headers=headers)
-            response = connection.getresponse()
+        def post(mode: str, q: str, conn: http.client.HTTPConnection | None = None) -> None:
+            conn = conn or connection
+            conn.request("POST", "/search", body=json.dumps({"query": q, "mode": mode}), headers=headers)
+            response = conn.getresponse()
             response.read()
             assert response.status == 200, response.status
 
@@ -138,13 +206,20 @@ def _over_http(url: str, user: str, phrases: list[str]) -> list[tuple[str, float
             response = connection.getresponse()
             response.read()
 
+        fns = {"HTTP POST /search keyword": lambda q: post("keyword", q),
+               "HTTP POST /search hybrid": lambda q: post("hybrid", q),
+               "HTTP GET /health (server floor: 1 DB query)": health}
+        if other:
+            fns["baseline tree: HTTP POST /search keyword"] = lambda q: post("keyword", q, other)
+            fns["baseline tree: HTTP POST /search hybrid"] = lambda q: post("hybrid", q, other)
         for q in phrases[:5]:  # warm: imports, the embedder, connections
-            post("keyword", q), post("hybrid", q), health(q)
-        figures = interleaved({"HTTP POST /search keyword": lambda q: post("keyword", q),
-                               "HTTP POST /search hybrid": lambda q: post("hybrid", q),
-                               "HTTP GET /health (server floor: 1 DB query)": health}, phrases)
+            for fn in fns.values():
+                fn(q)
+        figures = interleaved(fns, phrases)
         rows += [(name, *p) for name, p in figures.items()]
         connection.close()
+        if other:
+            other.close()
     return rows
 
 
@@ -205,13 +280,16 @@ def main() -> None:
     parser.add_argument("--vectors", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--no-http", action="store_true", help="skip the measurement through the local server")
+    parser.add_argument("--baseline-tree", type=Path, help="another checkout (e.g. `git worktree add /tmp/base "
+                        "main`) whose local server is measured on the same database, interleaved: before/after")
     args = parser.parse_args()
     rng = np.random.default_rng(7)
     from chalicelib.db.engine import get_engine
 
     if args.items:
         url = embedded_database("bench_search")
-        part1(get_engine(url), url, args.items, args.queries, rng, http=not args.no_http)
+        part1(get_engine(url), url, args.items, args.queries, rng, http=not args.no_http,
+              baseline_tree=args.baseline_tree)
     if args.vectors:
         part2(get_engine(embedded_database("bench_vectors")), args.vectors, args.queries, rng)
 

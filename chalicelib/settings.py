@@ -57,26 +57,33 @@ TASK_SWEEP_INTERVAL_SECONDS = 300
 #: Time a worker has after its Lambda timeout's agent run to record the outcome, and slack for
 #: the async hand-off's queueing, in the task deadline.
 TASK_DEADLINE_SLACK_SECONDS = 60
+#: A worker's claim older than TASK_WORKER_TIMEOUT_SECONDS plus this is stale: Lambda has ended
+#: that invocation for certain (the margin covers clock skew between containers).
+TASK_CLAIM_MARGIN_SECONDS = 30
 PROVIDER_MODES = ("auto", "real", "offline")
 
 
-def minimum_task_deadline(worker_timeout: int, reinvoke_after: int, reinvoke_max: int) -> int:
-    """The shortest safe task deadline: the latest moment a worker can start (the last sweeper
-    re-invocation: each waits ``reinvoke_after`` of quiet plus up to one sweep interval) plus the
-    worker's whole run (its Lambda timeout) plus slack. A shorter deadline could mark a task
-    error while its worker is still running."""
+def minimum_task_deadline(worker_timeout: int, reinvoke_after: int, reinvoke_max: int, resume_max: int = 0) -> int:
+    """The shortest safe task deadline: the latest moment the first worker can start (the last
+    sweeper re-invocation: each waits ``reinvoke_after`` of quiet plus up to one sweep interval),
+    then per resume the stopped worker's whole run, the claim margin and one sweep interval until
+    the next worker takes over, then the last worker's whole run (its Lambda timeout) plus slack.
+    A shorter deadline could mark a task error while its worker is still running."""
     return (max(0, reinvoke_max) * (max(0, reinvoke_after) + TASK_SWEEP_INTERVAL_SECONDS)
+            + max(0, resume_max) * (worker_timeout + TASK_CLAIM_MARGIN_SECONDS + TASK_SWEEP_INTERVAL_SECONDS)
             + worker_timeout + TASK_DEADLINE_SLACK_SECONDS)
 
 
-def _task_deadline(worker_timeout: int, reinvoke_after: int, reinvoke_max: int) -> int:
+def _task_deadline(worker_timeout: int, reinvoke_after: int, reinvoke_max: int, resume_max: int) -> int:
     """TASK_DEADLINE_SECONDS, derived when unset; a value below the safe minimum fails loudly."""
-    minimum = minimum_task_deadline(worker_timeout, reinvoke_after, reinvoke_max)
+    minimum = minimum_task_deadline(worker_timeout, reinvoke_after, reinvoke_max, resume_max)
     deadline = _int("TASK_DEADLINE_SECONDS", minimum)
     if deadline < minimum:
         raise ValueError(
             f"setting TASK_DEADLINE_SECONDS={deadline} is shorter than the worker can run: at least {minimum} s "
             f"(TASK_REINVOKE_MAX={reinvoke_max} x (TASK_REINVOKE_AFTER_SECONDS={reinvoke_after} + "
+            f"{TASK_SWEEP_INTERVAL_SECONDS} s sweep) + TASK_RESUME_MAX={resume_max} x "
+            f"(TASK_WORKER_TIMEOUT_SECONDS={worker_timeout} + {TASK_CLAIM_MARGIN_SECONDS} s claim margin + "
             f"{TASK_SWEEP_INTERVAL_SECONDS} s sweep) + TASK_WORKER_TIMEOUT_SECONDS={worker_timeout} + "
             f"{TASK_DEADLINE_SLACK_SECONDS} s); raise it or leave it unset")
     return deadline
@@ -146,9 +153,10 @@ class Settings(NamedTuple):
     page_types: tuple[str, ...] = ()
     page_misses_per_minute: int = 10
     task_worker_timeout_seconds: int = 600
-    task_deadline_seconds: int = 1500
+    task_deadline_seconds: int = 2430
     task_reinvoke_after_seconds: int = 120
     task_reinvoke_max: int = 2
+    task_resume_max: int = 1
     task_record_retry_seconds: int = 60
     task_handoff_seconds: float = 2.0
 
@@ -263,7 +271,8 @@ def load_settings() -> Settings:
     values["page_types"] = tuple(t.lower() for t in values["page_types"])
     values["providers"] = _providers(str(values["providers"]), stage == LOCAL_STAGE)
     values["task_deadline_seconds"] = _task_deadline(values["task_worker_timeout_seconds"],
-                                                     values["task_reinvoke_after_seconds"], values["task_reinvoke_max"])
+                                                     values["task_reinvoke_after_seconds"], values["task_reinvoke_max"],
+                                                     values["task_resume_max"])
     return Settings(**values)
 
 

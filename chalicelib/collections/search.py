@@ -37,11 +37,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, text
+from sqlalchemy import Connection, Engine, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Float, String
 
-from chalicelib.collections.tables import analyses, items
+from chalicelib.collections.term_neighbours import nearest_terms
 from chalicelib.errors import BadRequest
 from chalicelib.ports import BlobStore
 
@@ -55,6 +55,9 @@ K1 = 1.2
 B = 0.75
 PREFIX_WEIGHT = 0.8  # a query word completed to a longer indexed word
 TYPO_WEIGHT = 0.5    # a query word one or two edits from an indexed word
+MEANING_WEIGHT = 0.5  # a query word the collection lacks, matched to a term of similar meaning
+MEANING_MIN_SIMILARITY = 0.55  # WordLlama cosine of the word and the term (term_neighbours)
+MEANING_EXPANSIONS = 2
 MAX_EXPANSIONS = 3
 
 # Words that frame a query rather than name its subject ("where did I see the ...", "show me all
@@ -172,13 +175,12 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 
 _CANDIDATES = text("""
     SELECT term FROM search_vocabulary
-    WHERE user_id = :user_id AND term LIKE :pattern AND length(term) BETWEEN :shortest AND :longest
+    WHERE user_id = :user_id AND term LIKE :pattern AND length(term) BETWEEN :shortest AND :longest AND df > 0
     LIMIT 2000
 """)
 
 _DF = text("""
-    SELECT term, count(*) AS df FROM search_terms
-    WHERE user_id = :user_id AND term = ANY(:terms) GROUP BY term
+    SELECT term, df FROM search_vocabulary WHERE user_id = :user_id AND term = ANY(:terms) AND df > 0
 """).bindparams(bindparam("terms", type_=ARRAY(String)))
 
 _BM25 = """
@@ -200,10 +202,28 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _expansions(conn: Connection, user_id: str, lexeme: str) -> list[tuple[str, float]]:
-    """Indexed terms a missing query term may have meant: completions, else near spellings."""
+def _expansions(conn: Connection, user_id: str, lexeme: str, words: Sequence[str] = ()) -> list[tuple[str, float]]:
+    """Indexed terms a missing query term may have meant: completions, else near spellings,
+    else terms of similar meaning (to the lexeme or the query ``words`` it stems from)."""
     if len(lexeme) < 3 or lexeme.isdigit():
         return []
+    quantity = _QUANTITY.fullmatch(lexeme)
+    if quantity:  # "10k", "500mg", "2br": the number as written elsewhere ("10 km", "500 MG")
+        return [(quantity.group(1), PREFIX_WEIGHT)]
+    return _spellings(conn, user_id, lexeme) or [
+        (term, MEANING_WEIGHT) for term, _ in
+        nearest_terms(conn, user_id, [lexeme, *_stemmed_from(lexeme, words)], MEANING_MIN_SIMILARITY, MEANING_EXPANSIONS)]
+
+
+def _stemmed_from(lexeme: str, words: Sequence[str]) -> list[str]:
+    """The query words ``lexeme`` may stem from: they start with it, but for a last letter the
+    stemmer may have changed ("puppy" -> "puppi")."""
+    return [w for w in words if w != lexeme and w.startswith(lexeme[:-1]) and len(w) >= len(lexeme)]
+
+
+def _spellings(conn: Connection, user_id: str, lexeme: str) -> list[tuple[str, float]]:
+    """Indexed terms ``lexeme`` is a prefix of, else terms one or two edits away (a hyphenated
+    compound whose parts make ``lexeme`` at full weight)."""
     longer = conn.execute(_CANDIDATES, {"user_id": user_id, "pattern": _escape_like(lexeme) + "%",
                                         "shortest": len(lexeme) + 1, "longest": 200}).scalars().all()
     if longer:
@@ -213,8 +233,12 @@ def _expansions(conn: Connection, user_id: str, lexeme: str) -> list[tuple[str, 
     limit = 1 if len(lexeme) <= 7 else 2
     rows = conn.execute(_CANDIDATES, {"user_id": user_id, "pattern": _escape_like(lexeme[0]) + "%",
                                       "shortest": len(lexeme) - limit, "longest": len(lexeme) + limit}).scalars()
-    near = sorted((edit_distance(lexeme, term, limit), term) for term in rows)
-    return [(term, TYPO_WEIGHT) for distance, term in near if distance <= limit][:MAX_EXPANSIONS]
+    # A hyphenated compound written as one word ("ebook" for "e-book") is the same word, not a typo.
+    near = sorted((0 if term.replace("-", "") == lexeme else edit_distance(lexeme, term, limit), term) for term in rows)
+    return [(term, 1.0 if distance == 0 else TYPO_WEIGHT) for distance, term in near if distance <= limit][:MAX_EXPANSIONS]
+
+
+_QUANTITY = re.compile(r"(\d+(?:[.,]\d+)?)([a-z]{1,3})")
 
 
 def _expandable(lexeme: str) -> bool:
@@ -222,46 +246,69 @@ def _expandable(lexeme: str) -> bool:
 
 
 # One round trip for the common case: the query's terms with their df, and the BM25F ranking with
-# idf computed in SQL. Only when a term is found nowhere (a typo, a partial word) does Python
-# expand it and score again.
+# idf computed in SQL, each ranked item with what a result shows (so keyword search needs no
+# second query to fill in its results). Only when a term is found nowhere (a typo, a partial
+# word) does Python expand it and score again.
 _ONE_SHOT = """
     WITH q AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english'::regconfig, search_fold(:query)))),
     s AS (SELECT docs AS n, total_length / docs AS avglen FROM search_stats WHERE user_id = :user_id AND docs > 0),
-    w AS (SELECT q.lexeme, d.df, ln(1 + (s.n - d.df + 0.5)::float8 / (d.df + 0.5)) AS idf, s.n, s.avglen
-          FROM q CROSS JOIN s CROSS JOIN LATERAL (
-              SELECT count(*) AS df FROM search_terms t WHERE t.user_id = :user_id AND t.term = q.lexeme) AS d),
+    w AS (SELECT q.lexeme, coalesce(v.df, 0) AS df, ln(1 + (s.n - coalesce(v.df, 0) + 0.5)::float8
+                                                                 / (coalesce(v.df, 0) + 0.5)) AS idf, s.n, s.avglen
+          FROM q CROSS JOIN s LEFT JOIN search_vocabulary v ON v.user_id = :user_id AND v.term = q.lexeme),
     ranked AS (
         SELECT t.item_id, sum(w.idf * t.tf * :k1_plus_1 / (t.tf + :k1 * (1 - :b + :b * t.length / w.avglen))) AS score
         FROM w JOIN search_terms t ON t.user_id = :user_id AND t.term = w.lexeme
         WHERE w.df > 0 {category}
         GROUP BY t.item_id ORDER BY score DESC, t.item_id LIMIT :limit)
-    SELECT 't' AS kind, lexeme AS key, df, n, avglen, NULL::float8 AS score FROM w
+    SELECT 't' AS kind, lexeme AS key, df, n, avglen, NULL::float8 AS score,
+           NULL AS thumbnail_path, NULL AS category, NULL AS headline, NULL AS summary, NULL::float8 AS distance FROM w
     UNION ALL
-    SELECT 'i', item_id, NULL, NULL, NULL, score FROM ranked
+    SELECT 'i', r.item_id, NULL, NULL, NULL, r.score, i.thumbnail_path, a.category, a.headline, a.summary, {distance}
+    FROM ranked r JOIN items i ON i.id = r.item_id AND i.user_id = :user_id
+    JOIN analyses a ON a.id = i.current_analysis_id {vector_join}
 """
-_ONE_SHOT_ALL = text(_ONE_SHOT.format(category=""))
-_ONE_SHOT_CATEGORY = text(_ONE_SHOT.format(category="AND t.category = :category"))
+# Hybrid's variant also reads each ranked item's cosine distance to the query vector (the current
+# analysis's vector of the query's model), so fusion needs no extra statement for them.
+_WITH_DISTANCE = ("e.vector <=> CAST(:vector AS vector)",
+                  "LEFT JOIN embeddings e ON e.analysis_id = i.current_analysis_id AND e.user_id = :user_id"
+                  " AND e.embedding_model = :model AND e.embedding_dimensions = :dimensions")
+_ONE_SHOT_STATEMENTS = {
+    (category, distance): text(_ONE_SHOT.format(
+        category="AND t.category = :category" if category else "",
+        distance=_WITH_DISTANCE[0] if distance else "NULL::float8",
+        vector_join=_WITH_DISTANCE[1] if distance else ""))
+    for category in (False, True) for distance in (False, True)}
 
 
-def keyword_ranked(conn: Connection, user_id: str, query: str, limit: int,
-                   category: str | None = None) -> list[tuple[str, float]]:
-    """(item_id, normalised BM25F score in [0, 1]) of the user's items matching any query term."""
+def keyword_ranked(conn: Connection, user_id: str, query: str, limit: int, category: str | None = None,
+                   display: dict[str, Any] | None = None, vector: Mapping[str, Any] | None = None,
+                   cosines: dict[str, float] | None = None) -> list[tuple[str, float]]:
+    """(item_id, normalised BM25F score in [0, 1]) of the user's items matching any query term;
+    ``display``, if given, receives the ranked items' result columns (see :func:`_hydrate`);
+    with ``vector`` (``{"vector": literal, "model", "dimensions"}``), ``cosines`` receives the
+    cosine similarity of the ranked items that have such a vector (not after an expansion)."""
     params = {"query": strip_question_words(query), "user_id": user_id, "k1": K1, "k1_plus_1": K1 + 1, "b": B,
-              "limit": limit, "category": category}
-    rows = conn.execute(_ONE_SHOT_CATEGORY if category else _ONE_SHOT_ALL, params).all()
+              "limit": limit, "category": category, **(vector or {})}
+    rows = conn.execute(_ONE_SHOT_STATEMENTS[bool(category), vector is not None], params).all()
     terms = [row for row in rows if row.kind == "t"]
     if not terms:
         return []
     n = int(terms[0].n)
     if any(not row.df and _expandable(row.key) for row in terms):
-        return _expanded_ranking(conn, user_id, terms, limit, category)
+        words = [w.lower() for w in _WORD.findall(params["query"])]
+        return _expanded_ranking(conn, user_id, terms, limit, category, words)
     best_possible = sum(idf(int(row.df), n) for row in terms)  # unseen terms weigh idf(0, n)
     top = best_possible * (K1 + 1)
-    return [(row.key, float(row.score) / top) for row in rows if row.kind == "i"]
+    found = [row for row in rows if row.kind == "i"]
+    if display is not None:
+        display.update((row.key, row) for row in found)
+    if cosines is not None:
+        cosines.update((row.key, 1.0 - float(row.distance)) for row in found if row.distance is not None)
+    return sorted(((row.key, float(row.score) / top) for row in found), key=lambda pair: (-pair[1], pair[0]))
 
 
 def _expanded_ranking(conn: Connection, user_id: str, terms: Sequence[Any], limit: int,
-                      category: str | None) -> list[tuple[str, float]]:
+                      category: str | None, words: Sequence[str] = ()) -> list[tuple[str, float]]:
     """The ranking with query terms found nowhere replaced by the indexed words they may mean."""
     n, avglen = int(terms[0].n), float(terms[0].avglen) or 1.0
     unseen_idf = idf(0, n)  # a word the collection lacks counts fully against the query's best score
@@ -273,7 +320,7 @@ def _expanded_ranking(conn: Connection, user_id: str, terms: Sequence[Any], limi
             weights[row.key] = max(weights.get(row.key, 0.0), weight)
             best_possible += weight
             continue
-        expansions = _expansions(conn, user_id, row.key)
+        expansions = _expansions(conn, user_id, row.key, words)
         if not expansions:
             best_possible += unseen_idf
             continue
@@ -408,13 +455,14 @@ class Ranked:
 
 
 def rank(conn: Connection, user_id: str, request: SearchRequest, query_embedding: Any = None,
-         exact_max_rows: int = DEFAULT_EXACT_MAX_ROWS) -> Ranked:
+         exact_max_rows: int = DEFAULT_EXACT_MAX_ROWS, display: dict[str, Any] | None = None) -> Ranked:
     """Rank ``request`` for ``user_id`` (``query_embedding``: the embedder's result for the query,
     needed by vector and hybrid). Run inside a transaction."""
     candidates = request.top_k if request.mode != "hybrid" else max(request.top_k * 3, 30)
     model = getattr(query_embedding, "model", None)
     if request.mode == "keyword":
-        return Ranked(keyword_ranked(conn, user_id, request.query, candidates, request.category), KEYWORD_FLOOR)
+        return Ranked(keyword_ranked(conn, user_id, request.query, candidates, request.category, display),
+                      KEYWORD_FLOOR)
     vector_query = vector_literal(query_embedding.vectors[0])
     dims = {"model": model, "dimensions": query_embedding.dimensions}
     # Hybrid re-reads the cosine of keyword candidates the vector list misses, so its vector list
@@ -424,10 +472,13 @@ def rank(conn: Connection, user_id: str, request: SearchRequest, query_embedding
                            ef_search=ef)
     if request.mode == "vector":
         return Ranked(vector, vector_floor(model))
-    keyword = keyword_ranked(conn, user_id, request.query, candidates, request.category)
-    seen = {item_id for item_id, _ in vector}
+    vector_of: dict[str, float] = {}
+    keyword = keyword_ranked(conn, user_id, request.query, candidates, request.category, display,
+                             {"vector": vector_query, **dims}, vector_of)
+    seen = {item_id for item_id, _ in vector} | set(vector_of)
     missing = [item_id for item_id, _ in keyword if item_id not in seen]
-    vector_of = vector_scores(conn, user_id, vector_query, missing, **dims)
+    if missing:  # after an expansion (a second ranking statement), or items without such a vector
+        vector_of.update(vector_scores(conn, user_id, vector_query, missing, **dims))
     return Ranked(fuse(keyword, vector, vector_of, model), HYBRID_FLOOR)
 
 
@@ -438,23 +489,31 @@ def search(*, engine: Engine, embedder: Any, blobs: BlobStore, bucket: str, user
     query_embedding = None
     if request.mode in ("vector", "hybrid"):
         query_embedding = embedder.embed([request.query], input_type="query")
+    display: dict[str, Any] = {}
     with engine.begin() as conn:
-        ranked = rank(conn, user_id, request, query_embedding, exact_max_rows)
+        ranked = rank(conn, user_id, request, query_embedding, exact_max_rows, display)
         floor = ranked.floor if request.min_score is None else request.min_score
         kept = [(item_id, score) for item_id, score in ranked.results if score >= floor][: request.top_k]
-        return _hydrate(conn, blobs, bucket, user_id, kept)
+        return _hydrate(conn, blobs, bucket, user_id, kept, display)
+
+
+_DISPLAY = text("""
+    SELECT i.id, i.thumbnail_path, a.category, a.headline, a.summary
+    FROM items i JOIN analyses a ON a.id = i.current_analysis_id
+    WHERE i.user_id = :user_id AND i.id = ANY(:ids)
+""").bindparams(bindparam("ids", type_=ARRAY(String)))
 
 
 def _hydrate(conn: Connection, blobs: BlobStore, bucket: str, user_id: str,
-             ranked: Sequence[tuple[str, float]]) -> list[dict[str, Any]]:
+             ranked: Sequence[tuple[str, float]], known: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The results of ``ranked``: ``known`` rows (thumbnail_path, category, headline, summary) as
+    they are, the others read from the user's items."""
     if not ranked:
         return []
-    rows = conn.execute(
-        select(items.c.id, items.c.thumbnail_path, analyses.c.category, analyses.c.headline, analyses.c.summary)
-        .join(analyses, analyses.c.id == items.c.current_analysis_id)
-        .where(items.c.user_id == user_id, items.c.id.in_([item_id for item_id, _ in ranked]))
-    ).mappings()
-    by_id = {row["id"]: row for row in rows}
+    by_id: dict[str, Any] = {item_id: (known or {})[item_id] for item_id, _ in ranked if item_id in (known or {})}
+    missing = [item_id for item_id, _ in ranked if item_id not in by_id]
+    if missing:
+        by_id.update((row.id, row) for row in conn.execute(_DISPLAY, {"user_id": user_id, "ids": missing}))
     results = []
     for item_id, score in ranked:
         row = by_id.get(item_id)
@@ -463,9 +522,9 @@ def _hydrate(conn: Connection, blobs: BlobStore, bucket: str, user_id: str,
         results.append({
             "item_id": item_id,
             "score": round(score, 6),
-            "category": row["category"],
-            "headline": row["headline"],
-            "summary": row["summary"],
-            "thumbnail_url": blobs.presigned_get(bucket, row["thumbnail_path"]) if row["thumbnail_path"] else None,
+            "category": row.category,
+            "headline": row.headline,
+            "summary": row.summary,
+            "thumbnail_url": blobs.presigned_get(bucket, row.thumbnail_path) if row.thumbnail_path else None,
         })
     return results

@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
-
-from chalicelib.timeutil import iso, utcnow
 
 #: Fields of the seed's "Expected Lambda Response"; anything else is a custom field.
 KNOWN_RESPONSE_FIELDS = frozenset(
@@ -84,7 +82,10 @@ class ExecuteResponse:
 
 def utc_timestamp(moment: datetime | None = None) -> str:
     """ISO-8601 in UTC with a ``Z`` suffix and microseconds: ``2024-01-15T10:30:45.123456Z``."""
-    return iso(moment or utcnow())
+    moment = moment or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _section(metadata: Mapping[str, Any], name: str) -> Mapping[str, Any]:

@@ -61,6 +61,7 @@ def _item_to_task(item: dict[str, Any]) -> Task:
         quotes=data.get("quotes", []), emails_sent=data.get("emails_sent", 0), events=data.get("events", []),
         error_message=data.get("error_message"), provider_used=data.get("provider_used"),
         created_at=data["created_at"], updated_at=data["updated_at"], version=data.get("version", 0),
+        claim=data.get("claim", 0), claimed_at=data.get("claimed_at"),
     )
 
 
@@ -115,6 +116,16 @@ class DynamoTaskStore:
         if change.status:
             sets.append("#s = :ns")
             values[":ns"] = change.status
+        condition = "attribute_exists(id) AND #s IN ({})"
+        if change.claim is not None or change.take_claim:
+            names["#c"] = "claim"
+        if change.claim is not None:  # one conditional write: of two takers only one matches
+            condition += " AND #c = :cl" if change.claim else " AND (attribute_not_exists(#c) OR #c = :cl)"
+            values[":cl"] = change.claim
+        if change.take_claim:
+            sets += ["#c = if_not_exists(#c, :zero) + :one", "#ca = :u"]
+            names["#ca"] = "claimed_at"
+            values[":zero"] = 0
         for i, (key, value) in enumerate(k for k in change.fields.items() if k[0] in _FIELDS):
             names[f"#f{i}"] = key
             values[f":f{i}"] = value
@@ -126,7 +137,7 @@ class DynamoTaskStore:
         try:
             response = self._table.update_item(
                 Key={"id": task_id}, UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=f"attribute_exists(id) AND #s IN ({', '.join(expected)})",
+                ConditionExpression=condition.format(", ".join(expected)),
                 ExpressionAttributeNames=names, ExpressionAttributeValues=_to_dynamo(values),
                 ReturnValues="ALL_NEW",
             )

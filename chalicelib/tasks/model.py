@@ -23,13 +23,21 @@ _IDEMPOTENCY_NAMESPACE = uuid.UUID("8d3b0f5e-4c59-4f0c-a3e2-5f1f4c8a9b21")
 #: A timeline entry's state for the service, beside what clients see (``ts``, ``message``,
 #: ``type``): keys starting with "_" are stored but never sent (see :func:`public_event`).
 REINVOCATION = "_reinvocation"
+#: On a worker's takeover of a stale claim: the resume's number (1 for the first).
+RESUMED = "_resumed"
+#: On the sweeper's re-invocation for a stale claim: the claim it found stale.
+STALE_CLAIM = "_stale_claim"
 
 
-def event(message: str, kind: str = "info", *, reinvocation: int | None = None) -> dict[str, Any]:
-    """A timeline entry; ``reinvocation`` numbers a sweeper's re-invocation of the worker."""
+def event(message: str, kind: str = "info", *, reinvocation: int | None = None, resumed: int | None = None,
+          stale_claim: int | None = None) -> dict[str, Any]:
+    """A timeline entry; ``reinvocation`` numbers a sweeper's re-invocation of the worker,
+    ``resumed`` a worker's resume after another stopped, ``stale_claim`` the claim a sweeper
+    re-invoked the worker for."""
     entry: dict[str, Any] = {"ts": now_iso(), "message": message, "type": kind}
-    if reinvocation is not None:
-        entry[REINVOCATION] = reinvocation
+    for key, value in ((REINVOCATION, reinvocation), (RESUMED, resumed), (STALE_CLAIM, stale_claim)):
+        if value is not None:
+            entry[key] = value
     return entry
 
 
@@ -62,11 +70,25 @@ class Task:
     updated_at: str = field(default_factory=now_iso)
     provider_used: str | None = None
     version: int = 0
+    #: The worker's claim: numbered 1, 2, ... each time a worker takes the task (pending to
+    #: processing, or a takeover of a stale claim), and when (server-side state, not in the API).
+    claim: int = 0
+    claimed_at: str | None = None
 
     @property
     def reinvocations(self) -> int:
         """How often the sweeper has re-invoked the worker for this task (a timeline field)."""
         return sum(1 for entry in self.events if entry.get(REINVOCATION))
+
+    @property
+    def resumes(self) -> int:
+        """How often a worker has taken over the claim of one that stopped (a timeline field)."""
+        return sum(1 for entry in self.events if entry.get(RESUMED))
+
+    def stale_claim_reinvoked_at(self) -> str | None:
+        """When the sweeper last re-invoked the worker for the current claim (None: never)."""
+        times = [e["ts"] for e in self.events if e.get(STALE_CLAIM) == self.claim and self.claim]
+        return max(times) if times else None
 
     def to_api(self) -> dict[str, Any]:
         """The seed's GET /tasks/{id} shape (the owner stays server-side)."""
@@ -109,12 +131,16 @@ class WorkerPayload:
 
 @dataclass(frozen=True)
 class Change:
-    """A conditional transition: applies only while the task's status is in ``expect``."""
+    """A conditional transition: applies only while the task's status is in ``expect`` (and,
+    with ``claim``, only while the task's claim is still that one). ``take_claim`` makes the
+    transition a new claim: its number goes up by one and ``claimed_at`` is now."""
 
     expect: tuple[str, ...]
     event: dict[str, Any]
     status: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+    claim: int | None = None
+    take_claim: bool = False
 
 
 @dataclass(frozen=True)

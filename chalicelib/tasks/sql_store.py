@@ -44,6 +44,8 @@ tasks = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("version", Integer, nullable=False, default=0),
+    Column("claim", Integer, nullable=False, default=0, server_default="0"),
+    Column("claimed_at", String(32)),
     Index("ix_tasks_owner_created", "owner", "created_at"),
     Index("ix_tasks_status_created", "status", "created_at"),
 )
@@ -59,7 +61,7 @@ def _row_to_task(row: Any) -> Task:
         agent_response=m["agent_response"], vendors=list(m["vendors"] or []), quotes=list(m["quotes"] or []),
         emails_sent=m["emails_sent"] or 0, events=list(m["events"] or []), error_message=m["error_message"],
         provider_used=m["provider_used"], created_at=m["created_at"], updated_at=m["updated_at"],
-        version=m["version"],
+        version=m["version"], claim=m["claim"] or 0, claimed_at=m["claimed_at"],
     )
 
 
@@ -68,7 +70,7 @@ class SqlTaskStore:
         self._engine = engine
 
     def create(self, task: Task) -> Task:
-        values = {**task.to_api(), "owner": task.owner, "version": 0}
+        values = {**task.to_api(), "owner": task.owner, "version": 0, "claim": 0}
         try:
             with self._engine.begin() as connection:
                 connection.execute(tasks.insert().values(**values))
@@ -105,18 +107,24 @@ class SqlTaskStore:
 
     def apply(self, task_id: str, change: Change) -> Task | None:
         """Optimistic concurrency: re-read and retry when another writer got in first, so
-        both writers' events survive; give up (None) once the status is no longer expected."""
+        both writers' events survive; give up (None) once the status (or the claim) is no
+        longer expected. The version in the WHERE makes the re-read's checks atomic."""
         for _ in range(MAX_CONFLICT_RETRIES):
             current = self.get(task_id)
             if current is None or current.status not in change.expect:
                 return None
+            if change.claim is not None and current.claim != change.claim:
+                return None
+            now = now_iso()
             values: dict[str, Any] = {
                 "events": [*current.events, change.event],
-                "updated_at": now_iso(),
+                "updated_at": now,
                 "version": current.version + 1,
             }
             if change.status:
                 values["status"] = change.status
+            if change.take_claim:
+                values.update(claim=current.claim + 1, claimed_at=now)
             values.update({k: v for k, v in change.fields.items() if k in _FIELDS})
             statement = (update(tasks)
                          .where(tasks.c.id == task_id, tasks.c.version == current.version,

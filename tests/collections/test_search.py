@@ -1,6 +1,7 @@
 """POST /search: validation, BM25F keyword ranking (OR matching, idf, stemming, accents, typos and
-prefixes, question-style queries), relevance floors and ``min_score``, vector search compared only
-with the query model's vectors, hybrid fusion, the HNSW path, and isolation between users."""
+prefixes, meaning expansion of absent words, question-style queries, document frequencies),
+relevance floors and ``min_score``, vector search compared only with the query model's vectors,
+hybrid fusion, the HNSW path, and isolation between users."""
 
 from __future__ import annotations
 
@@ -119,6 +120,31 @@ def test_accents_are_folded_both_ways(client, user, scripted) -> None:  # noqa: 
 def test_misspelt_and_partial_words_still_find_their_item(client, user, scripted) -> None:  # noqa: ANN001
     assert _first(client, user, "amoxicilin dosage") == scripted["pills"]  # one letter missing
     assert _first(client, user, "okonomi") == scripted["okonomi"]  # the start of a word
+    assert _first(client, user, "900yen") == scripted["okonomi"]  # a number with its unit: "¥900"
+
+
+def test_a_word_the_collection_lacks_finds_terms_of_similar_meaning(client, user, scripted) -> None:  # noqa: ANN001
+    pytest.importorskip("wordllama")
+    # No analysis says "puppy" (nor a word spelt like it); the dog item's "dog" is nearest in meaning.
+    assert _first(client, user, "puppy") == scripted["dog"]
+    assert _first(client, user, "puppy playing at the beach") == scripted["dog"]
+    # A meaning match counts for less than a word found as typed ("griddle": one item, like "dog").
+    ranked = _ids(search(client, user, query="puppy griddle", mode="keyword", min_score=0))
+    assert ranked[:2] == [scripted["okonomi"], scripted["dog"]]
+    # A word with nothing near it in meaning still finds nothing.
+    assert _ids(search(client, user, query="helicopter", mode="keyword", min_score=0)) == []
+
+
+def _df_mismatches(user: str) -> int:
+    """Vocabulary rows whose df differs from the number of the term's postings."""
+    from sqlalchemy import text
+
+    from chalicelib import wiring
+
+    with wiring.engine().connect() as conn:
+        return conn.execute(text(
+            "SELECT count(*) FROM search_vocabulary v WHERE v.user_id = :u AND v.df <> "
+            "(SELECT count(*) FROM search_terms t WHERE t.user_id = v.user_id AND t.term = v.term)"), {"u": user}).scalar()
 
 
 def test_question_style_queries_work_like_keywords(client, user, scripted) -> None:  # noqa: ANN001
@@ -160,6 +186,27 @@ def test_a_new_analysis_replaces_the_indexed_words(client, user, scripted) -> No
                      {"item": scripted["ramen"]})
     assert _first(client, user, "vietnamese pho") == scripted["ramen"]
     assert scripted["ramen"] not in _ids(search(client, user, query="tonkotsu chashu", mode="keyword", min_score=0))
+    assert _df_mismatches(user) == 0  # document frequencies follow the re-indexing
+
+
+def test_a_hyphenated_compound_is_found_written_as_one_word(client, user, scripted) -> None:  # noqa: ANN001
+    from sqlalchemy import text
+
+    from chalicelib import wiring
+
+    with wiring.engine().begin() as conn:
+        conn.execute(text(
+            "INSERT INTO analyses (id, item_id, user_id, version, request_id, category, headline, summary, raw_response)"
+            " VALUES ('a2-' || :item, :item, :user, 2, 'test:' || :item, 'screenshots', 'Hotel Wi-Fi password',"
+            " 'A card with the network name', '{}'::jsonb)"), {"item": scripted["cafe"], "user": user})
+        conn.execute(text("UPDATE items SET current_analysis_id = 'a2-' || id WHERE id = :item"),
+                     {"item": scripted["cafe"]})
+    one_word = search(client, user, query="wifi password", mode="keyword").json_body["results"]
+    hyphenated = search(client, user, query="wi-fi password", mode="keyword").json_body["results"]
+    assert one_word[0]["item_id"] == hyphenated[0]["item_id"] == scripted["cafe"]
+    # The same word, not a typo at half weight: a headline "Wi-Fi" outweighs the dog item's
+    # "shoreline" (summary only), as an exactly spelt headline word would.
+    assert _first(client, user, "wifi shoreline", min_score=0) == scripted["cafe"]
 
 
 def test_deleting_an_item_removes_it_from_the_index_and_the_counts(client, user, scripted) -> None:  # noqa: ANN001
@@ -178,6 +225,7 @@ def test_deleting_an_item_removes_it_from_the_index_and_the_counts(client, user,
     assert response.status_code == 204, response.body
     assert _ids(search(client, user, query="okonomiyaki griddle", mode="keyword", min_score=0)) == []
     assert stats()[0] == len(SCRIPT) - 1 and stats()[1] < length
+    assert _df_mismatches(user) == 0  # the cascade's postings are uncounted too
 
 
 @pytest.fixture()

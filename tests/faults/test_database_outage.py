@@ -19,9 +19,12 @@ from tests.collections.conftest import upload
 from tests.conftest import auth_headers
 from tests.faults.tcp_proxy import TcpProxy
 
-#: Routes that never touch the database: the contract, the caller's identity, CORS preflights
-#: and the local stage's signed blob URLs (files and the SQLite delivery queue, not PostgreSQL).
-DATABASE_FREE = {("/openapi.json", "GET"), ("/me", "GET"), ("/local/blobs", "PUT"), ("/local/blobs", "GET")}
+#: Routes that never touch the database: the contract, the caller's identity, the console's
+#: static files, CORS preflights
+#: and the local stage's own routes under /local (signed blob URLs, sign-in, deliveries,
+#: schedules, metrics, outbox: files and the SQLite delivery queue, not PostgreSQL).
+DATABASE_FREE = {("/openapi.json", "GET"), ("/me", "GET"), ("/", "GET"), ("/console/{name}", "GET")}
+LOCAL_ONLY_PREFIX = "/local/"
 
 #: A valid body for each route that takes one (a new POST route must be given one here).
 BODIES = {
@@ -45,7 +48,7 @@ def database_requests(task_id: str, item_id: str) -> list[tuple[str, str, str, s
     calls = []
     for route, methods in app.routes.items():
         for method in methods:
-            if method == "OPTIONS" or (route, method) in DATABASE_FREE:
+            if method == "OPTIONS" or (route, method) in DATABASE_FREE or route.startswith(LOCAL_ONLY_PREFIX):
                 continue
             body = BODIES[(route, method)] if method in ("POST", "PUT", "PATCH") else None
             calls.append((route, method, route.format(**values), None if body is None else json.dumps(body)))

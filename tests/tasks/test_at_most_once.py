@@ -128,16 +128,20 @@ def test_a_completion_after_the_deadline_is_recorded_with_a_warning(client, user
 
 def test_deadline_is_derived_and_a_shorter_one_fails_loudly(monkeypatch) -> None:  # noqa: ANN001
     for name in ("TASK_DEADLINE_SECONDS", "TASK_WORKER_TIMEOUT_SECONDS", "TASK_REINVOKE_AFTER_SECONDS",
-                 "TASK_REINVOKE_MAX"):
+                 "TASK_REINVOKE_MAX", "TASK_RESUME_MAX"):
         monkeypatch.delenv(name, raising=False)
-    # 2 re-invocations x (120 s quiet + a 300 s sweep) + a 600 s worker + 60 s slack
-    assert settings.load_settings().task_deadline_seconds == 1500
+    # 2 re-invocations x (120 s quiet + a 300 s sweep) + 1 resume x (a 600 s worker that stopped
+    # + 30 s claim margin + a 300 s sweep) + a 600 s worker + 60 s slack
+    assert settings.load_settings().task_deadline_seconds == 2430
     monkeypatch.setenv("TASK_WORKER_TIMEOUT_SECONDS", "300")
+    assert settings.load_settings().task_deadline_seconds == 840 + 630 + 360
+    monkeypatch.setenv("TASK_RESUME_MAX", "0")
     assert settings.load_settings().task_deadline_seconds == 1200
+    monkeypatch.setenv("TASK_RESUME_MAX", "1")
     monkeypatch.setenv("TASK_DEADLINE_SECONDS", "2000")
     assert settings.load_settings().task_deadline_seconds == 2000
-    monkeypatch.setenv("TASK_DEADLINE_SECONDS", "900")
-    with pytest.raises(ValueError, match="TASK_DEADLINE_SECONDS=900 is shorter than the worker can run: at least 1200"):
+    monkeypatch.setenv("TASK_DEADLINE_SECONDS", "1200")
+    with pytest.raises(ValueError, match="TASK_DEADLINE_SECONDS=1200 is shorter than the worker can run: at least 1830"):
         settings.load_settings()
 
 
