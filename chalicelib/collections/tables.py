@@ -23,11 +23,6 @@ from chalicelib.db.schema import metadata
 
 EMBEDDING_DIMENSIONS = 1024
 
-#: ``awaiting_upload``: created by ``POST /items``, its bytes have not arrived (nothing is running);
-#: ``processing`` from the moment they have, until ``ready`` or ``failed``.
-AWAITING_UPLOAD = "awaiting_upload"
-STATUSES = (AWAITING_UPLOAD, "processing", "ready", "failed")
-
 items = Table(
     "items",
     metadata,
