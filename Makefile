@@ -53,7 +53,7 @@ migrate: venv ## apply Alembic migrations to the configured database(s)
 	$(PY) -m chalicelib.migrate_cli
 
 reembed: venv ## re-embed analyses whose embedding is not of the configured model (resumable)
-	$(PY) -m chalicelib.collections.reembed $(if $(BATCH),--batch-size $(BATCH),)
+	$(PY) -m chalicelib.collections.reembed_cli $(if $(BATCH),--batch-size $(BATCH),)
 
 vendors-import: venv ## make vendors-import FILE=vendors.csv [SOURCE=name] -> validate and upsert vendors
 	@test -n "$(FILE)" || { echo "usage: make vendors-import FILE=vendors.csv [SOURCE=name]" >&2; exit 2; }

@@ -237,8 +237,8 @@ def create_task() -> Response:
 @web.endpoint
 def list_tasks() -> dict:
     """The caller's tasks, newest first: ``?limit=1..100&cursor=...``."""
+    from chalicelib.paging import parse_limit
     from chalicelib.tasks.entry import service
-    from chalicelib.tasks.service import parse_limit
 
     params = web.query_params(app)
     page = service().list(web.current_user(app), parse_limit(params.get("limit")), params.get("cursor"))

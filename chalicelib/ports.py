@@ -84,3 +84,30 @@ class MailUnavailable(DependencyUnavailable):
 
     def public_message(self) -> str:
         return "the mail service is unavailable; retry shortly"
+
+
+class ToolInputError(ValueError):
+    """An agent's tool input is invalid or not allowed; the message is for the model to correct."""
+
+
+class Tools(Protocol):
+    """The concierge agent's tools bound to one task (implemented by ``vendors.tools.Toolbox``,
+    handed to the agent by the tasks service). Every effect the task reports comes from them."""
+
+    #: The tools as the Anthropic Messages API takes them (``tools=``).
+    specs: list[dict[str, Any]]
+    max_quote_requests: int
+    #: One record per call (``{"tool", "ok", ...}``), in order.
+    calls: list[dict[str, Any]]
+
+    def call(self, name: str, data: Any) -> dict[str, Any]:
+        """Run one tool call; raise :class:`ToolInputError` for an unknown tool or a bad input."""
+        ...
+
+    def read_request(self, description: str) -> tuple[str | None, str | None]:
+        """The trade and an area the directory serves that a description names (``None`` if absent)."""
+        ...
+
+    def as_message(self, text: str, limit: int = 1200) -> str:
+        """``text`` as a quote-request message the tools accept: links removed, bounded."""
+        ...

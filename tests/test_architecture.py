@@ -18,27 +18,22 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("entry points", ("chalicelib.wiring", "chalicelib.health", "chalicelib.migrate_cli",
                       "chalicelib.collections.entry", "chalicelib.pages.entry", "chalicelib.tasks.entry",
                       "chalicelib.vendors.entry", "chalicelib.vendors.api", "chalicelib.vendors.import_cli",
-                      "chalicelib.collections.reembed")),
+                      "chalicelib.collections.reembed_cli")),
     ("http and bootstrap", ("chalicelib.bootstrap", "chalicelib.web", "chalicelib.auth", "chalicelib.cors",
                             "chalicelib.openapi", "chalicelib.console")),
     ("products", ("chalicelib.collections", "chalicelib.pages", "chalicelib.tasks", "chalicelib.vendors")),
     ("adapters", ("chalicelib.aws", "chalicelib.providers", "chalicelib.invoke", "chalicelib.db")),
-    ("ports", ("chalicelib.ports",)),
+    ("ports", ("chalicelib.ports", "chalicelib.paging")),
     ("settings", ("chalicelib.errors", "chalicelib.secrets", "chalicelib.settings", "chalicelib.tracing", "chalicelib.logs",
-                  "chalicelib.observability")),
+                  "chalicelib.observability", "chalicelib.timeutil")),
 ]
 
 #: The one sanctioned upward edge: app.py installs the emulator when STAGE is local.
 ALLOWED_UPWARD = {("app", "localdev.stage")}
 
-#: Upward edges that arrived with the agent's tools (merged from main at 08:30 on 2026-12-03) and
-#: are still to be inverted: the providers should see the tools through a Protocol in ports.py, and
-#: the importer's CLI has moved to vendors/import_cli.py. Do not add to this list.
-KNOWN_UPWARD = {
-    ("chalicelib.providers.claude", "chalicelib.vendors.tools"),
-    ("chalicelib.providers.offline", "chalicelib.vendors.tools"),
-    ("chalicelib.providers.offline", "chalicelib.vendors.directory"),
-}
+#: Upward edges still to be inverted (none now: the agents see their tools through
+#: ``ports.Tools``). Do not add to this list.
+KNOWN_UPWARD: set[tuple[str, str]] = set()
 
 PACKAGES = ("chalicelib", "localdev")
 

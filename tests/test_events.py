@@ -67,7 +67,7 @@ def test_reinvocations_are_counted_by_a_field_the_api_never_shows() -> None:
 
 
 def test_an_items_retry_reason_is_stored_bare_and_introduced_by_the_api() -> None:
-    from chalicelib.collections.items import MAX_ERROR_LENGTH, shown_error
+    from chalicelib.collections.repository import MAX_ERROR_LENGTH, shown_error
 
     assert shown_error("processing", "analysis: Claude unavailable") == "will be retried: analysis: Claude unavailable"
     assert shown_error("failed", "image is too large") == "image is too large"

@@ -18,20 +18,18 @@ source retries.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Engine
 
 from chalicelib import tracing
-from chalicelib.collections import items
+from chalicelib.collections import repository
 from chalicelib.collections.analysis_repair import repair
 from chalicelib.collections.analysis_schema import ANALYSIS_SCHEMA, INSTRUCTION, MAX_TOKENS, SYSTEM_PROMPT
 from chalicelib.collections.events import AnalysisComplete, ImageProcessed, Outcome, publish
-from chalicelib.collections.tables import analyses
+from chalicelib.collections.model import Item, ItemStatus
 from chalicelib.collections.thumbnails import DEFAULT_MAX_PIXELS
 from chalicelib.collections.vision_input import VisionImage, image_for_analysis
 from chalicelib.ports import BlobNotFound, BlobStore, BlobStoreUnavailable, EventBus
@@ -56,10 +54,8 @@ def analyze_item(
     processed = ImageProcessed.parse(detail, event_id)
     item_id, user_id, request_id = processed.item_id, processed.user_id, processed.request_id
     with engine.connect() as conn:
-        item = conn.execute(
-            select(items.items).where(items.items.c.id == item_id, items.items.c.user_id == user_id)
-        ).mappings().first()
-        existing = _by_request(conn, request_id)
+        item = repository.find(conn, user_id, item_id)
+        existing = repository.analysis_for_request(conn, request_id)
     if item is None:
         return Outcome("skipped", item_id or None, reason="item no longer exists")
     started_at = processed.started_at
@@ -73,22 +69,22 @@ def analyze_item(
         if image is None:
             image = image_for_analysis(blobs, bucket, item, max_pixels=max_pixels)
     except BlobStoreUnavailable as exc:
-        items.note_retry(engine, item_id, f"analysis: {exc}")
+        repository.note_retry(engine, item_id, f"analysis: {exc}")
         raise  # EventBridge retries the delivery
     if image is None:
         return Outcome("skipped", item_id, reason="image no longer exists")
     try:
         result, output = _ask_with_one_retry(llm, image, item_id)
     except ProviderUnavailable as exc:
-        items.note_retry(engine, item_id, f"analysis: {exc}")
+        repository.note_retry(engine, item_id, f"analysis: {exc}")
         raise  # EventBridge retries the delivery
     except (ProviderOutputError, ProviderError) as exc:  # asking the same again cannot help
         what = "the model's output was unusable" if isinstance(exc, ProviderOutputError) else "the request was refused"
         reason = f"analysis failed: {what} ({exc})"
         log.warning("item %s: %s", item_id, reason)
         with engine.begin() as conn:
-            if items.get_for_update(conn, item_id) is not None:
-                items.set_status(conn, item_id, "failed", error=reason)
+            if repository.get_for_update(conn, item_id) is not None:
+                repository.set_status(conn, item_id, ItemStatus.FAILED, error=reason)
         output = "unusable" if isinstance(exc, ProviderOutputError) else ""
         return Outcome("failed", item_id, reason=reason, output=output)
     trace_id = tracing.parse(detail.get("trace_id")) or tracing.current()
@@ -158,43 +154,27 @@ def _ask(llm: Any, image: VisionImage, prompt: str) -> tuple[_Answer, list[str]]
     return _Answer(fixed.value, provider_used, model_used), fixed.changes
 
 
-def _original(blobs: BlobStore, bucket: str, item: Mapping[str, Any]) -> VisionImage | None:
+def _original(blobs: BlobStore, bucket: str, item: Item) -> VisionImage | None:
     """The upload's bytes as they are (EXIF kept), for a provider that reads them itself."""
     try:
-        data = blobs.get(bucket, item["file_path"])
+        data = blobs.get(bucket, item.file_path)
     except BlobNotFound:
         return None
-    return VisionImage(data, item["mime_type"], 0, 0, "original")
-
-
-def _by_request(conn: Any, request_id: str) -> str | None:
-    return conn.execute(select(analyses.c.id).where(analyses.c.request_id == request_id)).scalar()
+    return VisionImage(data, item.mime_type, 0, 0, "original")
 
 
 def _store(engine: Engine, item_id: str, user_id: str, request_id: str, result: Any,
            trace_id: str) -> str | None:
     """Insert the next version under the item's row lock; the item points at it."""
-    data = dict(result.data)
     with engine.begin() as conn:
-        if items.get_for_update(conn, item_id) is None:
+        if repository.get_for_update(conn, item_id) is None:
             return None
-        existing = _by_request(conn, request_id)
+        existing = repository.analysis_for_request(conn, request_id)
         if existing is not None:
             return existing
-        version = conn.execute(
-            select(func.coalesce(func.max(analyses.c.version), 0) + 1).where(analyses.c.item_id == item_id)
-        ).scalar_one()
-        analysis_id = str(uuid.uuid4())
-        conn.execute(
-            insert(analyses).values(
-                id=analysis_id, item_id=item_id, user_id=user_id, version=version, request_id=request_id,
-                category=str(data["category"]).strip().lower()[:255], headline=data.get("headline"),
-                summary=data.get("summary"), raw_response=data, provider_used=result.provider_used,
-                model_used=result.model_used, trace_id=trace_id[:128],
-            )
-        )
-        items.set_status(conn, item_id, "processing", current_analysis_id=analysis_id)
-    return analysis_id
+        return repository.add_analysis(conn, item_id=item_id, user_id=user_id, request_id=request_id,
+                                       data=dict(result.data), provider_used=result.provider_used,
+                                       model_used=result.model_used, trace_id=trace_id)
 
 
 def _publish(bus: EventBus, item_id: str, analysis_id: str, user_id: str, started_at: str | None = None) -> None:

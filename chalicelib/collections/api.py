@@ -10,19 +10,20 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine
 
 from chalicelib import errors
-from chalicelib.collections import answers, items, keys
+from chalicelib.collections import answers, keys, repository
 from chalicelib.collections.events import ImageProcessed, publish
+from chalicelib.collections.model import Analysis, Item, ItemStatus, ListedItem
 from chalicelib.collections.search import DEFAULT_EXACT_MAX_ROWS, parse_search_request, search
-from chalicelib.collections.tables import AWAITING_UPLOAD, analyses
 from chalicelib.collections.thumbnail_store import ensure_thumbnail
 from chalicelib.errors import BadRequest, Conflict
+from chalicelib.paging import limit_from
 from chalicelib.ports import BlobStore, EventBus
+from chalicelib.timeutil import iso_offset, utcnow
 
 UPLOAD_URL_TTL = 900
 _STATUS = re.compile(r"^[a-z_]{1,32}$")
@@ -54,57 +55,52 @@ def create_item(svc: Collections, user_id: str, body: Mapping[str, Any]) -> dict
     item_id = str(uuid.uuid4())
     key = keys.upload_key(user_id, item_id, keys.extension_of(filename))
     with svc.engine.begin() as conn:
-        items.create_awaiting_upload(conn, item_id=item_id, user_id=user_id, filename=filename, file_path=key,
-                                     mime_type=content_type)
+        repository.create_awaiting_upload(conn, item_id=item_id, user_id=user_id, filename=filename,
+                                          file_path=key, mime_type=content_type)
     upload = svc.blobs.presigned_put(svc.bucket, key, content_type, expires_in=UPLOAD_URL_TTL)
-    return {"item_id": item_id, "status": AWAITING_UPLOAD, "upload": upload}
-
-
-def _page_limit(params: Mapping[str, str]) -> int:
-    raw = params.get("limit", str(DEFAULT_PAGE))
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise BadRequest(f"limit must be an integer from 1 to {MAX_PAGE}", field="limit") from None
-    if not 1 <= limit <= MAX_PAGE:
-        raise BadRequest(f"limit must be an integer from 1 to {MAX_PAGE}", field="limit")
-    return limit
+    return {"item_id": item_id, "status": ItemStatus.AWAITING_UPLOAD.value, "upload": upload}
 
 
 def list_items(svc: Collections, user_id: str, params: Mapping[str, str]) -> dict[str, Any]:
     """``GET /items?limit&cursor&category&status``: newest first, ``next_cursor`` while more remain."""
-    limit = _page_limit(params)
+    limit = limit_from(params, DEFAULT_PAGE, MAX_PAGE)
     category = (params.get("category") or "").strip().lower() or None
     status = (params.get("status") or "").strip().lower() or None
     if status is not None and not _STATUS.match(status):
         raise BadRequest("status must be an item status such as ready or failed", field="status")
     with svc.engine.connect() as conn:
-        rows, next_cursor = items.list_page(conn, user_id, limit, params.get("cursor") or None, category, status)
+        rows, next_cursor = repository.list_page(conn, user_id, limit, params.get("cursor") or None, category,
+                                                  status)
     return {
-        "items": [_item_summary(svc, row) for row in rows],
+        "items": [_listed(svc, row) for row in rows],
         "next_cursor": next_cursor,
     }
 
 
-def _item_summary(svc: Collections, row: Mapping[str, Any]) -> dict[str, Any]:
+def _item_summary(svc: Collections, item: Item, category: str | None = None,
+                  headline: str | None = None) -> dict[str, Any]:
+    assert item.created_at is not None
     return {
-        "item_id": row["id"],
-        "filename": row["filename"],
-        "mime_type": row["mime_type"],
-        "status": row["status"],
-        "error": items.shown_error(row["status"], row["error"]),
-        "category": row.get("category"),
-        "headline": row.get("headline"),
-        "thumbnail_url": svc.blobs.presigned_get(svc.bucket, row["thumbnail_path"])
-        if row["thumbnail_path"] else None,
-        "created_at": row["created_at"].isoformat(),
+        "item_id": item.id,
+        "filename": item.filename,
+        "mime_type": item.mime_type,
+        "status": item.status.value,
+        "error": repository.shown_error(item.status, item.error),
+        "category": category,
+        "headline": headline,
+        "thumbnail_url": svc.blobs.presigned_get(svc.bucket, item.thumbnail_path) if item.thumbnail_path else None,
+        "created_at": iso_offset(item.created_at),
     }
 
 
-def _analysis(row: Mapping[str, Any]) -> dict[str, Any]:
-    body = {name: row[name] for name in _ANALYSIS_FIELDS}
-    body["created_at"] = row["created_at"].isoformat()
-    body["analysis"] = row["raw_response"]
+def _listed(svc: Collections, listed: ListedItem) -> dict[str, Any]:
+    return _item_summary(svc, listed.item, listed.category, listed.headline)
+
+
+def _analysis(analysis: Analysis) -> dict[str, Any]:
+    body = {name: getattr(analysis, name) for name in _ANALYSIS_FIELDS}
+    body["created_at"] = iso_offset(analysis.created_at)
+    body["analysis"] = analysis.raw_response
     return body
 
 
@@ -113,22 +109,16 @@ def get_item(svc: Collections, user_id: str, item_id: str) -> dict[str, Any]:
     ``thumbnail`` says whether the thumbnail object is ``present``, was ``rebuilt`` from the
     original (it had expired), is ``missing`` (original gone too: no URL) or ``none`` yet."""
     with svc.engine.connect() as conn:
-        row = items.get_owned(conn, user_id, item_id)
-        latest = None
-        if row["current_analysis_id"]:
-            latest = conn.execute(
-                select(analyses).where(analyses.c.id == row["current_analysis_id"])
-            ).mappings().first()
-    thumbnail = ensure_thumbnail(svc.blobs, svc.bucket, row)  # rebuilt if the lifecycle rule expired it
-    body = _item_summary(svc, row)
+        item = repository.get_owned(conn, user_id, item_id)
+        latest = repository.analysis(conn, item.current_analysis_id) if item.current_analysis_id else None
+    thumbnail = ensure_thumbnail(svc.blobs, svc.bucket, item)  # rebuilt if the lifecycle rule expired it
+    body = _item_summary(svc, item, latest.category if latest else None, latest.headline if latest else None)
     if thumbnail == "missing":
         body["thumbnail_url"] = None
     body["thumbnail"] = thumbnail
     # The original exists once the thumbnail was made from it (or rebuilt from it just now).
-    body["original_url"] = (svc.blobs.presigned_get(svc.bucket, row["file_path"])
+    body["original_url"] = (svc.blobs.presigned_get(svc.bucket, item.file_path)
                             if thumbnail in ("present", "rebuilt") else None)
-    body["category"] = latest["category"] if latest else None
-    body["headline"] = latest["headline"] if latest else None
     body["latest_analysis"] = _analysis(latest) if latest else None
     return body
 
@@ -136,24 +126,21 @@ def get_item(svc: Collections, user_id: str, item_id: str) -> dict[str, Any]:
 def list_analyses(svc: Collections, user_id: str, item_id: str) -> dict[str, Any]:
     """``GET /items/{id}/analyses``: every version, newest first."""
     with svc.engine.connect() as conn:
-        items.get_owned(conn, user_id, item_id)
-        rows = conn.execute(
-            select(analyses).where(analyses.c.item_id == item_id, analyses.c.user_id == user_id)
-            .order_by(analyses.c.version.desc())
-        ).mappings().all()
-    return {"item_id": item_id, "analyses": [_analysis(row) for row in rows]}
+        repository.get_owned(conn, user_id, item_id)
+        versions = repository.analyses_of(conn, user_id, item_id)
+    return {"item_id": item_id, "analyses": [_analysis(analysis) for analysis in versions]}
 
 
 def delete_item(svc: Collections, user_id: str, item_id: str) -> None:
     """``DELETE /items/{id}``: the original and thumbnail objects, then the rows (analyses and
     embeddings cascade). Objects go first so a failure leaves a retryable item, not orphans."""
     with svc.engine.connect() as conn:
-        row = items.get_owned(conn, user_id, item_id)
-    for key in (row["file_path"], row["thumbnail_path"]):
+        item = repository.get_owned(conn, user_id, item_id)
+    for key in (item.file_path, item.thumbnail_path):
         if key:
             svc.blobs.delete(svc.bucket, key)
     with svc.engine.begin() as conn:
-        conn.execute(delete(items.items).where(items.items.c.id == item_id, items.items.c.user_id == user_id))
+        repository.delete_owned(conn, user_id, item_id)
 
 
 def reanalyze(svc: Collections, user_id: str, item_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
@@ -162,14 +149,14 @@ def reanalyze(svc: Collections, user_id: str, item_id: str, idempotency_key: str
     idempotency_key = errors.idempotency_key(idempotency_key)
     request_id = f"reanalyze:{item_id}:{idempotency_key or uuid.uuid4()}"
     with svc.engine.begin() as conn:
-        row = items.get_owned(conn, user_id, item_id)
-        if not row["thumbnail_path"]:
+        item = repository.get_owned(conn, user_id, item_id)
+        if not item.thumbnail_path:
             raise Conflict("the image has not been uploaded and processed yet; upload it first")
-        items.set_status(conn, item_id, "processing")
+        repository.set_status(conn, item_id, ItemStatus.PROCESSING)
     publish(svc.event_bus(), ImageProcessed(
-        item_id=item_id, user_id=user_id, bucket=svc.bucket, original_key=row["file_path"],
-        thumbnail_key=row["thumbnail_path"], request_id=request_id, started_at=datetime.now(UTC).isoformat()))
-    return {"item_id": item_id, "status": "processing", "request_id": request_id}
+        item_id=item_id, user_id=user_id, bucket=svc.bucket, original_key=item.file_path,
+        thumbnail_key=item.thumbnail_path, request_id=request_id, started_at=iso_offset(utcnow())))
+    return {"item_id": item_id, "status": ItemStatus.PROCESSING.value, "request_id": request_id}
 
 
 def search_items(svc: Collections, user_id: str, body: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -13,6 +12,7 @@ from chalicelib import observability, wiring
 from chalicelib.collections.api import Collections
 from chalicelib.collections.events import AnalysisComplete, ImageProcessed, Outcome
 from chalicelib.settings import get_settings
+from chalicelib.timeutil import parse_iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +47,10 @@ def seconds_since(started_at: Any) -> float | None:
     if not isinstance(started_at, str):
         return None
     try:
-        started = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
+        started = parse_iso(started_at)
     except ValueError:
         return None
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=UTC)
-    return max(0.0, (datetime.now(UTC) - started).total_seconds())
+    return max(0.0, (utcnow() - started).total_seconds())
 
 
 def record_stage(stage: str, outcome: Any, started_at: Any) -> None:

@@ -26,16 +26,17 @@ next run).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, func
 
+from chalicelib.collections import repository
 from chalicelib.collections.events import AnalysisComplete, ImageProcessed, publish
-from chalicelib.collections.items import MAX_ERROR_LENGTH
-from chalicelib.collections.tables import AWAITING_UPLOAD, embeddings, items
+from chalicelib.collections.model import Item, ItemStatus, QuietItem
+from chalicelib.collections.repository import MAX_ERROR_LENGTH
 from chalicelib.ports import BlobStore, BlobStoreUnavailable, EventBus
 from chalicelib.settings import DEFAULTS
 
@@ -48,15 +49,6 @@ MAX_PAGES = 10
 #: A run stops starting new items with less than this left before its timeout (a thumbnail
 #: re-run may take as long as the image processor's own 60 s timeout).
 RESERVE_MILLIS = 60_000
-#: An ``awaiting_upload`` item is only looked at this long after creation: its upload URL expires
-#: after 15 minutes, so an older one with no original is one the user never uploaded.
-UPLOAD_WINDOW = timedelta(hours=24)
-
-_COLUMNS = (items.c.id, items.c.user_id, items.c.file_path, items.c.status, items.c.error,
-            items.c.thumbnail_path, items.c.content_sha256, items.c.current_analysis_id,
-            items.c.resend_step, items.c.resend_count, items.c.updated_at)
-
-
 @dataclass
 class SweepReport:
     """What one sweep did: re-sends per step, items marked failed, items looked at."""
@@ -70,18 +62,18 @@ class SweepReport:
                 "failed": self.failed, "scanned": self.scanned}
 
 
-def stuck_step(item: Mapping[str, Any], embedded: bool) -> str:
+def stuck_step(item: Item, embedded: bool) -> str:
     """The step an unfinished item waits for. A ``processing`` item whose current analysis is
     already embedded is a re-analysis (``POST /items/{id}/analyze``) whose event was lost."""
-    if not item["thumbnail_path"]:
+    if not item.thumbnail_path:
         return THUMBNAIL
-    if not item["current_analysis_id"] or embedded:
+    if not item.current_analysis_id or embedded:
         return ANALYSIS
     return EMBEDDING
 
 
-def last_error(item: Mapping[str, Any]) -> str:
-    error = (item["error"] or "").strip()  # an unfinished item's error is its retry reason
+def last_error(item: Item) -> str:
+    error = (item.error or "").strip()  # an unfinished item's error is its retry reason
     return error or "no error was recorded (the event or notification was lost)"
 
 
@@ -99,32 +91,13 @@ class ItemSweeper:
 
     # --- scan ---------------------------------------------------------------------------------
 
-    def _cutoff(self) -> Any:
-        return func.now() - timedelta(seconds=self.after)
-
-    def _quiet(self) -> Any:
-        """Unfinished, with no progress and no re-send since the cutoff (database clock)."""
-        cutoff = self._cutoff()
-        return and_(
-            or_(items.c.status == "processing",
-                and_(items.c.status == AWAITING_UPLOAD, items.c.created_at > func.now() - UPLOAD_WINDOW)),
-            items.c.updated_at < cutoff,
-            or_(items.c.resent_at.is_(None), items.c.resent_at < cutoff),
-        )
-
     def sweep(self, remaining_millis: Callable[[], int] | None = None) -> SweepReport:
         """One run; ``remaining_millis`` is the Lambda context's ``get_remaining_time_in_millis``."""
         report = SweepReport()
-        last: tuple[Any, str] | None = None
-        embedded = select(embeddings.c.id).where(embeddings.c.analysis_id == items.c.current_analysis_id).exists()
+        last: tuple[datetime, str] | None = None
         for _ in range(self.max_pages):
-            query = select(*_COLUMNS, embedded.label("embedded")).where(self._quiet())
-            if last is not None:
-                query = query.where(or_(items.c.updated_at > last[0],
-                                        and_(items.c.updated_at == last[0], items.c.id > last[1])))
-            query = query.order_by(items.c.updated_at, items.c.id).limit(self.page_size)
             with self.engine.connect() as conn:
-                page = [dict(row) for row in conn.execute(query).mappings()]
+                page = repository.quiet_page(conn, self.after, self.page_size, last)
             for row in page:
                 if remaining_millis is not None and remaining_millis() < RESERVE_MILLIS:
                     log.warning("item sweeper: near the timeout after %d item(s); the next run goes on",
@@ -134,7 +107,9 @@ class ItemSweeper:
                 self._handle(row, report)
             if len(page) < self.page_size:
                 break
-            last = (page[-1]["updated_at"], page[-1]["id"])
+            tail = page[-1].item
+            assert tail.updated_at is not None
+            last = (tail.updated_at, tail.id)
         if report.failed:
             log.warning("item sweeper: %d item(s) marked failed", report.failed)
         if any(report.resent.values()):
@@ -143,54 +118,49 @@ class ItemSweeper:
 
     # --- one item -----------------------------------------------------------------------------
 
-    def _handle(self, item: dict[str, Any], report: SweepReport) -> None:
-        step = stuck_step(item, bool(item["embedded"]))
-        done = item["resend_count"] if item["resend_step"] == step else 0
+    def _handle(self, quiet: QuietItem, report: SweepReport) -> None:
+        item = quiet.item
+        step = stuck_step(item, quiet.embedded)
+        done = item.resend_count if item.resend_step == step else 0
         if step == THUMBNAIL:
             try:
-                if not self.blobs.exists(self.bucket, item["file_path"]):
+                if not self.blobs.exists(self.bucket, item.file_path):
                     return  # never uploaded (or deleted): nothing is stuck
             except BlobStoreUnavailable as exc:
-                log.warning("item %s: cannot check its original, next sweep: %s", item["id"], exc)
+                log.warning("item %s: cannot check its original, next sweep: %s", item.id, exc)
                 return
         if done >= self.resend_max:
             reason = (f"{step} did not complete after {done} re-send(s) {self.after} s apart; "
                       f"last error: {last_error(item)}")
-            if self._claim(item, status="failed", error=reason[:MAX_ERROR_LENGTH], updated_at=func.now()):
-                log.warning("item %s (user %s): marked failed: %s", item["id"], item["user_id"], reason)
+            if self._claim(item, status=ItemStatus.FAILED, error=reason[:MAX_ERROR_LENGTH], updated_at=func.now()):
+                log.warning("item %s (user %s): marked failed: %s", item.id, item.user_id, reason)
                 report.failed += 1
             return
         if not self._claim(item, resend_step=step, resend_count=done + 1, resent_at=func.now()):
             return  # another sweep claimed it, or it progressed meanwhile
         log.warning("item %s (user %s): %s quiet for %d s, re-sending (%d of %d)",
-                    item["id"], item["user_id"], step, self.after, done + 1, self.resend_max)
+                    item.id, item.user_id, step, self.after, done + 1, self.resend_max)
         report.resent[step] += 1
         try:
             self._resend(step, item)
         except Exception as exc:  # noqa: BLE001 - counted as a re-send; the next sweep tries again
-            log.warning("item %s: re-sending %s failed: %s: %s", item["id"], step, type(exc).__name__, exc)
+            log.warning("item %s: re-sending %s failed: %s: %s", item.id, step, type(exc).__name__, exc)
 
-    def _claim(self, item: Mapping[str, Any], **values: Any) -> bool:
-        """Apply ``values`` only if the item is still quiet and was not re-sent or changed since
-        it was read: one of any number of concurrent sweeps wins."""
-        statement = (update(items)
-                     .where(items.c.id == item["id"], items.c.status == item["status"],
-                            items.c.resend_count == item["resend_count"], self._quiet())
-                     .values(**values))
-        with self.engine.begin() as conn:
-            return conn.execute(statement).rowcount == 1
+    def _claim(self, item: Item, **values: Any) -> bool:
+        """Apply ``values`` only if the item is still quiet and unchanged since it was read."""
+        return repository.claim_quiet(self.engine, item, self.after, **values)
 
-    def _resend(self, step: str, item: Mapping[str, Any]) -> None:
+    def _resend(self, step: str, item: Item) -> None:
         if step == THUMBNAIL:
-            self.process_upload(item["file_path"])
+            self.process_upload(item.file_path)
         elif step == ANALYSIS:
-            if item["current_analysis_id"]:  # a lost re-analysis: a new version, once per quiet period
-                request_id = f"reanalyze:{item['id']}:resend-{item['updated_at'].timestamp():.6f}"
+            if item.current_analysis_id:  # a lost re-analysis: a new version, once per quiet period
+                request_id = f"reanalyze:{item.id}:resend-{item.updated_at.timestamp():.6f}"
             else:  # the upload's own request id: at most one analysis per uploaded content
-                request_id = f"upload:{item['id']}:{item['content_sha256']}"
+                request_id = f"upload:{item.id}:{item.content_sha256}"
             publish(self.bus, ImageProcessed(
-                item_id=item["id"], user_id=item["user_id"], bucket=self.bucket, original_key=item["file_path"],
-                thumbnail_key=item["thumbnail_path"], request_id=request_id))
+                item_id=item.id, user_id=item.user_id, bucket=self.bucket, original_key=item.file_path,
+                thumbnail_key=item.thumbnail_path, request_id=request_id))
         else:
-            publish(self.bus, AnalysisComplete(item_id=item["id"], analysis_id=item["current_analysis_id"],
-                                               user_id=item["user_id"]))
+            publish(self.bus, AnalysisComplete(item_id=item.id, analysis_id=item.current_analysis_id,
+                                               user_id=item.user_id))

@@ -18,14 +18,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
+from chalicelib.collections.model import ItemStatus
 from chalicelib.db.schema import metadata
 
 EMBEDDING_DIMENSIONS = 1024
-
-#: ``awaiting_upload``: created by ``POST /items``, its bytes have not arrived (nothing is running);
-#: ``processing`` from the moment they have, until ``ready`` or ``failed``.
-AWAITING_UPLOAD = "awaiting_upload"
-STATUSES = (AWAITING_UPLOAD, "processing", "ready", "failed")
 
 items = Table(
     "items",
@@ -35,7 +31,7 @@ items = Table(
     Column("filename", String(255), nullable=False),
     Column("file_path", Text, nullable=False, unique=True),
     Column("mime_type", String(100), nullable=False),
-    Column("status", String(20), nullable=False, server_default=AWAITING_UPLOAD),
+    Column("status", String(20), nullable=False, server_default=ItemStatus.AWAITING_UPLOAD.value),
     Column("error", Text),
     Column("thumbnail_path", Text),
     Column("thumbnail_mime_type", String(100)),

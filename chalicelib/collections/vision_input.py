@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from PIL import Image
 
 from chalicelib.collections.keys import extension_of
+from chalicelib.collections.model import Item
 from chalicelib.collections.thumbnails import DEFAULT_MAX_PIXELS, ImageRejected, render_thumbnail
 from chalicelib.ports import BlobNotFound, BlobStore
 
@@ -94,28 +93,28 @@ def _flatten(im: Image.Image) -> Image.Image:
     return im if im.mode in {"L", "RGB"} else im.convert("RGB")
 
 
-def image_for_analysis(blobs: BlobStore, bucket: str, item: Mapping[str, Any],
+def image_for_analysis(blobs: BlobStore, bucket: str, item: Item,
                        max_pixels: int = DEFAULT_MAX_PIXELS) -> VisionImage | None:
     """The item's original, prepared by :func:`prepare`; the stored thumbnail when the original
     is gone or unreadable; None when neither exists."""
     try:
-        original = blobs.get(bucket, item["file_path"])
+        original = blobs.get(bucket, item.file_path)
     except BlobNotFound:
         original = None
     if original is not None:
         try:
-            return prepare(original, extension_of(item["file_path"]), max_pixels=max_pixels)
+            return prepare(original, extension_of(item.file_path), max_pixels=max_pixels)
         except ImageRejected as exc:
             log.warning("item %s: the original cannot be shown to the analyzer (%s); using the thumbnail",
-                        item["id"], exc)
-    key = item.get("thumbnail_path")
+                        item.id, exc)
+    key = item.thumbnail_path
     if not key:
         return None
     try:
         data = blobs.get(bucket, key)
     except BlobNotFound:
         return None
-    media_type = item.get("thumbnail_mime_type") or "image/jpeg"
+    media_type = item.thumbnail_mime_type or "image/jpeg"
     try:
         with Image.open(io.BytesIO(data)) as im:
             width, height = im.size

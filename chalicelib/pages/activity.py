@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import errors
+from chalicelib.timeutil import parse_iso
 
 MAX_BATCH = 100
 MAX_METADATA_BYTES = 4096
@@ -21,12 +22,9 @@ def _parse_time(value: Any, field: str, now: datetime) -> datetime:
     if not isinstance(value, str):
         raise errors.BadRequest("timestamp must be an ISO-8601 string", field=field)
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parse_iso(value).replace(tzinfo=None)
     except ValueError:
         raise errors.BadRequest(f"timestamp {value[:40]!r} is not ISO-8601", field=field) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     if parsed > now + MAX_SKEW or parsed < now - MAX_AGE:
         raise errors.BadRequest("timestamp must be within the last 30 days and not in the future", field=field)
     return parsed

@@ -12,12 +12,13 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from chalicelib import timeutil
 from chalicelib.pages.tables import (
     activity_log,
     activity_requests,
@@ -25,6 +26,7 @@ from chalicelib.pages.tables import (
     page_cache,
     page_miss_counts,
 )
+from chalicelib.timeutil import utcnow_naive
 
 MAX_ATTEMPTS = 3  # a generation job is claimed at most this often, then marked failed
 CACHE_VALIDITY = timedelta(minutes=30)
@@ -32,11 +34,12 @@ QUEUED, PROCESSING, COMPLETED, FAILED = "queued", "processing", "completed", "fa
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Now as the pages tables store it (naive UTC)."""
+    return utcnow_naive()
 
 
 def iso(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return None if value is None else timeutil.iso(value)
 
 
 def cache_key(user_id: str, page_type: str) -> str:

@@ -122,7 +122,7 @@ class Embedder(Protocol):
 
 
 class Agent(Protocol):
-    """``uses_tools = True``: ``run(task_id, description, tools=Toolbox, deadline=monotonic s)``
+    """``uses_tools = True``: ``run(task_id, description, tools=ports.Tools, deadline=monotonic s)``
     acts only through ``tools``; otherwise ``run(task_id, description)`` (an external runtime)."""
 
     def run(self, task_id: str, description: str) -> AgentResult: ...

@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+from chalicelib.ports import ToolInputError, Tools
 from chalicelib.providers.base import (
     AGENT_SYSTEM,
     AgentResult,
@@ -133,7 +134,8 @@ class ClaudeAgent:
         self.max_steps = max(1, max_steps)
         self.max_tokens = max_tokens
 
-    def run(self, task_id: str, description: str, tools: Any = None, deadline: float | None = None) -> AgentResult:
+    def run(self, task_id: str, description: str, tools: Tools | None = None,
+            deadline: float | None = None) -> AgentResult:
         if tools is None:
             raise ValueError("the Claude agent acts only through tools; none were given")
         system = AGENT_SYSTEM.format(max_quotes=tools.max_quote_requests)
@@ -178,9 +180,7 @@ def _blocks(content: Any) -> list[dict[str, Any]]:
     return blocks
 
 
-def _tool_result(tools: Any, call: dict[str, Any]) -> dict[str, Any]:
-    from chalicelib.vendors.tools import ToolInputError
-
+def _tool_result(tools: Tools, call: dict[str, Any]) -> dict[str, Any]:
     try:
         result, is_error = tools.call(call["name"], call["input"]), False
     except ToolInputError as exc:

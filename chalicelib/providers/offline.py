@@ -7,8 +7,8 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from typing import Any
 
+from chalicelib.ports import ToolInputError, Tools
 from chalicelib.providers.base import (
     EMBEDDING_DIMENSIONS,
     AgentResult,
@@ -68,21 +68,18 @@ class OfflineAgent:
 
     uses_tools = True
 
-    def run(self, task_id: str, description: str, tools: Any = None, deadline: float | None = None) -> AgentResult:
-        from chalicelib.vendors.directory import area_in, trade_in
-        from chalicelib.vendors.tools import ToolInputError
-
+    def run(self, task_id: str, description: str, tools: Tools | None = None,
+            deadline: float | None = None) -> AgentResult:
         if tools is None:
             raise ValueError("the offline agent acts only through tools; none were given")
-        trade = trade_in(description)
-        area = area_in(description, tools.directory.known_areas())
+        trade, area = tools.read_request(description)
         if trade is None or area is None:
             missing = " or ".join(n for n, v in (("a trade", trade), ("an area we have vendors in", area)) if v is None)
             return self._result(f"[offline agent] The task does not name {missing}, so no vendor was contacted.",
                                 tools)
         found = tools.call("find_vendors", {"trade": trade, "area": area})
         sent, failed = [], []
-        message = f"A customer asks for a quote for this {trade} job in {area.title()}: {_plain(description)}"
+        message = f"A customer asks for a quote for this {trade} job in {area.title()}: {tools.as_message(description)}"
         for vendor in found["vendors"][: tools.max_quote_requests]:
             try:
                 outcome = tools.call("request_quote", {"vendor": vendor["id"], "message": message})
@@ -97,13 +94,7 @@ class OfflineAgent:
         return self._result(text, tools)
 
     @staticmethod
-    def _result(text: str, tools: Any) -> AgentResult:
+    def _result(text: str, tools: Tools) -> AgentResult:
         return AgentResult(response_text=text, vendors=[], quotes=[], emails_sent=0, provider_used=OFFLINE,
                            raw={"tool_calls": tools.calls})
 
-
-def _plain(text: str, limit: int = 1200) -> str:
-    """The description as a quote-request message: no links (the tool refuses them), bounded."""
-    from chalicelib.vendors.tools import _URL
-
-    return _URL.sub("[link removed]", " ".join(text.split()))[:limit]

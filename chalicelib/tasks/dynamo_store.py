@@ -8,9 +8,10 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.tasks.cursor import decode_cursor, encode_cursor
-from chalicelib.tasks.model import ACTIVE, STATUSES, Change, Page, Task, now_iso
+from chalicelib.paging import CURSOR_MESSAGE, PLAIN
+from chalicelib.tasks.model import ACTIVE, STATUSES, Change, Page, Task
 from chalicelib.tasks.store import BadCursor, TaskExists
+from chalicelib.timeutil import now_iso
 
 OWNER_INDEX = "owner-created_at-index"
 STATUS_INDEX = "status-created_at-index"
@@ -99,13 +100,13 @@ class DynamoTaskStore:
             "ScanIndexForward": False, "Limit": limit,
         }
         if cursor:
-            start = decode_cursor(cursor)
+            start = PLAIN.decode(cursor)
             if not isinstance(start, dict) or start.get("owner") != owner:
-                raise BadCursor("cursor is not valid; pass the one the previous page returned")
+                raise BadCursor(CURSOR_MESSAGE)
             kwargs["ExclusiveStartKey"] = start
         response = self._table.query(**kwargs)
         last = response.get("LastEvaluatedKey")
-        next_cursor = encode_cursor(_from_dynamo(last)) if last else None
+        next_cursor = PLAIN.encode(_from_dynamo(last)) if last else None
         return Page([_item_to_task(i) for i in response.get("Items", [])], next_cursor)
 
     def apply(self, task_id: str, change: Change) -> Task | None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from chalicelib import observability, wiring
 from chalicelib.settings import get_settings
 from chalicelib.tasks.model import WorkerPayload
 from chalicelib.tasks.service import TaskService
+from chalicelib.timeutil import iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def run_sweeper() -> dict[str, Any]:
     observability.put_metrics("task sweeper run", {"handler": "task_sweeper"},
                               {"TasksStuck": (stats.get("expired", 0), "Count"),
                                "TasksReinvoked": (stats.get("reinvoked", 0), "Count")})
-    since = (datetime.now(UTC) - STATUS_WINDOW).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # as created_at
+    since = iso(utcnow() - STATUS_WINDOW)  # as created_at
     counts = wiring.task_store().count_by_status(since)
     for status, count in counts.items():
         observability.put_metrics("tasks by status", {"status": status}, {"Tasks": (count, "Count")})

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
+
+from chalicelib.timeutil import now_iso
 
 PENDING, PROCESSING, COMPLETED, ERROR = "pending", "processing", "completed", "error"
 STATUSES = (PENDING, PROCESSING, COMPLETED, ERROR)
@@ -18,11 +19,6 @@ MSG_STARTED = "Agent processing started"
 MSG_COMPLETED = "Agent completed task successfully"
 
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("8d3b0f5e-4c59-4f0c-a3e2-5f1f4c8a9b21")
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
 
 #: A timeline entry's state for the service, beside what clients see (``ts``, ``message``,
 #: ``type``): keys starting with "_" are stored but never sent (see :func:`public_event`).

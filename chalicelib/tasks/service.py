@@ -7,10 +7,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from chalicelib import errors
+from chalicelib import errors, paging
 from chalicelib.settings import DEFAULTS, TASK_CLAIM_MARGIN_SECONDS
 from chalicelib.tasks.model import (
     ACTIVE,
@@ -30,10 +30,12 @@ from chalicelib.tasks.model import (
     new_task_id,
 )
 from chalicelib.tasks.store import BadCursor, TaskExists, TaskStore
+from chalicelib.timeutil import iso, utcnow
 
 log = logging.getLogger(__name__)
 
-#: Builds the tools for one run: ``(task_id, description, on_event(message, type)) -> Toolbox``.
+#: Builds the tools for one run: ``(task_id, description, on_event(message, type)) ->``
+#: a :class:`chalicelib.ports.Tools` (``vendors.tools.Toolbox``, whose ``requests`` it counts).
 ToolsFactory = Callable[[str, str, Callable[[str, str], None]], Any]
 
 #: How a sweeper re-invocation's timeline message begins (they are counted by a field, not this text).
@@ -67,18 +69,6 @@ def dependency_down(exc: BaseException) -> bool:
     if isinstance(exc, (OperationalError, PoolTimeout)):
         return True
     return (isinstance(exc, DBAPIError) and exc.connection_invalidated) or is_transient(exc)
-
-
-def parse_limit(raw: str | None, default: int = 20, maximum: int = 100) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise errors.BadRequest(f"limit must be an integer from 1 to {maximum}", field="limit") from None
-    if not 1 <= limit <= maximum:
-        raise errors.BadRequest(f"limit must be from 1 to {maximum}", field="limit")
-    return limit
 
 
 def worker_payload(task: Task) -> dict[str, str]:
@@ -173,7 +163,7 @@ class TaskService:
         try:
             return self.store.list(owner, limit, cursor or None)
         except BadCursor as exc:
-            raise errors.BadRequest(str(exc), field="cursor") from None
+            raise paging.bad_cursor_request(exc) from None
 
     # --- worker -------------------------------------------------------------------------------
 
@@ -444,4 +434,4 @@ class TaskService:
 
 def _ago(seconds: float) -> str:
     """The time ``seconds`` ago as the stores write times (ISO 8601, UTC, comparable as text)."""
-    return (datetime.now(UTC) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso(utcnow() - timedelta(seconds=seconds))

@@ -22,9 +22,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from chalicelib.db.schema import metadata
-from chalicelib.tasks.cursor import decode_cursor, encode_cursor
-from chalicelib.tasks.model import ACTIVE, STATUSES, Change, Page, Task, now_iso
+from chalicelib.paging import CURSOR_MESSAGE, PLAIN
+from chalicelib.tasks.model import ACTIVE, STATUSES, Change, Page, Task
 from chalicelib.tasks.store import BadCursor, TaskExists
+from chalicelib.timeutil import now_iso
 
 tasks = Table(
     "tasks",
@@ -91,9 +92,9 @@ class SqlTaskStore:
     def list(self, owner: str, limit: int, cursor: str | None = None) -> Page:
         query = select(tasks).where(tasks.c.owner == owner)
         if cursor:
-            position = decode_cursor(cursor)
+            position = PLAIN.decode(cursor)
             if not (isinstance(position, list) and len(position) == 2):
-                raise BadCursor("cursor is not valid; pass the one the previous page returned")
+                raise BadCursor(CURSOR_MESSAGE)
             created_at, task_id = str(position[0]), str(position[1])
             query = query.where(or_(tasks.c.created_at < created_at,
                                     and_(tasks.c.created_at == created_at, tasks.c.id < task_id)))
@@ -102,7 +103,7 @@ class SqlTaskStore:
             rows = [_row_to_task(r) for r in connection.execute(query)]
         more = len(rows) > limit
         rows = rows[:limit]
-        return Page(rows, encode_cursor([rows[-1].created_at, rows[-1].id]) if more and rows else None)
+        return Page(rows, PLAIN.encode([rows[-1].created_at, rows[-1].id]) if more and rows else None)
 
     def apply(self, task_id: str, change: Change) -> Task | None:
         """Optimistic concurrency: re-read and retry when another writer got in first, so

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from chalicelib.paging import BadCursor
 from chalicelib.tasks.model import Change, Page, Task
 
 
@@ -16,8 +17,8 @@ class TaskExists(Exception):
         self.task = task
 
 
-class BadCursor(ValueError):
-    """The pagination cursor is not one this store issued."""
+#: ``list`` raises :class:`BadCursor` (from :mod:`chalicelib.paging`) for a cursor it did not issue.
+__all__ = ["BadCursor", "TaskExists", "TaskStore"]
 
 
 class TaskStore(Protocol):

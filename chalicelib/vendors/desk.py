@@ -10,13 +10,13 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from chalicelib import errors
 from chalicelib.tasks.model import STATUSES, Change, event
 from chalicelib.tasks.store import TaskStore
+from chalicelib.timeutil import from_epoch, iso_seconds
 from chalicelib.vendors import links
 from chalicelib.vendors.quotes import AlreadyAnswered, QuoteRequest, QuoteRequests
 
@@ -86,7 +86,7 @@ def parse_quote(body: dict[str, Any], max_price: float) -> tuple[Decimal, str, s
 
 
 def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_seconds(from_epoch(epoch))
 
 
 def _quote(request: QuoteRequest) -> dict[str, Any] | None:

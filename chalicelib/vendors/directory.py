@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from chalicelib.tasks.model import now_iso
+from chalicelib.timeutil import now_iso
 from chalicelib.vendors.tables import vendors
 
 MAX_NAME = 60

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from chalicelib.tasks.model import now_iso
+from chalicelib.timeutil import now_iso
 from chalicelib.vendors.directory import decode_names
 from chalicelib.vendors.tables import ANSWERED, FAILED, PENDING, SENT, quote_requests, vendors
 

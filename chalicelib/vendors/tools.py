@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.ports import Mailer, MailRejected, MailUnavailable
+from chalicelib.ports import Mailer, MailRejected, MailUnavailable, ToolInputError
 from chalicelib.vendors import links
-from chalicelib.vendors.directory import Vendor, VendorDirectory
+from chalicelib.vendors.directory import Vendor, VendorDirectory, area_in, trade_in
 from chalicelib.vendors.quotes import QuoteRequests
 from chalicelib.vendors.tables import ANSWERED, SENT
 
@@ -60,10 +60,6 @@ SPECS: list[dict[str, Any]] = [
 ]
 
 
-class ToolInputError(ValueError):
-    """The model's tool input is invalid or not allowed; the message is for the model."""
-
-
 def _text(data: dict[str, Any], name: str, max_chars: int) -> str:
     value = data.get(name)
     if not isinstance(value, str) or not value.strip():
@@ -85,9 +81,13 @@ def _check_keys(data: Any, allowed: set[str]) -> dict[str, Any]:
     return data
 
 
+__all__ = ["SPECS", "ToolInputError", "Toolbox"]
+
+
 @dataclass
 class Toolbox:
-    """The tools bound to one task. ``on_event(message, type)`` adds a timeline event."""
+    """The tools bound to one task (a :class:`chalicelib.ports.Tools`). ``on_event(message, type)``
+    adds a timeline event."""
 
     task_id: str
     description: str
@@ -116,6 +116,14 @@ class Toolbox:
             raise
         self.calls.append({"tool": name, "ok": "error" not in result})
         return result
+
+    def read_request(self, description: str) -> tuple[str | None, str | None]:
+        """The trade (synonyms included) and an area the directory serves that ``description`` names."""
+        return trade_in(description), area_in(description, self.directory.known_areas())
+
+    def as_message(self, text: str, limit: int = 1200) -> str:
+        """``text`` as a quote-request message: no links (``request_quote`` refuses them), bounded."""
+        return _URL.sub("[link removed]", " ".join(text.split()))[:limit]
 
     def find_vendors(self, data: Any) -> dict[str, Any]:
         data = _check_keys(data, {"trade", "area"})

@@ -135,9 +135,9 @@ def test_odd_keys_uploaded_straight_to_the_bucket(client, runtime, fakes, user, 
 
 
 def test_the_documented_item_statuses_are_the_stored_ones() -> None:
-    from chalicelib.collections.tables import AWAITING_UPLOAD, STATUSES
+    from chalicelib.collections.model import ItemStatus
     from chalicelib.openapi import document
 
     schemas = document()["components"]["schemas"]
-    assert schemas["ItemSummary"]["properties"]["status"]["enum"] == list(STATUSES)
-    assert schemas["ItemCreated"]["properties"]["status"]["const"] == AWAITING_UPLOAD
+    assert schemas["ItemSummary"]["properties"]["status"]["enum"] == [status.value for status in ItemStatus]
+    assert schemas["ItemCreated"]["properties"]["status"]["const"] == ItemStatus.AWAITING_UPLOAD

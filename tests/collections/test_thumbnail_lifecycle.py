@@ -10,6 +10,7 @@ import boto3
 
 from chalicelib import wiring
 from chalicelib.aws.blobs import S3BlobStore
+from chalicelib.collections.model import Item, ItemStatus
 from chalicelib.collections.thumbnail_store import THUMBNAIL_TAGS, ensure_thumbnail
 from tests.collections import images
 from tests.collections.conftest import BUCKET, get_item, path_of, upload
@@ -83,7 +84,8 @@ def test_s3_store_tags_and_rebuilds(aws) -> None:  # noqa: ANN001
     s3.create_bucket(Bucket="bucket")
     store = S3BlobStore(s3)
     store.put("bucket", "u1/a.jpg", images.jpeg((900, 600), "red"), "image/jpeg")
-    item = {"id": "i1", "file_path": "u1/a.jpg", "thumbnail_path": "u1/thumbnails/a.jpg", "mime_type": "image/jpeg"}
+    item = Item(id="i1", user_id="u1", filename="a.jpg", file_path="u1/a.jpg", mime_type="image/jpeg",
+                status=ItemStatus.READY, thumbnail_path="u1/thumbnails/a.jpg")
     assert ensure_thumbnail(store, "bucket", item) == "rebuilt"
     tags = s3.get_object_tagging(Bucket="bucket", Key="u1/thumbnails/a.jpg")["TagSet"]
     assert tags == [{"Key": "kind", "Value": "thumbnail"}]

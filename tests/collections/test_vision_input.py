@@ -152,13 +152,15 @@ def test_not_an_image_is_rejected() -> None:
 
 
 def test_an_unreadable_original_falls_back_to_the_thumbnail(tmp_path) -> None:  # noqa: ANN001
+    from chalicelib.collections.model import Item, ItemStatus
     from chalicelib.collections.vision_input import image_for_analysis
     from localdev.blobs import LocalBlobStore
 
     blobs = LocalBlobStore(tmp_path, secret="s" * 32)
     blobs.put("bucket", "u/i.png", b"\x89PNG broken", "image/png")
     blobs.put("bucket", "u/thumbnails/i.png", images.jpeg((800, 600), "green"), "image/jpeg")
-    item = {"id": "i", "file_path": "u/i.png", "thumbnail_path": "u/thumbnails/i.png", "thumbnail_mime_type": "image/jpeg"}
+    item = Item(id="i", user_id="u", filename="i.png", file_path="u/i.png", mime_type="image/png",
+                status=ItemStatus.READY, thumbnail_path="u/thumbnails/i.png", thumbnail_mime_type="image/jpeg")
     found = image_for_analysis(blobs, "bucket", item)
     assert found is not None and (found.source, found.width, found.height) == ("thumbnail", 800, 600)
     blobs.delete("bucket", "u/thumbnails/i.png")

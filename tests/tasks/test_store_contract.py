@@ -100,7 +100,7 @@ def test_overdue_finds_only_active_tasks_before_the_cutoff(store) -> None:  # no
     finished = store.create(new("alice"))
     store.apply(finished.id, Change(ACTIVE, event("x", "error"), ERROR))
     time.sleep(0.002)
-    from chalicelib.tasks.model import now_iso
+    from chalicelib.timeutil import now_iso
 
     overdue = {t.id for t in store.overdue(now_iso())}
     assert active.id in overdue and finished.id not in overdue

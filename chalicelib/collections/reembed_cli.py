@@ -2,7 +2,7 @@
 (``VOYAGE_EMBEDDING_MODEL``, or the offline model without a key). Resumable: it re-embeds only
 what is still stale, in batches committed one by one, so it can be stopped and run again.
 
-    python -m chalicelib.collections.reembed [--batch-size 128] [--limit N]
+    python -m chalicelib.collections.reembed_cli [--batch-size 128] [--limit N]
 """
 
 from __future__ import annotations
