@@ -6,7 +6,7 @@ import { announce, clear, h, img } from "./dom.js";
 const PAGE = 60;
 const POLL_MS = 1500;
 const FINAL = new Set(["ready", "failed"]);
-const WAITING = new Set(["pending", "awaiting_upload"]);
+const WAITING = new Set(["awaiting_upload"]);
 const UPLOAD_WINDOW_MS = 20 * 60 * 1000; // an upload URL lives 15 minutes: older waiting items will not move
 
 /** Whether an item may still change by itself (worth polling). */
@@ -16,13 +16,12 @@ function moving(item, now = Date.now()) {
   return true;
 }
 const ACCEPTED = new Set(["image/jpeg", "image/png"]);
-const STATUSES = [["", "any status"], ["awaiting_upload", "awaiting upload"], ["pending", "pending"],
+const STATUSES = [["", "any status"], ["awaiting_upload", "awaiting upload"],
   ["processing", "processing"], ["ready", "ready"], ["failed", "failed"]];
 
 /** Where an item is in the pipeline, from what the API tells us. */
 export function stageLabel(item) {
   switch (item.status) {
-    case "pending":
     case "awaiting_upload":
       return "awaiting upload";
     case "processing":
