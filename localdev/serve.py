@@ -102,6 +102,23 @@ def _wait_for_change(watcher: SourceWatcher, stop: threading.Event) -> Path | No
     return None
 
 
+def _say_what_offline_providers_can_do() -> None:
+    """Once at start-up: the offline stand-ins' packages (development dependencies) are present,
+    or what each stand-in does without its package. Checked without importing them."""
+    from chalicelib.providers.offline_vision import ocr_status
+    from chalicelib.providers.static_embedder import wordllama_status
+
+    ocr, embedder = ocr_status(), wordllama_status()
+    if ocr is None and embedder is None:
+        log.info("offline providers: OCR (rapidocr-onnxruntime) and WordLlama embeddings available")
+    if ocr is not None:
+        log.warning("offline providers: %s; images are analysed from their features only "
+                    "(pip install -r requirements-dev.txt)", ocr)
+    if embedder is not None:
+        log.warning("offline providers: %s; embeddings fall back to feature hashing, which matches words, "
+                    "not meaning (pip install -r requirements-dev.txt)", embedder)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="make run", description=__doc__.splitlines()[0])
@@ -137,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = get_settings()
         database_url = wiring.database_url()
         log.info("database ready, %.1f s after the start", time.time() - started)
+        _say_what_offline_providers_can_do()
         import app  # noqa: F401 - registers the local stage; a broken edit fails here
 
         runtime = wiring.local_runtime()

@@ -60,6 +60,17 @@ def _load_wordllama() -> Any:
         return _model
 
 
+def wordllama_status() -> str | None:
+    """None when WordLlama can be imported, else why not (checked without importing it)."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("wordllama") is not None
+    except (ImportError, ValueError):
+        found = False
+    return None if found else "wordllama is not installed"
+
+
 def _pad(vector: list[float], width: int) -> list[float]:
     return vector + [0.0] * (width - len(vector))
 
