@@ -14,11 +14,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
     import jwt
 
-from chalicelib.secrets import get_secret
+from chalicelib.secrets import get_secret, local_generated_secret
 from chalicelib.settings import MissingSetting, Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -35,19 +34,6 @@ class Unauthorized(Exception):
         self.reason = reason
 
 
-def _local_secret(data_dir: Path) -> str:
-    path = data_dir / LOCAL_SECRET_FILE
-    if path.exists():
-        return path.read_text().strip()
-    import secrets as pysecrets
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = pysecrets.token_urlsafe(48)
-    path.write_text(secret)
-    path.chmod(0o600)
-    return secret
-
-
 def signing_secret(settings: Settings | None = None) -> str:
     """The HS256 secret: JWT_SECRET (SSM/env), or in the local stage one kept in .local/."""
     settings = settings or get_settings()
@@ -55,7 +41,7 @@ def signing_secret(settings: Settings | None = None) -> str:
     if secret:
         return secret
     if settings.is_local:
-        return _local_secret(settings.local_data_dir)
+        return local_generated_secret(settings.local_data_dir / LOCAL_SECRET_FILE)
     raise MissingSetting("JWT_SECRET", "set SSM parameter {prefix}/JWT_SECRET or env JWT_SECRET")
 
 

@@ -18,6 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from chalicelib import settings
@@ -113,3 +114,17 @@ def require_secret(name: str) -> str:
         where = f"SSM parameter {prefix}/{name} or " if prefix else ""
         raise settings.MissingSetting(name, f"set {where}environment variable {name}")
     return value
+
+
+def local_generated_secret(path: Path) -> str:
+    """The local stage's secret kept in ``path``: generated once (48 random bytes, URL-safe),
+    readable by its owner only, then read back on every start."""
+    if path.exists():
+        return path.read_text().strip()
+    import secrets as pysecrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = pysecrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret

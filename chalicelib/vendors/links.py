@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
     from chalicelib.settings import Settings
 
@@ -70,27 +69,14 @@ def verify(secret: str, token: LinkToken, task_id: str, vendor_id: str, now: flo
         raise ExpiredLink("this quote link has expired; ask the customer for a new one")
 
 
-def _local_secret(data_dir: Path) -> str:
-    path = data_dir / LOCAL_SECRET_FILE
-    if path.exists():
-        return path.read_text().strip()
-    import secrets as pysecrets
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = pysecrets.token_urlsafe(48)
-    path.write_text(secret)
-    path.chmod(0o600)
-    return secret
-
-
 def link_secret(settings: Settings) -> str:
     """QUOTE_LINK_SECRET (SSM/env), or in the local stage one kept in ``.local/``."""
-    from chalicelib.secrets import get_secret
+    from chalicelib.secrets import get_secret, local_generated_secret
     from chalicelib.settings import MissingSetting
 
     secret = get_secret("QUOTE_LINK_SECRET")
     if secret:
         return secret
     if settings.is_local:
-        return _local_secret(settings.local_data_dir)
+        return local_generated_secret(settings.local_data_dir / LOCAL_SECRET_FILE)
     raise MissingSetting("QUOTE_LINK_SECRET", "set SSM parameter {prefix}/QUOTE_LINK_SECRET or env QUOTE_LINK_SECRET")
