@@ -117,7 +117,7 @@ def me() -> dict:
 @app.on_s3_event(bucket=get_settings().bucket_name, events=["s3:ObjectCreated:*"])
 def collections_image_processor(event) -> None:  # noqa: ANN001 - chalice S3Event
     """Thumbnail a new .jpg/.jpeg/.png (any case; filtered in code) and publish ImageProcessed."""
-    from chalicelib.collections.entry import on_object_created
+    from chalicelib.collections.handlers import on_object_created
 
     on_object_created(event.to_dict())
 
@@ -125,7 +125,7 @@ def collections_image_processor(event) -> None:  # noqa: ANN001 - chalice S3Even
 @app.on_cw_event({"source": ["collections.imageprocessor"], "detail-type": ["ImageProcessed"]})
 def collections_analyzer(event) -> None:  # noqa: ANN001 - chalice CloudWatchEvent
     """Claude vision analysis of the image; publishes AnalysisComplete."""
-    from chalicelib.collections.entry import on_image_processed
+    from chalicelib.collections.handlers import on_image_processed
 
     on_image_processed(event.to_dict())
 
@@ -133,7 +133,7 @@ def collections_analyzer(event) -> None:  # noqa: ANN001 - chalice CloudWatchEve
 @app.on_cw_event({"source": ["collections.analyzer"], "detail-type": ["AnalysisComplete"]})
 def collections_embedder(event) -> None:  # noqa: ANN001 - chalice CloudWatchEvent
     """Voyage embedding of the analysis; the item becomes ready (searchable)."""
-    from chalicelib.collections.entry import on_analysis_complete
+    from chalicelib.collections.handlers import on_analysis_complete
 
     on_analysis_complete(event.to_dict())
 
@@ -142,13 +142,13 @@ def collections_embedder(event) -> None:  # noqa: ANN001 - chalice CloudWatchEve
 def item_sweeper(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
     """Re-send the step of items stuck with no progress for ITEM_RESEND_AFTER_SECONDS; after
     ITEM_RESEND_MAX re-sends mark them failed with the reason: none stays processing forever."""
-    from chalicelib.collections.entry import run_item_sweeper
+    from chalicelib.collections.handlers import run_item_sweeper
 
     return run_item_sweeper(getattr(event.context, "get_remaining_time_in_millis", None))
 
 
 def _collections():  # noqa: ANN202 - chalicelib.collections.api.Collections
-    from chalicelib.collections.entry import services
+    from chalicelib.collections.handlers import services
 
     return services()
 
@@ -224,7 +224,7 @@ def collections_search() -> dict:
 @web.endpoint
 def create_task() -> Response:
     """Create a task; 202 at once. ``Idempotency-Key`` makes retries safe."""
-    from chalicelib.tasks.entry import service
+    from chalicelib.tasks.handlers import service
 
     body = web.json_body(app, get_settings().max_body_bytes)
     key = app.current_request.headers.get("idempotency-key")
@@ -238,7 +238,7 @@ def create_task() -> Response:
 def list_tasks() -> dict:
     """The caller's tasks, newest first: ``?limit=1..100&cursor=...``."""
     from chalicelib.paging import parse_limit
-    from chalicelib.tasks.entry import service
+    from chalicelib.tasks.handlers import service
 
     params = web.query_params(app)
     page = service().list(web.current_user(app), parse_limit(params.get("limit")), params.get("cursor"))
@@ -249,7 +249,7 @@ def list_tasks() -> dict:
 @web.endpoint
 def get_task(task_id: str) -> dict:
     """One task with its status and event timeline (404 for another user's)."""
-    from chalicelib.tasks.entry import service
+    from chalicelib.tasks.handlers import service
 
     return service().get(web.current_user(app), task_id).to_api()
 
@@ -273,7 +273,7 @@ for _path, _methods in {**cors.PREFLIGHTS, **(cors.LOCAL_PREFLIGHTS if get_setti
 def task_worker(event, context) -> dict:  # noqa: ANN001 - raw Lambda event and context
     """Invoked with InvocationType=Event: run the agent for one task (it stops before the
     invocation's remaining time runs out)."""
-    from chalicelib.tasks.entry import run_worker
+    from chalicelib.tasks.handlers import run_worker
 
     return run_worker(event, getattr(context, "get_remaining_time_in_millis", None))
 
@@ -281,7 +281,7 @@ def task_worker(event, context) -> dict:  # noqa: ANN001 - raw Lambda event and 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="task_sweeper")
 def task_sweeper(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
     """Mark tasks stuck past TASK_DEADLINE_SECONDS as error: none stays pending forever."""
-    from chalicelib.tasks.entry import run_sweeper
+    from chalicelib.tasks.handlers import run_sweeper
 
     return run_sweeper()
 
@@ -319,7 +319,7 @@ def vendor_quote_submit(token: str) -> Response:
 def record_activity() -> Response:
     """One event or ``{"events": [...]}`` (page or intent, action, metadata, timestamp);
     ``Idempotency-Key`` makes retries safe."""
-    from chalicelib.pages.entry import service
+    from chalicelib.pages.handlers import service
 
     body = web.json_body(app, get_settings().max_body_bytes)
     key = app.current_request.headers.get("idempotency-key")
@@ -330,7 +330,7 @@ def record_activity() -> Response:
 @web.endpoint
 def list_pages() -> dict:
     """The caller's fresh cached pages."""
-    from chalicelib.pages.entry import service
+    from chalicelib.pages.handlers import service
 
     return {"pages": service().list_pages(web.current_user(app))}
 
@@ -339,7 +339,7 @@ def list_pages() -> dict:
 @web.endpoint
 def get_page(page_type: str) -> dict:
     """A page from the cache (30 min validity) or, on a miss, generated now (once per key)."""
-    from chalicelib.pages.entry import service
+    from chalicelib.pages.handlers import service
 
     return service().get_page(web.current_user(app), page_type)
 
@@ -348,7 +348,7 @@ def get_page(page_type: str) -> dict:
 def pattern_detector(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
     """Find recurring patterns in recent activity and queue predicted pages; one user's error
     is counted and skipped, and the run stops before the deadline."""
-    from chalicelib.pages.entry import run_detector
+    from chalicelib.pages.handlers import run_detector
 
     return run_detector(getattr(event.context, "get_remaining_time_in_millis", None))
 
@@ -356,6 +356,6 @@ def pattern_detector(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
 @app.schedule(Rate(2, unit=Rate.MINUTES), name="page_generator")
 def page_generator(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
     """Claim queued jobs and generate their pages with Claude; stops before the deadline."""
-    from chalicelib.pages.entry import run_generator
+    from chalicelib.pages.handlers import run_generator
 
     return run_generator(getattr(event.context, "get_remaining_time_in_millis", None))

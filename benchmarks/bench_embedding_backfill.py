@@ -78,7 +78,7 @@ def seed_analyses(engine, user_id: str, count: int) -> list[str]:  # noqa: ANN00
 
 
 def main() -> None:
-    from chalicelib.collections.embedder import backfill_embeddings, embed_analysis
+    from chalicelib.collections.embedding import backfill_embeddings, embed_analysis
     from chalicelib.db.embedded import embedded_postgres_url
     from chalicelib.db.migrate import upgrade
 

@@ -94,7 +94,7 @@ def evaluate(documents: Sequence[tuple[str, Mapping[str, Any]]], queries: Sequen
     from sqlalchemy import text
 
     from chalicelib.collections import search
-    from chalicelib.collections.embedder import embedding_document
+    from chalicelib.collections.embedding import embedding_document
     from chalicelib.db.engine import get_engine
     from chalicelib.providers import get_embedder
     from chalicelib.settings import get_settings

@@ -184,7 +184,7 @@ class Adapters:
             name = self.settings.event_bus_name
             if self.settings.is_local:
                 return TracingEventBus(self.local_stage().event_bus(name))
-            from chalicelib.aws.events import EventBridgeBus
+            from chalicelib.aws.eventbridge import EventBridgeBus
 
             return TracingEventBus(EventBridgeBus(self.aws_client("events"), name))
 

@@ -106,7 +106,7 @@ def classify_dependency_error(exc: BaseException) -> errors.Unavailable | errors
     if isinstance(exc, ProviderError):  # a 4xx answer (bad key, bad request): not transient
         return errors.BadGateway("the AI provider refused the request; this is a server configuration "
                                  "problem and it has been logged")
-    from chalicelib.aws.errors import describe, is_transient
+    from chalicelib.aws.transient import describe, is_transient
 
     if is_transient(exc):
         return errors.Unavailable(f"an AWS service is unavailable ({describe(exc)}); retry shortly")

@@ -102,7 +102,7 @@ AWS_CALLS: dict[str, dict[str, tuple[str, ...]]] = {
         # A presigned URL is used with the signer's permissions.
         "generate_presigned_url": ("s3:PutObject", "s3:GetObject"),
     },
-    "chalicelib/aws/events.py": {"put_events": ("events:PutEvents",)},
+    "chalicelib/aws/eventbridge.py": {"put_events": ("events:PutEvents",)},
     "chalicelib/tasks/dynamo_store.py": {
         "put_item": ("dynamodb:PutItem",), "get_item": ("dynamodb:GetItem",),
         "update_item": ("dynamodb:UpdateItem",), "query": ("dynamodb:Query",),
@@ -129,7 +129,7 @@ LOOKALIKES: dict[tuple[str, str], str] = {
 #: Which functions run code in each module (a module's calls must be allowed for each).
 MODULE_FUNCTIONS: dict[str, tuple[str, ...]] = {
     "chalicelib/aws/blobs.py": ("api_handler", "collections_image_processor", "collections_analyzer", "item_sweeper"),
-    "chalicelib/aws/events.py": ("api_handler", "collections_image_processor", "collections_analyzer", "item_sweeper"),
+    "chalicelib/aws/eventbridge.py": ("api_handler", "collections_image_processor", "collections_analyzer", "item_sweeper"),
     "chalicelib/tasks/dynamo_store.py": ("api_handler", "task_worker", "task_sweeper"),
     "chalicelib/invoke/adapter.py": ("api_handler", "task_sweeper"),
     "chalicelib/providers/agentcore.py": ("task_worker",),

@@ -173,6 +173,6 @@ def test_text_lines_name_the_app_s_loggers_without_their_package(monkeypatch, ca
     monkeypatch.setenv("LOG_FORMAT", "text")
     with bare_root():
         logs.configure("INFO")
-        logging.getLogger("chalicelib.collections.entry").info("analyzer 4f0c: failed no image")
+        logging.getLogger("chalicelib.collections.handlers").info("analyzer 4f0c: failed no image")
     (line,) = capsys.readouterr().out.splitlines()
     assert line.endswith(" INFO collections.entry analyzer 4f0c: failed no image")

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from botocore.exceptions import ClientError
 
-from chalicelib.aws.errors import describe, is_transient
+from chalicelib.aws.transient import describe, is_transient
 from chalicelib.ports import BlobNotFound, BlobStoreUnavailable
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.aws.errors import describe, is_transient
+from chalicelib.aws.transient import describe, is_transient
 from chalicelib.ports import MailRejected, MailUnavailable
 
 

@@ -35,7 +35,7 @@ _ANALYSIS_FIELDS = ("id", "version", "category", "headline", "summary", "provide
 
 @dataclass(frozen=True)
 class Collections:
-    """The adapters the API works with (built by :mod:`chalicelib.collections.entry`). The
+    """The adapters the API works with (built by :mod:`chalicelib.collections.handlers`). The
     event bus and embedder are factories: a request that does not need them never builds them."""
 
     engine: Engine

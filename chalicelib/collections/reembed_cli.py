@@ -11,7 +11,7 @@ import argparse
 import logging
 import sys
 
-from chalicelib.collections.embedder import BATCH_SIZE, reembed
+from chalicelib.collections.embedding import BATCH_SIZE, reembed
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,7 @@ No Chalice import, and boto3 is imported only when the first invocation builds a
 """
 
 from .adapter import LambdaAdapter, resolve_function_name
-from .errors import ErrorClassification, InvocationFailed, classify_error
+from .classification import ErrorClassification, InvocationFailed, classify_error
 from .health import HealthTracker
 from .models import (
     ExecuteRequest,

@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from .errors import ErrorClassification, classify_error, http_status
+from .classification import ErrorClassification, classify_error, http_status
 from .health import HealthTracker
 from .models import (
     ExecuteRequest,

@@ -72,9 +72,9 @@ class ExecuteResponse:
         return out
 
     def raise_for_error(self) -> ExecuteResponse:
-        """Raise :class:`~chalicelib.invoke.errors.InvocationFailed` unless successful."""
+        """Raise :class:`~chalicelib.invoke.classification.InvocationFailed` unless successful."""
         if not self.success:
-            from .errors import InvocationFailed
+            from .classification import InvocationFailed
 
             raise InvocationFailed(self)
         return self

@@ -64,7 +64,7 @@ def dependency_down(exc: BaseException) -> bool:
     from sqlalchemy.exc import DBAPIError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    from chalicelib.aws.errors import is_transient
+    from chalicelib.aws.transient import is_transient
 
     if isinstance(exc, (OperationalError, PoolTimeout)):
         return True

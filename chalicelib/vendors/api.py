@@ -15,7 +15,7 @@ from chalice import Chalice, Response
 from chalicelib import errors, web
 from chalicelib.settings import get_settings
 from chalicelib.vendors import page
-from chalicelib.vendors.entry import desk
+from chalicelib.vendors.handlers import desk
 
 FORM = "application/x-www-form-urlencoded"
 _TITLES = {403: "This link is not valid", 409: "Quote already given", 410: "This link has expired",

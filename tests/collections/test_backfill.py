@@ -8,7 +8,7 @@ import math
 from sqlalchemy import func, select
 
 from benchmarks.bench_embedding_backfill import seed_analyses
-from chalicelib.collections.embedder import backfill_embeddings
+from chalicelib.collections.embedding import backfill_embeddings
 from chalicelib.collections.tables import embeddings, items
 from chalicelib.db.engine import get_engine
 from tests.collections.fakes import FakeEmbedder

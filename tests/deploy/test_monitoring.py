@@ -178,5 +178,5 @@ def test_dashboard_rows_are_the_values_the_code_emits(template: dict) -> None:
     body = _sub(template["Resources"]["Dashboard"]["Properties"]["DashboardBody"], App=stack.APP, Stage="dev")
     rows = [m for w in json.loads(body)["widgets"] for m in w["properties"]["metrics"]]
     assert {m[3] for m in rows if m[1] == "Tasks"} == set(STATUSES)
-    source = (ROOT / "chalicelib" / "collections" / "entry.py").read_text()
+    source = (ROOT / "chalicelib" / "collections" / "handlers.py").read_text()
     assert {m[3] for m in rows if m[1] == "StageSeconds"} == set(re.findall(r'record_stage\("(\w+)"', source))

@@ -12,7 +12,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from chalicelib import settings, wiring
-from chalicelib.pages import entry
+from chalicelib.pages import handlers as entry
 from chalicelib.pages import repository as repo
 from tests.conftest import auth_headers
 

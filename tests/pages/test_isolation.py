@@ -33,7 +33,7 @@ def user_message(request_body: dict) -> str:
 
 
 def test_generator_prompts_carry_only_their_own_users_activity(claude: FakeServer) -> None:
-    from chalicelib.pages.entry import service
+    from chalicelib.pages.handlers import service
 
     engine = wiring.pages_engine()
     a, b = f"a-{uuid.uuid4().hex[:6]}", f"b-{uuid.uuid4().hex[:6]}"

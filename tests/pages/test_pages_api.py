@@ -204,7 +204,7 @@ def test_prompt_injection_in_activity_stays_data(client, user, monkeypatch, loca
 )
 def test_unusable_claude_output_counts_an_attempt_and_writes_no_row(local_env, monkeypatch, reply) -> None:  # noqa: ANN001
     from chalicelib import settings
-    from chalicelib.pages.entry import service
+    from chalicelib.pages.handlers import service
 
     with FakeServer() as server:
         server.reply(200, reply)

@@ -126,7 +126,7 @@ def test_offline_static_embedder_matches_meaning_not_letters() -> None:
 def test_offline_agent_acts_only_through_the_tools(local_env) -> None:  # noqa: ANN001
     import uuid
 
-    from chalicelib.vendors.entry import toolbox
+    from chalicelib.vendors.handlers import toolbox
 
     job = "Find me a landscaper in Charlotte under $300"
     events: list[str] = []

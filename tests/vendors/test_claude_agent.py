@@ -87,7 +87,7 @@ def test_the_loop_stops_at_the_step_limit(client, user, model, local_env, monkey
 
 def test_the_loop_starts_no_turn_past_the_deadline(local_env) -> None:  # noqa: ANN001
     from chalicelib.providers.claude import ClaudeAgent
-    from chalicelib.vendors.entry import toolbox
+    from chalicelib.vendors.handlers import toolbox
 
     class NoModel:
         provider = "anthropic"

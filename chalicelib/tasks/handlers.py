@@ -52,7 +52,7 @@ def run_worker(event: dict[str, Any], remaining_ms: Callable[[], int] | None = N
     """Our payload ``{"task_id", "user_id", "trace_id"}`` or the seed's ``{"task_id",
     "description"}``. Either way the task is read from the store by id and the agent gets the
     stored description: a payload's description is compared, never trusted."""
-    from chalicelib.vendors.entry import toolbox
+    from chalicelib.vendors.handlers import toolbox
 
     payload = WorkerPayload.parse(event)
     if payload.description is not None:

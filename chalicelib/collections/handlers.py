@@ -122,7 +122,7 @@ def record_analysis_output(outcome: Outcome) -> None:
 
 def on_analysis_complete(event: Mapping[str, Any]) -> Outcome:
     """The embedder, for one ``AnalysisComplete`` EventBridge event."""
-    from chalicelib.collections.embedder import embed_analysis
+    from chalicelib.collections.embedding import embed_analysis
 
     complete = AnalysisComplete.parse(event.get("detail") or {})
     outcome = embed_analysis(engine=wiring.engine(), embedder=wiring.embedder(),
