@@ -90,6 +90,25 @@ class ListedItem:
 
 
 @dataclass(frozen=True)
+class ItemPage:
+    """One page of ``GET /items``: its items and the cursor of the next page (None on the last)."""
+
+    items: list[ListedItem]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class ItemCard:
+    """What a search result shows of an item: its thumbnail and its current analysis's labels."""
+
+    item_id: str
+    thumbnail_path: str | None
+    category: str | None
+    headline: str | None
+    summary: str | None
+
+
+@dataclass(frozen=True)
 class Analysis:
     """A row of ``analyses`` (one version of an item's analysis)."""
 
