@@ -194,20 +194,6 @@ class CollectionsRepository:
         assert last.created_at is not None
         return ItemPage(rows, paging.PLAIN.encode([iso_offset(last.created_at), last.id]))
 
-    def cards(self, user_id: str, item_ids: Sequence[str]) -> dict[str, ItemCard]:
-        """What a search result shows of each of the user's analysed items among ``item_ids``."""
-        if not item_ids:
-            return {}
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(items.c.id, items.c.thumbnail_path, analyses.c.category, analyses.c.headline,
-                       analyses.c.summary)
-                .join(analyses, analyses.c.id == items.c.current_analysis_id)
-                .where(items.c.user_id == user_id, items.c.id.in_(list(item_ids)))
-            ).all()
-        return {row.id: ItemCard(row.id, row.thumbnail_path, row.category, row.headline, row.summary)
-                for row in rows}
-
     # --- the sweeper's view -------------------------------------------------------------------
 
     def quiet_page(self, after_seconds: int, size: int, last: tuple[datetime, str] | None = None) -> list[QuietItem]:
@@ -372,6 +358,19 @@ class CollectionsRepository:
             conn.execute(update(items).where(items.c.id.in_(item_ids), items.c.status.in_(sources_of(ItemStatus.READY)))
                          .values(status=ItemStatus.READY, error=None, updated_at=func.now()))
         return len(fresh)
+
+
+def read_cards(conn: Connection, user_id: str, item_ids: Sequence[str]) -> dict[str, ItemCard]:
+    """What a search result shows of each of the user's analysed items among ``item_ids``, read
+    on ``conn``: inside the search's own transaction (one checkout per search)."""
+    if not item_ids:
+        return {}
+    rows = conn.execute(
+        select(items.c.id, items.c.thumbnail_path, analyses.c.category, analyses.c.headline, analyses.c.summary)
+        .join(analyses, analyses.c.id == items.c.current_analysis_id)
+        .where(items.c.user_id == user_id, items.c.id.in_(list(item_ids)))
+    ).all()
+    return {row.id: ItemCard(row.id, row.thumbnail_path, row.category, row.headline, row.summary) for row in rows}
 
 
 def _position(value: Any) -> tuple[datetime, str]:

@@ -45,6 +45,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Float, String
 
 from chalicelib.collections.model import ItemCard
+from chalicelib.collections.repository import read_cards
 from chalicelib.collections.term_neighbours import nearest_terms
 from chalicelib.errors import BadRequest
 
@@ -488,11 +489,10 @@ def rank(conn: Connection, user_id: str, request: SearchRequest, query_embedding
 
 @dataclass(frozen=True)
 class Hit:
-    """One result of a search: the item, its score and, when the ranking read it, its card."""
+    """One result of a search: its score and what it shows of the item."""
 
-    item_id: str
     score: float
-    card: ItemCard | None
+    card: ItemCard
 
 
 class SearchIndex:
@@ -511,10 +511,12 @@ class SearchIndex:
         display: dict[str, Any] = {}
         with self._engine.begin() as conn:
             ranked = rank(conn, user_id, request, query_embedding, self._exact_max_rows, display)
-        floor = ranked.floor if request.min_score is None else request.min_score
-        kept = [(item_id, score) for item_id, score in ranked.results if score >= floor][: request.top_k]
-        return [Hit(item_id, score, _card(display[item_id]) if item_id in display else None)
-                for item_id, score in kept]
+            floor = ranked.floor if request.min_score is None else request.min_score
+            kept = [(item_id, score) for item_id, score in ranked.results if score >= floor][: request.top_k]
+            # The keyword ranking read the cards of its items already; the others are read here.
+            cards = {item_id: _card(display[item_id]) for item_id, _ in kept if item_id in display}
+            cards.update(read_cards(conn, user_id, [item_id for item_id, _ in kept if item_id not in cards]))
+        return [Hit(score, cards[item_id]) for item_id, score in kept if item_id in cards]
 
 
 def _card(row: Any) -> ItemCard:

@@ -119,10 +119,7 @@ class CollectionsService:
         request = parse_search_request(body)
         wants_answer = answers.requested(body)
         embedder = self.embedder() if request.mode != "keyword" else None  # keyword search needs no provider
-        hits = self.index.search(embedder, user_id, request)
-        cards = self.repository.cards(user_id, [hit.item_id for hit in hits if hit.card is None])
-        results = [self._result(hit.score, card) for hit in hits
-                   if (card := hit.card or cards.get(hit.item_id)) is not None]
+        results = [self._result(hit.score, hit.card) for hit in self.index.search(embedder, user_id, request)]
         response = {"query": request.query, "mode": request.mode, "results": results}
         if wants_answer:
             response.update(answers.answer(repository=self.repository, llm=self.answer_llm, user_id=user_id,
