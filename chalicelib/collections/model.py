@@ -1,5 +1,6 @@
 """An item's statuses and the moves allowed between them, and the rows that cross module seams
-(items, analyses, analyses awaiting an embedding) as frozen domain objects."""
+(items and pages of them, search result cards, analyses, analyses awaiting an embedding) as
+frozen domain objects."""
 
 from __future__ import annotations
 
