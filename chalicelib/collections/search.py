@@ -332,12 +332,9 @@ def _expanded_ranking(conn: Connection, user_id: str, terms: Sequence[Any], limi
             best_possible += unseen_idf
             continue
         dfs = dict(conn.execute(_DF, {"user_id": user_id, "terms": [t for t, _ in expansions]}).all())
-        found = [(term, factor, idf(int(dfs[term]), n)) for term, factor in expansions if dfs.get(term)]
-        weighted += [(term, factor * term_idf, index) for term, factor, term_idf in found]
-        # A guess counts its discount against the best score: an item holding the word's best
-        # expansion gets the discounted share, and one holding only the other words is not lifted
-        # by a cheap guess ("sushi" -> a weak neighbour would make "lisbon" alone look complete).
-        best_possible += max((term_idf for _, _, term_idf in found), default=unseen_idf)
+        expanded = [(term, factor * idf(int(dfs[term]), n)) for term, factor in expansions if dfs.get(term)]
+        weighted += [(term, weight, index) for term, weight in expanded]
+        best_possible += max((w for _, w in expanded), default=unseen_idf)
     if not weighted:
         return []
     params = {"terms": [t for t, _, _ in weighted], "weights": [w for _, w, _ in weighted],
