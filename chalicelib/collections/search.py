@@ -70,8 +70,9 @@ photos image images shot shots please one ones kind sort place places spot trip 
 holidays vacation visit time day
 """.split())
 
-# Relevance floors, calibrated on benchmarks/data/retrieval_eval.json (docs/collections.md): the
-# lowest floor at which at least 75% of the set's no-answer queries come back empty. Keyword
+# Relevance floors, calibrated on benchmarks/data/retrieval_eval.json (the tuning set; never on the
+# held-out retrieval_heldout.json; docs/collections.md): the lowest floor at which at least 75% of
+# the set's no-answer queries come back empty. Keyword
 # and hybrid scores lie in [0, 1]; vector scores are cosine similarities, so their floor and
 # scale depend on the embedding model.
 KEYWORD_FLOOR = 0.39
