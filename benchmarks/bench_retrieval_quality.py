@@ -11,6 +11,7 @@ embedded PostgreSQL, documents through the real embedding document builder and t
 the offline WordLlama embedder by default (labelled), Voyage when VOYAGE_API_KEY is set.
 
     .venv/bin/python benchmarks/bench_retrieval_quality.py [--set heldout|tuning|both] [--calibrate]
+        [--misses]                 # also the queries each mode gets wrong
         [--no-meaning-expansion]   # the whole run without WordLlama's expansion of absent words
     .venv/bin/python benchmarks/bench_retrieval_quality.py --data PATH   # another set, same format
     .venv/bin/python benchmarks/bench_retrieval_quality.py --offline   # images through the
@@ -70,6 +71,8 @@ class Report:
     kept: dict[str, float] = field(default_factory=dict)  # answerable queries with a relevant result kept
     weight_sweep: list[tuple[float, float]] = field(default_factory=list)
     keyword_without_meaning: dict[str, float] = field(default_factory=dict)  # ranking MRR per kind
+    no_answer: int = 0  # how many queries have no answer
+    labels: list[str] = field(default_factory=list)  # the queries, in the order of ``raw``
 
 
 def load_eval(path: Path = DATA) -> tuple[list[tuple[str, dict]], list[dict]]:
@@ -158,6 +161,8 @@ def evaluate(documents: Sequence[tuple[str, Mapping[str, Any]]], queries: Sequen
                  for q in queries]
     report.keyword_without_meaning = {kind: m["MRR"] for kind, m in _table(plain, None)[0].items()}
     report.raw = raw
+    report.no_answer = sum(1 for q in queries if q["kind"] == "none")
+    report.labels = texts
     return report
 
 
@@ -187,7 +192,8 @@ def format_report(report: Report, title: str | None = None) -> str:
         for kind, m in report.metrics[mode].items():
             lines.append(f"{mode:9}{kind:12}{m['MRR']:>7.3f}{m['P@1']:>7.3f}{m['recall@5']:>10.3f}{m['NDCG@5']:>8.3f}"
                          f"{report.ranking_mrr[mode][kind]:>13.3f}")
-        lines.append(f"{mode:9}{'none':12}no-answer queries answered empty: {report.empty_share[mode]:.0%}; "
+        lines.append(f"{mode:9}{'none':12}no-answer queries answered empty: {report.empty_share[mode]:.0%} "
+                     f"({round(report.empty_share[mode] * report.no_answer)}/{report.no_answer}); "
                      f"answerable queries with a relevant result kept: {report.kept[mode]:.0%}")
     lines += ["", "against the old ranking (websearch_to_tsquery + ts_rank_cd; RRF k=60; no floor), same run:",
               f"{'mode':9}{'kind':12}{'old MRR':>9}{'new ranking MRR':>17}{'ratio':>8}{'old empty':>11}{'new empty':>11}"]
@@ -210,6 +216,27 @@ def format_report(report: Report, title: str | None = None) -> str:
               f"keyword {report.empty_share['keyword']:.0%}, vector {report.empty_share['vector']:.0%}",
               "keyword ranking MRR without the meaning expansion (no WordLlama, e.g. on Lambda): " + ", ".join(
                   f"{kind} {mrr:.3f}" for kind, mrr in report.keyword_without_meaning.items())]
+    return "\n".join(lines)
+
+
+def misses(report: Report) -> str:
+    """Per mode, the answerable queries whose first kept result is not relevant (with the rank of
+    the first relevant one in the ranking, floor ignored) and the no-answer queries given results."""
+    from chalicelib.collections import search
+
+    floors = {"keyword": search.KEYWORD_FLOOR, "hybrid": search.HYBRID_FLOOR}
+    lines = []
+    for mode, floor in floors.items():
+        lines.append(f"{mode} misses (floor {floor}):")
+        for query, (ranked, relevant, kind) in zip(report.labels, report.raw[mode], strict=True):
+            kept = [(i, s) for i, s in ranked if s >= floor]
+            if kind == "none" and kept:
+                lines.append(f"  no answer, yet {len(kept)} kept: {query!r} (top {kept[0][0]} {kept[0][1]:.3f})")
+            elif kind != "none" and (not kept or kept[0][0] not in relevant):
+                rank = next((n for n, (i, _) in enumerate(ranked, 1) if i in relevant), None)
+                score = next((s for i, s in ranked if i in relevant), None)
+                where = f"rank {rank}, score {score:.3f}" if rank else "not in the top 10"
+                lines.append(f"  {kind}: {query!r}: relevant at {where}")
     return "\n".join(lines)
 
 
@@ -252,6 +279,7 @@ def main() -> None:
                         help="which labelled set(s) to report (default both)")
     parser.add_argument("--data", type=Path, help="report this set instead (same format)")
     parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--misses", action="store_true", help="list the queries each mode gets wrong")
     parser.add_argument("--no-meaning-expansion", action="store_true",
                         help="run without WordLlama's meaning expansion of absent query words (as on Lambda)")
     args = parser.parse_args()
@@ -268,6 +296,8 @@ def main() -> None:
         print(format_report(report, title + (", meaning expansion off" if args.no_meaning_expansion else "")))
         if args.calibrate:
             print(calibrate(report))
+        if args.misses:
+            print(misses(report))
 
 
 if __name__ == "__main__":
