@@ -38,18 +38,10 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
 }
 
 
-def may_move(current: JobStatus | str, target: JobStatus | str) -> bool:
-    """Whether ``current -> target`` is an allowed move."""
-    return JobStatus(target) in TRANSITIONS[JobStatus(current)]
-
-
 def sources_of(target: JobStatus | str) -> tuple[JobStatus, ...]:
     """Every status a job may move to ``target`` from (the guard of a conditional UPDATE)."""
     return tuple(status for status, targets in TRANSITIONS.items() if JobStatus(target) in targets)
 
-
-def _from_row(cls: type[Any], row: Mapping[str, Any]) -> Any:
-    return cls(**{f.name: row[f.name] for f in fields(cls)})
 
 #: ``pattern`` of a job created because a user asked for the page (no prediction).
 REQUEST_PATTERN = {"kind": "request"}
@@ -58,6 +50,10 @@ REQUEST_PATTERN = {"kind": "request"}
 def cache_key(user_id: str, page_type: str) -> str:
     """The one cache-key algorithm the API and the generator share."""
     return hashlib.sha256(f"ambient-page\n{user_id}\n{page_type}".encode()).hexdigest()
+
+
+def _from_row(cls: type[Any], row: Mapping[str, Any]) -> Any:
+    return cls(**{f.name: row[f.name] for f in fields(cls)})
 
 
 @dataclass(frozen=True)
