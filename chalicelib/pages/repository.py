@@ -45,7 +45,7 @@ RETRY_DELAY = timedelta(seconds=60)
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
-def _in(*targets: JobStatus) -> Any:
+def _may_move_to(*targets: JobStatus) -> Any:
     """The guard of a move to any of ``targets``: the job's status is one they may be reached from."""
     return generation_queue.c.status.in_(sorted({s for t in targets for s in sources_of(t)}))
 
@@ -281,7 +281,7 @@ class PagesRepository:
             done = connection.execute(
                 update(generation_queue)
                 .where(generation_queue.c.id == job.id, generation_queue.c.claim_token == token,
-                       _in(JobStatus.COMPLETED))
+                       _may_move_to(JobStatus.COMPLETED))
                 .values(status=JobStatus.COMPLETED, active_key=None, lease_expires_at=None, last_error=None, updated_at=now))
             if done.rowcount != 1:
                 return False
@@ -305,7 +305,7 @@ class PagesRepository:
         with self._engine.begin() as connection:
             result = connection.execute(
                 update(generation_queue)
-                .where(generation_queue.c.id == job.id, generation_queue.c.claim_token == token, _in(status))
+                .where(generation_queue.c.id == job.id, generation_queue.c.claim_token == token, _may_move_to(status))
                 .values(**values))
         return status if result.rowcount == 1 else None
 
@@ -315,7 +315,7 @@ class PagesRepository:
         with self._engine.begin() as connection:
             return connection.execute(
                 update(generation_queue)
-                .where(_in(JobStatus.FAILED), generation_queue.c.lease_expires_at < now,
+                .where(_may_move_to(JobStatus.FAILED), generation_queue.c.lease_expires_at < now,
                        generation_queue.c.attempts >= MAX_ATTEMPTS)
                 .values(status=JobStatus.FAILED, active_key=None, claim_token=None,
                         last_error="lease expired on the last attempt", updated_at=now)).rowcount
