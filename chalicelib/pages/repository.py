@@ -45,9 +45,9 @@ RETRY_DELAY = timedelta(seconds=60)
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
-def _may_move_to(*targets: JobStatus) -> Any:
-    """The guard of a move to any of ``targets``: the job's status is one they may be reached from."""
-    return generation_queue.c.status.in_(sorted({s for t in targets for s in sources_of(t)}))
+def _may_move_to(target: JobStatus) -> Any:
+    """The guard of a move to ``target``: the job's status is one it may be reached from."""
+    return generation_queue.c.status.in_(sources_of(target))
 
 
 def _is_deadlock(exc: OperationalError) -> bool:
