@@ -42,7 +42,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.types import Float, String
+from sqlalchemy.types import Float, Integer, String
 
 from chalicelib.collections.model import ItemCard
 from chalicelib.collections.repository import read_cards
@@ -74,8 +74,9 @@ photos image images shot shots please one ones kind sort place places spot trip 
 holidays vacation visit time day
 """.split())
 
-# Relevance floors, calibrated on benchmarks/data/retrieval_eval.json (docs/collections.md): the
-# lowest floor at which at least 75% of the set's no-answer queries come back empty. Keyword
+# Relevance floors, calibrated on benchmarks/data/retrieval_eval.json (the tuning set; never on the
+# held-out retrieval_heldout.json; docs/collections.md): the lowest floor at which at least 75% of
+# the set's no-answer queries come back empty. Keyword
 # and hybrid scores lie in [0, 1]; vector scores are cosine similarities, so their floor and
 # scale depend on the embedding model.
 KEYWORD_FLOOR = 0.39
@@ -187,19 +188,26 @@ _DF = text("""
     SELECT term, df FROM search_vocabulary WHERE user_id = :user_id AND term = ANY(:terms) AND df > 0
 """).bindparams(bindparam("terms", type_=ARRAY(String)))
 
+# Each query word scores an item once: by the best of the terms standing for it (the word itself or
+# its expansions), so an item holding several completions of one word ("ski" -> "skin", "skincare")
+# does not outscore one holding the word.
 _BM25 = """
-    SELECT t.item_id, sum(q.weight * t.tf * :k1_plus_1 / (t.tf + :k1 * (1 - :b + :b * t.length / :avglen))) AS score
-    FROM search_terms t
-    JOIN unnest(CAST(:terms AS text[]), CAST(:weights AS float8[])) AS q(term, weight) ON t.term = q.term
-    WHERE t.user_id = :user_id {category}
-    GROUP BY t.item_id
-    ORDER BY score DESC, t.item_id
+    SELECT item_id, sum(score) AS score FROM (
+        SELECT t.item_id, q.word,
+               max(q.weight * t.tf * :k1_plus_1 / (t.tf + :k1 * (1 - :b + :b * t.length / :avglen))) AS score
+        FROM search_terms t
+        JOIN unnest(CAST(:terms AS text[]), CAST(:weights AS float8[]), CAST(:words AS int[])) AS q(term, weight, word)
+          ON t.term = q.term
+        WHERE t.user_id = :user_id {category}
+        GROUP BY t.item_id, q.word) AS per_word
+    GROUP BY item_id
+    ORDER BY score DESC, item_id
     LIMIT :limit
 """
-_BM25_ALL = text(_BM25.format(category="")).bindparams(
-    bindparam("terms", type_=ARRAY(String)), bindparam("weights", type_=ARRAY(Float)))
-_BM25_CATEGORY = text(_BM25.format(category="AND t.category = :category")).bindparams(
-    bindparam("terms", type_=ARRAY(String)), bindparam("weights", type_=ARRAY(Float)))
+_BM25_PARAMS = (bindparam("terms", type_=ARRAY(String)), bindparam("weights", type_=ARRAY(Float)),
+                bindparam("words", type_=ARRAY(Integer)))
+_BM25_ALL = text(_BM25.format(category="")).bindparams(*_BM25_PARAMS)
+_BM25_CATEGORY = text(_BM25.format(category="AND t.category = :category")).bindparams(*_BM25_PARAMS)
 
 
 def _escape_like(value: str) -> str:
@@ -317,12 +325,12 @@ def _expanded_ranking(conn: Connection, user_id: str, terms: Sequence[Any], limi
     """The ranking with query terms found nowhere replaced by the indexed words they may mean."""
     n, avglen = int(terms[0].n), float(terms[0].avglen) or 1.0
     unseen_idf = idf(0, n)  # a word the collection lacks counts fully against the query's best score
-    weights: dict[str, float] = {}
+    weighted: list[tuple[str, float, int]] = []  # (term, weight, index of the query word it stands for)
     best_possible = 0.0
-    for row in terms:
+    for index, row in enumerate(terms):
         if row.df:
             weight = idf(int(row.df), n)
-            weights[row.key] = max(weights.get(row.key, 0.0), weight)
+            weighted.append((row.key, weight, index))
             best_possible += weight
             continue
         expansions = _expansions(conn, user_id, row.key, words)
@@ -331,12 +339,12 @@ def _expanded_ranking(conn: Connection, user_id: str, terms: Sequence[Any], limi
             continue
         dfs = dict(conn.execute(_DF, {"user_id": user_id, "terms": [t for t, _ in expansions]}).all())
         expanded = [(term, factor * idf(int(dfs[term]), n)) for term, factor in expansions if dfs.get(term)]
-        for term, weight in expanded:
-            weights[term] = max(weights.get(term, 0.0), weight)
+        weighted += [(term, weight, index) for term, weight in expanded]
         best_possible += max((w for _, w in expanded), default=unseen_idf)
-    if not weights:
+    if not weighted:
         return []
-    params = {"terms": list(weights), "weights": list(weights.values()), "user_id": user_id, "k1": K1,
+    params = {"terms": [t for t, _, _ in weighted], "weights": [w for _, w, _ in weighted],
+              "words": [i for _, _, i in weighted], "user_id": user_id, "k1": K1,
               "k1_plus_1": K1 + 1, "b": B, "avglen": avglen, "limit": limit}
     statement = _BM25_ALL
     if category:

@@ -123,6 +123,14 @@ def test_misspelt_and_partial_words_still_find_their_item(client, user, scripted
     assert _first(client, user, "900yen") == scripted["okonomi"]  # a number with its unit: "¥900"
 
 
+def test_a_partial_word_scores_an_item_once_however_many_of_its_completions_it_holds(
+        client, user, scripted) -> None:  # noqa: ANN001
+    # "past" completes to two words of the pasteis item ("Pastéis", "pastries"): the best of them
+    # counts, so the normalised score stays at most 1 and under a word found as typed.
+    results = search(client, user, query="past", mode="keyword", min_score=0).json_body["results"]
+    assert [r["item_id"] for r in results] == [scripted["pasteis"]] and 0 < results[0]["score"] < 1
+
+
 def test_a_word_the_collection_lacks_finds_terms_of_similar_meaning(client, user, scripted) -> None:  # noqa: ANN001
     pytest.importorskip("wordllama")
     # No analysis says "puppy" (nor a word spelt like it); the dog item's "dog" is nearest in meaning.
