@@ -175,4 +175,4 @@ def test_text_lines_name_the_app_s_loggers_without_their_package(monkeypatch, ca
         logs.configure("INFO")
         logging.getLogger("chalicelib.collections.handlers").info("analyzer 4f0c: failed no image")
     (line,) = capsys.readouterr().out.splitlines()
-    assert line.endswith(" INFO collections.entry analyzer 4f0c: failed no image")
+    assert line.endswith(" INFO collections.handlers analyzer 4f0c: failed no image")
