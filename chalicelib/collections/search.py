@@ -8,8 +8,9 @@ built by migration ``0006_search_bm25``). Any query term may match (OR). Each ma
 scores BM25 ``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen))`` with ``tf`` the
 field-weighted term frequency, ``idf = ln(1 + (N - df + 0.5) / (df + 0.5))`` over the user's own
 collection. A query term found nowhere is expanded to the user's vocabulary: terms it is a
-prefix of ("okonomi" -> "okonomiyaki"), else terms one or two edits away ("ramne" -> "ramen"),
-at a discount. The score returned is BM25 divided by the query's best possible score (every
+prefix of ("okonomi" -> "okonomiyaki"), else, for a term of at least five letters, terms one or
+two edits away ("ramne" -> "ramen"), else terms of similar meaning (term_neighbours), at a
+discount; a term with no expansion counts fully against the best possible score. The score returned is BM25 divided by the query's best possible score (every
 term saturated), so it lies in [0, 1] and one floor fits every query.
 
 Vector: score = cosine similarity in [-1, 1]. Only embeddings with the query's
@@ -55,6 +56,9 @@ K1 = 1.2
 B = 0.75
 PREFIX_WEIGHT = 0.8  # a query word completed to a longer indexed word
 TYPO_WEIGHT = 0.5    # a query word one or two edits from an indexed word
+# A shorter word is one edit from too many other words to be read as a typo ("york": "yolk",
+# "cage": "cake", "gave": "game").
+TYPO_MIN_LENGTH = 5
 MEANING_WEIGHT = 0.5  # a query word the collection lacks, matched to a term of similar meaning
 MEANING_MIN_SIMILARITY = 0.55  # WordLlama cosine of the word and the term (term_neighbours)
 MEANING_EXPANSIONS = 2
@@ -236,7 +240,7 @@ def _spellings(conn: Connection, user_id: str, lexeme: str) -> list[tuple[str, f
                                         "shortest": len(lexeme) + 1, "longest": 200}).scalars().all()
     if longer:
         return [(term, PREFIX_WEIGHT) for term in sorted(longer, key=len)[:MAX_EXPANSIONS]]
-    if len(lexeme) < 4:
+    if len(lexeme) < TYPO_MIN_LENGTH:
         return []
     limit = 1 if len(lexeme) <= 7 else 2
     rows = conn.execute(_CANDIDATES, {"user_id": user_id, "pattern": _escape_like(lexeme[0]) + "%",
