@@ -56,8 +56,8 @@ K1 = 1.2
 B = 0.75
 PREFIX_WEIGHT = 0.8  # a query word completed to a longer indexed word
 TYPO_WEIGHT = 0.5    # a query word one or two edits from an indexed word
-# A shorter word is one edit from too many other words to be read as a typo ("york": "yolk",
-# "cage": "cake", "gave": "game").
+# A word typed shorter is one edit from too many other words to be read as a typo ("york": "yolk",
+# "cage": "cake", "gave": "game"); "ramne" (stemmed "ramn") is long enough.
 TYPO_MIN_LENGTH = 5
 MEANING_WEIGHT = 0.5  # a query word the collection lacks, matched to a term of similar meaning
 MEANING_MIN_SIMILARITY = 0.55  # WordLlama cosine of the word and the term (term_neighbours)
@@ -222,9 +222,10 @@ def _expansions(conn: Connection, user_id: str, lexeme: str, words: Sequence[str
     quantity = _QUANTITY.fullmatch(lexeme)
     if quantity:  # "10k", "500mg", "2br": the number as written elsewhere ("10 km", "500 MG")
         return [(quantity.group(1), PREFIX_WEIGHT)]
-    return _spellings(conn, user_id, lexeme) or [
+    typed = _stemmed_from(lexeme, words)
+    return _spellings(conn, user_id, lexeme, max(map(len, [lexeme, *typed]))) or [
         (term, MEANING_WEIGHT) for term, _ in
-        nearest_terms(conn, user_id, [lexeme, *_stemmed_from(lexeme, words)], MEANING_MIN_SIMILARITY, MEANING_EXPANSIONS)]
+        nearest_terms(conn, user_id, [lexeme, *typed], MEANING_MIN_SIMILARITY, MEANING_EXPANSIONS)]
 
 
 def _stemmed_from(lexeme: str, words: Sequence[str]) -> list[str]:
@@ -233,14 +234,15 @@ def _stemmed_from(lexeme: str, words: Sequence[str]) -> list[str]:
     return [w for w in words if w != lexeme and w.startswith(lexeme[:-1]) and len(w) >= len(lexeme)]
 
 
-def _spellings(conn: Connection, user_id: str, lexeme: str) -> list[tuple[str, float]]:
-    """Indexed terms ``lexeme`` is a prefix of, else terms one or two edits away (a hyphenated
-    compound whose parts make ``lexeme`` at full weight)."""
+def _spellings(conn: Connection, user_id: str, lexeme: str, typed_length: int) -> list[tuple[str, float]]:
+    """Indexed terms ``lexeme`` is a prefix of, else, if the word was typed with at least
+    TYPO_MIN_LENGTH letters, terms one or two edits away (a hyphenated compound whose parts make
+    ``lexeme`` at full weight)."""
     longer = conn.execute(_CANDIDATES, {"user_id": user_id, "pattern": _escape_like(lexeme) + "%",
                                         "shortest": len(lexeme) + 1, "longest": 200}).scalars().all()
     if longer:
         return [(term, PREFIX_WEIGHT) for term in sorted(longer, key=len)[:MAX_EXPANSIONS]]
-    if len(lexeme) < TYPO_MIN_LENGTH:
+    if typed_length < TYPO_MIN_LENGTH:
         return []
     limit = 1 if len(lexeme) <= 7 else 2
     rows = conn.execute(_CANDIDATES, {"user_id": user_id, "pattern": _escape_like(lexeme[0]) + "%",
