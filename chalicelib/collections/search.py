@@ -235,21 +235,22 @@ def _stemmed_from(lexeme: str, words: Sequence[str]) -> list[str]:
 
 
 def _spellings(conn: Connection, user_id: str, lexeme: str, typed_length: int) -> list[tuple[str, float]]:
-    """Indexed terms ``lexeme`` is a prefix of, else, if the word was typed with at least
-    TYPO_MIN_LENGTH letters, terms one or two edits away (a hyphenated compound whose parts make
-    ``lexeme`` at full weight)."""
+    """Indexed terms ``lexeme`` is a prefix of, else a hyphenated compound whose parts make
+    ``lexeme`` (at full weight), else, if the word was typed with at least TYPO_MIN_LENGTH
+    letters, terms one or two edits away."""
     longer = conn.execute(_CANDIDATES, {"user_id": user_id, "pattern": _escape_like(lexeme) + "%",
                                         "shortest": len(lexeme) + 1, "longest": 200}).scalars().all()
     if longer:
         return [(term, PREFIX_WEIGHT) for term in sorted(longer, key=len)[:MAX_EXPANSIONS]]
-    if typed_length < TYPO_MIN_LENGTH:
+    if len(lexeme) < 4:
         return []
     limit = 1 if len(lexeme) <= 7 else 2
     rows = conn.execute(_CANDIDATES, {"user_id": user_id, "pattern": _escape_like(lexeme[0]) + "%",
                                       "shortest": len(lexeme) - limit, "longest": len(lexeme) + limit}).scalars()
     # A hyphenated compound written as one word ("ebook" for "e-book") is the same word, not a typo.
     near = sorted((0 if term.replace("-", "") == lexeme else edit_distance(lexeme, term, limit), term) for term in rows)
-    return [(term, 1.0 if distance == 0 else TYPO_WEIGHT) for distance, term in near if distance <= limit][:MAX_EXPANSIONS]
+    allowed = limit if typed_length >= TYPO_MIN_LENGTH else 0
+    return [(term, 1.0 if distance == 0 else TYPO_WEIGHT) for distance, term in near if distance <= allowed][:MAX_EXPANSIONS]
 
 
 _QUANTITY = re.compile(r"(\d+(?:[.,]\d+)?)([a-z]{1,3})")
