@@ -299,6 +299,7 @@ def test_vectors_of_another_model_are_never_compared(client, user, collection, f
 def test_changing_the_embedding_model_is_a_resumable_reembedding(client, user, collection, monkeypatch) -> None:  # noqa: ANN001
     from chalicelib import wiring
     from chalicelib.collections.embedding import reembed
+    from chalicelib.collections.handlers import repository
     from tests.collections.fakes import FakeEmbedder
 
     class NewModel(FakeEmbedder):
@@ -315,13 +316,13 @@ def test_changing_the_embedding_model_is_a_resumable_reembedding(client, user, c
     assert _ids(search(client, user, query=query, mode="vector", min_score=-1)) == []  # nothing of the new model yet
     assert _first(client, user, "ocean beach", mode="hybrid") == collection["blue"]  # keyword covers the rest
     seen: list[tuple[int, int]] = []
-    first = reembed(wiring.engine(), new, batch_size=1, limit=1, user_id=user, progress=lambda *p: seen.append(p))
+    first = reembed(repository(), new, batch_size=1, limit=1, user_id=user, progress=lambda *p: seen.append(p))
     assert (first.reembedded, first.remaining, seen) == (1, 2, [(1, 1)])  # "interrupted" after one batch
     assert len(_ids(search(client, user, query=query, mode="vector", min_score=-1))) == 1
-    second = reembed(wiring.engine(), new, batch_size=2, user_id=user)
+    second = reembed(repository(), new, batch_size=2, user_id=user)
     assert (second.reembedded, second.calls, second.remaining) == (2, 1, 0)
     assert _ids(search(client, user, query=query, mode="vector", min_score=-1))[0] == collection["blue"]
-    assert reembed(wiring.engine(), new, user_id=user).calls == 0  # nothing left: a re-run is a no-op
+    assert reembed(repository(), new, user_id=user).calls == 0  # nothing left: a re-run is a no-op
 
 
 def test_hybrid_fuses_both_and_category_filters(client, user, collection) -> None:  # noqa: ANN001
