@@ -11,9 +11,10 @@ built by migration ``0006_search_bm25``). Any query term may match (OR). Each ma
 scores BM25 ``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen))`` with ``tf`` the
 field-weighted term frequency, ``idf = ln(1 + (N - df + 0.5) / (df + 0.5))`` over the user's own
 collection. A query term found nowhere is expanded to the user's vocabulary: terms it is a
-prefix of ("okonomi" -> "okonomiyaki"), else, for a word typed with at least five letters, terms one or
-two edits away ("ramne" -> "ramen"), else terms of similar meaning (term_neighbours), at a
-discount; a term with no expansion counts fully against the best possible score. The score returned is BM25 divided by the query's best possible score (every
+prefix of ("okonomi" -> "okonomiyaki"), else, for a word typed with at least five letters,
+terms one or two edits away ("ramne" -> "ramen"), else terms of similar meaning
+(term_neighbours), at a discount; a term with no expansion counts fully against the best
+possible score. The score returned is BM25 divided by the query's best possible score (every
 term saturated), so it lies in [0, 1] and one floor fits every query.
 
 Vector: score = cosine similarity in [-1, 1]. Only embeddings with the query's
