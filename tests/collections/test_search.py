@@ -121,6 +121,12 @@ def test_misspelt_and_partial_words_still_find_their_item(client, user, scripted
     assert _first(client, user, "amoxicilin dosage") == scripted["pills"]  # one letter missing
     assert _first(client, user, "okonomi") == scripted["okonomi"]  # the start of a word
     assert _first(client, user, "900yen") == scripted["okonomi"]  # a number with its unit: "¥900"
+    assert _first(client, user, "ramne") == scripted["ramen"]  # two letters swapped
+
+
+def test_a_four_letter_word_is_not_read_as_a_typo(client, user, scripted) -> None:  # noqa: ANN001
+    # "york" is one edit from the ramen item's "pork", as most short words are from some other word.
+    assert _ids(search(client, user, query="york", mode="keyword", min_score=0)) == []
 
 
 def test_a_partial_word_scores_an_item_once_however_many_of_its_completions_it_holds(
@@ -141,6 +147,15 @@ def test_a_word_the_collection_lacks_finds_terms_of_similar_meaning(client, user
     assert ranked[:2] == [scripted["okonomi"], scripted["dog"]]
     # A word with nothing near it in meaning still finds nothing.
     assert _ids(search(client, user, query="helicopter", mode="keyword", min_score=0)) == []
+
+
+def test_a_word_sharing_only_word_pieces_with_a_term_is_not_of_similar_meaning(
+        client, user, scripted) -> None:  # noqa: ANN001
+    pytest.importorskip("wordllama")
+    # WordLlama finds "snorkeling" near "pork" and "another" near "booth" (the ramen item) through
+    # the pieces they share ("ork", "oth"); what they do not share is unrelated, so neither matches.
+    for word in ("snorkeling", "another"):
+        assert _ids(search(client, user, query=word, mode="keyword", min_score=0)) == [], word
 
 
 def _df_mismatches(user: str) -> int:
