@@ -1,16 +1,47 @@
-"""A task, its statuses, its timeline events, and the rules for moving between them."""
+"""A task, its statuses and the moves allowed between them, its timeline events, and the conditional
+changes the stores apply."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from chalicelib.timeutil import now_iso
 
-PENDING, PROCESSING, COMPLETED, ERROR = "pending", "processing", "completed", "error"
-STATUSES = (PENDING, PROCESSING, COMPLETED, ERROR)
+
+class TaskStatus(StrEnum):
+    """``status`` of a task (a ``str``, so the API, the column and the DynamoDB item hold the plain value)."""
+
+    #: Created; its worker has not claimed it yet.
+    PENDING = "pending"
+    #: A worker holds its claim and runs the agent.
+    PROCESSING = "processing"
+    #: The agent finished; its outcome is recorded.
+    COMPLETED = "completed"
+    #: Failed for good (refused, deadline passed, worker lost past its re-invocations).
+    ERROR = "error"
+
+
+PENDING, PROCESSING, COMPLETED, ERROR = TaskStatus
+STATUSES = tuple(TaskStatus)
 ACTIVE = (PENDING, PROCESSING)
+
+#: Where each status may go. A worker claims a pending task; a worker that finds a stale claim
+#: takes it over (``PROCESSING -> PROCESSING``, a new claim); a claimant completes or fails it, or
+#: hands it back when the agent call was interrupted (``PROCESSING -> PENDING``: the retried
+#: invocation claims it again and resumes the same agent session);
+#: the sweeper fails overdue tasks from either active status; an agent that finishes after its
+#: task was failed for the deadline still records its outcome (``ERROR -> COMPLETED``, with a
+#: warning). Completed is final.
+TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.PENDING: frozenset({TaskStatus.PROCESSING, TaskStatus.ERROR}),
+    TaskStatus.PROCESSING: frozenset({TaskStatus.PENDING, TaskStatus.PROCESSING, TaskStatus.COMPLETED,
+                                       TaskStatus.ERROR}),
+    TaskStatus.COMPLETED: frozenset(),
+    TaskStatus.ERROR: frozenset({TaskStatus.COMPLETED}),
+}
 
 # The seed's timeline messages.
 MSG_CREATED = "Task created"
@@ -141,6 +172,15 @@ class Change:
     fields: dict[str, Any] = field(default_factory=dict)
     claim: int | None = None
     take_claim: bool = False
+
+    def __post_init__(self) -> None:
+        """A change of status must be a move :data:`TRANSITIONS` allows from every expected status."""
+        if self.status is None:
+            return
+        target = TaskStatus(self.status)
+        refused = [source for source in map(TaskStatus, self.expect) if target not in TRANSITIONS[source]]
+        if refused:
+            raise ValueError(f"a task may not move from {', '.join(refused)} to {target}")
 
 
 @dataclass(frozen=True)

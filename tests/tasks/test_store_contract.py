@@ -15,8 +15,10 @@ from chalicelib.tasks.model import (
     ERROR,
     PENDING,
     PROCESSING,
+    TRANSITIONS,
     Change,
     Task,
+    TaskStatus,
     event,
 )
 from chalicelib.tasks.store import BadCursor, TaskExists
@@ -70,6 +72,16 @@ def test_transitions_are_conditional_and_final_states_stay_final(store) -> None:
     assert done.status == COMPLETED and done.quotes[0]["amount"] == 199.5 and done.emails_sent == 2
     assert store.apply(task.id, Change(ACTIVE, event("late error", "error"), ERROR)) is None
     assert store.get(task.id).status == COMPLETED
+
+
+def test_a_change_may_only_make_a_move_the_transitions_allow() -> None:
+    assert set(TRANSITIONS) == set(TaskStatus) and not TRANSITIONS[TaskStatus.COMPLETED]
+    with pytest.raises(ValueError, match="from completed to processing"):
+        Change((COMPLETED,), event("reopen"), PROCESSING)
+    with pytest.raises(ValueError, match="from pending to completed"):  # a task is claimed before it completes
+        Change(ACTIVE, event("done"), COMPLETED)
+    assert Change((ERROR,), event("late outcome"), COMPLETED).status == COMPLETED
+    assert Change((COMPLETED,), event("note")).status is None  # a timeline entry alone moves nothing
 
 
 def test_concurrent_writers_never_lose_events(store) -> None:  # noqa: ANN001
