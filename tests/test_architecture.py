@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                             "chalicelib.openapi", "chalicelib.console")),
     ("products", ("chalicelib.collections", "chalicelib.pages", "chalicelib.tasks", "chalicelib.vendors")),
     ("adapters", ("chalicelib.aws", "chalicelib.providers", "chalicelib.invoke", "chalicelib.db")),
-    ("ports", ("chalicelib.ports", "chalicelib.paging")),
+    ("ports", ("chalicelib.ports", "chalicelib.paging", "chalicelib.statuses")),
     ("settings", ("chalicelib.errors", "chalicelib.secrets", "chalicelib.settings", "chalicelib.tracing", "chalicelib.logs",
                   "chalicelib.observability", "chalicelib.timeutil")),
 ]

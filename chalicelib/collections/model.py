@@ -10,6 +10,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Self
 
+from chalicelib.statuses import Transitions
+
 
 class ItemStatus(StrEnum):
     """``status`` of an item (a ``str``, so the API and the column hold the plain value)."""
@@ -27,25 +29,15 @@ class ItemStatus(StrEnum):
 #: Where each status may go. Any upload, re-upload or re-analysis starts work again; only the
 #: embedder finishes an item; failing is possible from every status; nothing returns to
 #: ``AWAITING_UPLOAD`` (created only). ``READY -> READY`` is a re-upload of the same bytes.
-TRANSITIONS: dict[ItemStatus, frozenset[ItemStatus]] = {
+TRANSITIONS: Transitions[ItemStatus] = Transitions(ItemStatus, {
     ItemStatus.AWAITING_UPLOAD: frozenset({ItemStatus.PROCESSING, ItemStatus.FAILED}),
     ItemStatus.PROCESSING: frozenset({ItemStatus.PROCESSING, ItemStatus.READY, ItemStatus.FAILED}),
     ItemStatus.READY: frozenset({ItemStatus.PROCESSING, ItemStatus.READY, ItemStatus.FAILED}),
     ItemStatus.FAILED: frozenset({ItemStatus.PROCESSING, ItemStatus.READY, ItemStatus.FAILED}),
-}
+})
 
 #: Statuses with nothing running: an ``error`` on any other status is a retry reason.
 FINISHED = frozenset({ItemStatus.READY, ItemStatus.FAILED})
-
-
-def may_move(current: ItemStatus | str, target: ItemStatus | str) -> bool:
-    """Whether ``current -> target`` is an allowed move."""
-    return ItemStatus(target) in TRANSITIONS[ItemStatus(current)]
-
-
-def sources_of(target: ItemStatus | str) -> tuple[ItemStatus, ...]:
-    """Every status an item may move to ``target`` from (the guard of a status update)."""
-    return tuple(status for status, targets in TRANSITIONS.items() if ItemStatus(target) in targets)
 
 
 def _from_mapping(cls: type[Any], row: Mapping[str, Any]) -> Any:

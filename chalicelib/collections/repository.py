@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from chalicelib import paging
 from chalicelib.collections.model import (
     FINISHED,
+    TRANSITIONS,
     Analysis,
     EmbedCandidate,
     Item,
@@ -26,8 +27,6 @@ from chalicelib.collections.model import (
     ListedItem,
     QuietItem,
     ToEmbed,
-    may_move,
-    sources_of,
 )
 from chalicelib.collections.tables import analyses, embeddings, items
 from chalicelib.timeutil import iso_offset, parse_iso
@@ -134,7 +133,7 @@ class CollectionsRepository:
         if error is not None:
             error = error[:MAX_ERROR_LENGTH]
         return conn.execute(
-            update(items).where(items.c.id == item_id, items.c.status.in_(sources_of(status)))
+            update(items).where(items.c.id == item_id, items.c.status.in_(TRANSITIONS.sources_of(status)))
             .values(status=status, error=error, updated_at=func.now(), **values)
         ).rowcount == 1
 
@@ -218,7 +217,7 @@ class CollectionsRepository:
                                  updated_at=func.now())
 
     def _claim_quiet(self, item: Item, after_seconds: int, **values: Any) -> bool:
-        if "status" in values and not may_move(item.status, values["status"]):
+        if "status" in values and not TRANSITIONS.allows(item.status, values["status"]):
             raise ValueError(f"an item may not move from {item.status} to {values['status']}")
         statement = (update(items)
                      .where(items.c.id == item.id, items.c.status == item.status,
@@ -355,7 +354,7 @@ class CollectionsRepository:
             item_ids = [row.item_id for row, _, _ in fresh]
             conn.execute(delete(embeddings).where(embeddings.c.item_id.in_(item_ids),
                                                   embeddings.c.analysis_id.not_in([row.id for row, _, _ in fresh])))
-            conn.execute(update(items).where(items.c.id.in_(item_ids), items.c.status.in_(sources_of(ItemStatus.READY)))
+            conn.execute(update(items).where(items.c.id.in_(item_ids), items.c.status.in_(TRANSITIONS.sources_of(ItemStatus.READY)))
                          .values(status=ItemStatus.READY, error=None, updated_at=func.now()))
         return len(fresh)
 

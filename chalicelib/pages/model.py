@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Self
 
+from chalicelib.statuses import Transitions
 from chalicelib.timeutil import iso
 
 
@@ -30,17 +31,12 @@ class JobStatus(StrEnum):
 #: The allowed moves: a claim takes a queued job, or a processing one whose lease expired; a
 #: claimant completes its job, or fails an attempt (queued again, or failed at the last attempt);
 #: the last attempt's expired lease fails the job. Completed and failed are final.
-TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+TRANSITIONS: Transitions[JobStatus] = Transitions(JobStatus, {
     JobStatus.QUEUED: frozenset({JobStatus.PROCESSING}),
     JobStatus.PROCESSING: frozenset({JobStatus.PROCESSING, JobStatus.COMPLETED, JobStatus.QUEUED, JobStatus.FAILED}),
     JobStatus.COMPLETED: frozenset(),
     JobStatus.FAILED: frozenset(),
-}
-
-
-def sources_of(target: JobStatus | str) -> tuple[JobStatus, ...]:
-    """Every status a job may move to ``target`` from (the guard of a conditional UPDATE)."""
-    return tuple(status for status, targets in TRANSITIONS.items() if JobStatus(target) in targets)
+})
 
 
 #: ``pattern`` of a job created because a user asked for the page (no prediction).

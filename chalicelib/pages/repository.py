@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from chalicelib.pages.model import (
     REQUEST_PATTERN,
+    TRANSITIONS,
     Activity,
     ActivityEvent,
     CachedPage,
@@ -27,7 +28,6 @@ from chalicelib.pages.model import (
     GenerationJob,
     JobStatus,
     cache_key,
-    sources_of,
 )
 from chalicelib.pages.tables import (
     activity_log,
@@ -47,7 +47,7 @@ IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 def _may_move_to(target: JobStatus) -> Any:
     """The guard of a move to ``target``: the job's status is one it may be reached from."""
-    return generation_queue.c.status.in_(sources_of(target))
+    return generation_queue.c.status.in_(TRANSITIONS.sources_of(target))
 
 
 def _is_deadlock(exc: OperationalError) -> bool:

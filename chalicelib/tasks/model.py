@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from chalicelib.statuses import Transitions
 from chalicelib.timeutil import now_iso
 
 
@@ -35,13 +36,13 @@ ACTIVE = (PENDING, PROCESSING)
 #: the sweeper fails overdue tasks from either active status; an agent that finishes after its
 #: task was failed for the deadline still records its outcome (``ERROR -> COMPLETED``, with a
 #: warning). Completed is final.
-TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
+TRANSITIONS: Transitions[TaskStatus] = Transitions(TaskStatus, {
     TaskStatus.PENDING: frozenset({TaskStatus.PROCESSING, TaskStatus.ERROR}),
     TaskStatus.PROCESSING: frozenset({TaskStatus.PENDING, TaskStatus.PROCESSING, TaskStatus.COMPLETED,
                                        TaskStatus.ERROR}),
     TaskStatus.COMPLETED: frozenset(),
     TaskStatus.ERROR: frozenset({TaskStatus.COMPLETED}),
-}
+})
 
 # The seed's timeline messages.
 MSG_CREATED = "Task created"
@@ -178,7 +179,7 @@ class Change:
         if self.status is None:
             return
         target = TaskStatus(self.status)
-        refused = [source for source in map(TaskStatus, self.expect) if target not in TRANSITIONS[source]]
+        refused = [source for source in map(TaskStatus, self.expect) if not TRANSITIONS.allows(source, target)]
         if refused:
             raise ValueError(f"a task may not move from {', '.join(refused)} to {target}")
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chalicelib.collections.model import FINISHED, TRANSITIONS, ItemStatus, may_move, sources_of
+from chalicelib.collections.model import FINISHED, TRANSITIONS, ItemStatus
 
 
 def test_values_are_the_api_strings() -> None:
@@ -31,8 +31,8 @@ def test_every_status_has_its_moves() -> None:
     ("failed", "failed", True),
 ])
 def test_moves(current: str, target: str, allowed: bool) -> None:
-    assert may_move(current, target) is allowed
-    assert (ItemStatus(current) in sources_of(target)) is allowed
+    assert TRANSITIONS.allows(current, target) is allowed
+    assert (ItemStatus(current) in TRANSITIONS.sources_of(target)) is allowed
 
 
 def test_a_status_update_only_makes_an_allowed_move(client, user) -> None:  # noqa: ANN001
