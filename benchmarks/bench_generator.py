@@ -34,16 +34,16 @@ class SlowLLM:
 
 def run(url: str, jobs: int, latency: float, concurrency: int) -> float:
     from chalicelib.db.engine import get_engine
-    from chalicelib.pages import repository as repo
+    from chalicelib.pages.repository import PagesRepository
     from chalicelib.pages.service import PagesService
 
-    engine = get_engine(url)
+    repository = PagesRepository(get_engine(url))
     user = f"bench-{uuid.uuid4().hex[:8]}"
     for i in range(jobs):
-        repo.enqueue(engine, user, f"page-{i}", 0.8, {"kind": "bench"})
+        repository.enqueue(user, f"page-{i}", 0.8, {"kind": "bench"})
     llm = SlowLLM(latency)
     started = time.perf_counter()
-    result = PagesService(engine, lambda: llm, concurrency=concurrency).generate()
+    result = PagesService(repository, lambda: llm, concurrency=concurrency).generate()
     elapsed = time.perf_counter() - started
     assert result["pages_generated"] == jobs, result
     return elapsed

@@ -90,12 +90,14 @@ def cacheable_share() -> None:
     from datetime import datetime, timedelta
 
     from chalicelib.pages.generation import activity_context, generate_page
+    from chalicelib.pages.model import ActivityEvent
     from chalicelib.providers.claude import ClaudeLLM
     from tests.fakes.anthropic_server import schema_filling_handler
     from tests.fakes.server import FakeServer
 
-    events = [{"page": f"page-{i % 7}", "intent": None, "action": "view", "metadata": {"ref": "nav"},
-               "occurred_at": datetime(2026, 11, 1) + timedelta(hours=5 * i)} for i in range(50)]
+    events = [ActivityEvent(id=i, user_id="bench", page=f"page-{i % 7}", intent=None, action="view",
+                            metadata={"ref": "nav"}, occurred_at=datetime(2026, 11, 1) + timedelta(hours=5 * i),
+                            created_at=datetime(2026, 11, 1)) for i in range(50)]
     with FakeServer(default=schema_filling_handler) as server:
         llm = ClaudeLLM("sk-bench", "claude-sonnet-4-5", base_url=server.url)
         generate_page(llm, "dashboard", {"kind": "time_of_day", "hour": 9}, activity_context(events))

@@ -57,11 +57,11 @@ def test_a_forged_trace_header_never_reaches_the_log(client, user, capsys) -> No
 
 
 def test_page_generator_and_detector_runs_emit_their_counts(client, runtime, user, capsys) -> None:  # noqa: ANN001
-    from chalicelib.pages import repository as repo
+    from chalicelib.pages.repository import PagesRepository
 
-    engine = wiring.pages_engine()
+    repository = PagesRepository(wiring.pages_engine())
     for page_type in ("dashboard", "reports"):
-        assert repo.enqueue(engine, user, page_type, 0.9, {"kind": "test"})
+        assert repository.enqueue(user, page_type, 0.9, {"kind": "test"})
     capsys.readouterr()
     runtime.fire("page_generator")  # a Lambda-like context with minutes left (chalice.test gives 3 s)
     runtime.drain()

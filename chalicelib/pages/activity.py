@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import errors
+from chalicelib.pages.model import Activity
 from chalicelib.timeutil import parse_iso
 
 MAX_BATCH = 100
@@ -30,38 +31,35 @@ def _parse_time(value: Any, field: str, now: datetime) -> datetime:
     return parsed
 
 
-def validate_event(raw: Any, where: str, now: datetime) -> dict[str, Any]:
+def validate_event(raw: Any, where: str, now: datetime) -> Activity:
     if not isinstance(raw, dict):
         raise errors.BadRequest("each event must be a JSON object", field=where)
     unknown = set(raw) - {"page", "intent", "action", "metadata", "timestamp"}
     if unknown:
         raise errors.BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}", field=f"{where}.{sorted(unknown)[0]}")
-    event: dict[str, Any] = {}
+    names: dict[str, str] = {}
     for name in ("page", "intent"):
         value = raw.get(name)
         if value is not None:
             if not isinstance(value, str) or not NAME.match(value):
                 raise errors.BadRequest(f"{name} must be 1-100 letters, digits, spaces or _ . / : -",
                                         field=f"{where}.{name}")
-            event[name] = value
-    if not event:
+            names[name] = value
+    if not names:
         raise errors.BadRequest("an event needs a page or an intent", field=f"{where}.page")
     action = raw.get("action")
     if not isinstance(action, str) or not ACTION.match(action):
         raise errors.BadRequest("action is required: 1-64 letters, digits or _ . : -", field=f"{where}.action")
-    event["action"] = action
     metadata = raw.get("metadata", {})
     if not isinstance(metadata, dict):
         raise errors.BadRequest("metadata must be a JSON object", field=f"{where}.metadata")
     if len(json.dumps(metadata)) > MAX_METADATA_BYTES:
         raise errors.PayloadTooLarge(f"metadata is over {MAX_METADATA_BYTES} bytes", field=f"{where}.metadata")
-    event["metadata"] = metadata
-    if "timestamp" in raw:
-        event["occurred_at"] = _parse_time(raw["timestamp"], f"{where}.timestamp", now)
-    return event
+    occurred_at = _parse_time(raw["timestamp"], f"{where}.timestamp", now) if "timestamp" in raw else None
+    return Activity(action=action, metadata=metadata, occurred_at=occurred_at, **names)
 
 
-def validate_activity(body: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+def validate_activity(body: dict[str, Any], now: datetime) -> list[Activity]:
     if "events" in body:
         events = body["events"]
         if not isinstance(events, list) or not events:

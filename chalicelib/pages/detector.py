@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.pages.model import ActivityEvent
+
 log = logging.getLogger(__name__)
 
 PAGE_TYPE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -30,18 +32,20 @@ class Prediction:
     pattern: dict[str, Any]
 
 
-def by_user(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def by_user(events: list[ActivityEvent]) -> dict[str, list[ActivityEvent]]:
     """Events grouped per user, each user's in time order."""
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    grouped: dict[str, list[ActivityEvent]] = defaultdict(list)
     for event in events:
-        grouped[event["user_id"]].append(event)
+        grouped[event.user_id].append(event)
     for user_events in grouped.values():
-        user_events.sort(key=lambda e: e["occurred_at"])
+        user_events.sort(key=lambda e: e.occurred_at)
     return grouped
 
 
-def page_type_of(event: dict[str, Any]) -> str | None:
-    raw = (event.get("page") or event.get("intent") or "").strip().lower().strip("/")
+def page_type_of(page: str | None, intent: str | None = None) -> str | None:
+    """The page type an event's page (else its intent) names: ``"Billing/Invoices"`` is
+    ``billing-invoices``; None when nothing usable is left."""
+    raw = (page or intent or "").strip().lower().strip("/")
     candidate = re.sub(r"[^a-z0-9_-]+", "-", raw)[:64].strip("-")
     return candidate if candidate and PAGE_TYPE.match(candidate) else None
 
@@ -53,7 +57,7 @@ class StatisticalDetector:
         self.min_occurrences = min_occurrences
         self.sequence_window = sequence_window
 
-    def detect(self, events: list[dict[str, Any]], now: datetime) -> list[Prediction]:
+    def detect(self, events: list[ActivityEvent], now: datetime) -> list[Prediction]:
         predictions: list[Prediction] = []
         for user_id, user_events in by_user(events).items():
             best: dict[str, Prediction] = {}
@@ -64,26 +68,26 @@ class StatisticalDetector:
             predictions.extend(best.values())
         return predictions
 
-    def explain(self, events: list[dict[str, Any]], now: datetime) -> str:
+    def explain(self, events: list[ActivityEvent], now: datetime) -> str:
         """Why ``detect`` found nothing for one user's events: ``too_little_history`` (fewer days
         or visits than a pattern needs) or ``below_threshold`` (patterns too weak to queue)."""
-        named = [e for e in events if page_type_of(e)]
-        days = {e["occurred_at"].date() for e in named}
+        named = [e for e in events if page_type_of(e.page, e.intent)]
+        days = {e.occurred_at.date() for e in named}
         if len(named) < self.min_occurrences or len(days) < 2:
             return "too_little_history"
         return "below_threshold"
 
-    def _for_user(self, user_id: str, events: list[dict[str, Any]], now: datetime) -> list[Prediction]:
+    def _for_user(self, user_id: str, events: list[ActivityEvent], now: datetime) -> list[Prediction]:
         out: list[Prediction] = []
-        days = {e["occurred_at"].date() for e in events}
-        weeks = {e["occurred_at"].isocalendar()[:2] for e in events}
+        days = {e.occurred_at.date() for e in events}
+        weeks = {e.occurred_at.isocalendar()[:2] for e in events}
         hour_days: dict[str, set] = defaultdict(set)
         weekday_weeks: dict[str, set] = defaultdict(set)
         for event in events:
-            page = page_type_of(event)
+            page = page_type_of(event.page, event.intent)
             if not page:
                 continue
-            at = event["occurred_at"]
+            at = event.occurred_at
             if abs(at.hour - now.hour) <= 1 or abs(at.hour - now.hour) == 23:
                 hour_days[page].add(at.date())
             if at.weekday() == now.weekday():
@@ -99,8 +103,8 @@ class StatisticalDetector:
         out.extend(self._sequences(user_id, events))
         return out
 
-    def _sequences(self, user_id: str, events: list[dict[str, Any]]) -> list[Prediction]:
-        pages = [(page_type_of(e), e["occurred_at"]) for e in events]
+    def _sequences(self, user_id: str, events: list[ActivityEvent]) -> list[Prediction]:
+        pages = [(page_type_of(e.page, e.intent), e.occurred_at) for e in events]
         pages = [(p, t) for p, t in pages if p]
         if len(pages) < 2:
             return []
@@ -134,11 +138,11 @@ class BedrockDetector:
         self.client = client
         self.min_confidence = min_confidence
 
-    def detect(self, events: list[dict[str, Any]], now: datetime) -> list[Prediction]:
+    def detect(self, events: list[ActivityEvent], now: datetime) -> list[Prediction]:
         predictions: list[Prediction] = []
         for user_id, user_events in by_user(events).items():
-            visits = [{"page": page_type_of(e), "action": e["action"], "at": e["occurred_at"].isoformat()}
-                      for e in user_events[-200:] if page_type_of(e)]
+            visits = [{"page": page_type_of(e.page, e.intent), "action": e.action, "at": e.occurred_at.isoformat()}
+                      for e in user_events[-200:] if page_type_of(e.page, e.intent)]
             response = self.client.converse(
                 modelId=self.model_id,
                 system=[{"text": CONVERSE_SYSTEM}],
@@ -148,9 +152,9 @@ class BedrockDetector:
             predictions.extend(self._parse(user_id, response))
         return predictions
 
-    def explain(self, events: list[dict[str, Any]], now: datetime) -> str:
+    def explain(self, events: list[ActivityEvent], now: datetime) -> str:
         """Why ``detect`` found nothing: the model predicted nothing at or above the threshold."""
-        return "too_little_history" if not any(page_type_of(e) for e in events) else "below_threshold"
+        return "too_little_history" if not any(page_type_of(e.page, e.intent) for e in events) else "below_threshold"
 
     def _parse(self, user_id: str, response: dict[str, Any]) -> list[Prediction]:
         text = "".join(part.get("text", "") for part in response["output"]["message"]["content"])
@@ -162,7 +166,7 @@ class BedrockDetector:
             return []
         out = []
         for item in items if isinstance(items, list) else []:
-            page = page_type_of({"page": str(item.get("page_type", ""))}) if isinstance(item, dict) else None
+            page = page_type_of(str(item.get("page_type", ""))) if isinstance(item, dict) else None
             try:
                 confidence = float(item.get("confidence", 0))
             except (TypeError, ValueError):

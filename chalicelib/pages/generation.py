@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from chalicelib.pages.detector import page_type_of
+from chalicelib.pages.model import ActivityEvent, GeneratedPage
 from chalicelib.providers.base import LLM, validate
 
 COMPONENT_TYPES = ["hero", "card", "list", "shortcut", "metric", "cta", "tip"]
@@ -57,16 +58,16 @@ SYSTEM_PROMPT = (
 )
 
 
-def activity_context(events: list[dict[str, Any]], limit: int = 50, window_days: int = 14) -> dict[str, Any]:
+def activity_context(events: list[ActivityEvent], limit: int = 50, window_days: int = 14) -> dict[str, Any]:
     """A compact, JSON-safe summary of one user's recent activity (never another user's): the
     most visited pages with their actions, days, usual hour and last visit, and the last events."""
-    pages = Counter(e.get("page") or e.get("intent") for e in events if e.get("page") or e.get("intent"))
-    recent = [{"page": e.get("page"), "intent": e.get("intent"), "action": e["action"],
-               "at": e["occurred_at"].strftime("%Y-%m-%dT%H:%MZ"), "metadata": e.get("metadata") or {}}
+    pages = Counter(e.page or e.intent for e in events if e.page or e.intent)
+    recent = [{"page": e.page, "intent": e.intent, "action": e.action,
+               "at": e.occurred_at.strftime("%Y-%m-%dT%H:%MZ"), "metadata": e.metadata or {}}
               for e in events[-limit:]]
-    by_type: dict[str, list[dict[str, Any]]] = {}
+    by_type: dict[str, list[ActivityEvent]] = {}
     for event in events:
-        page_type = page_type_of(event)
+        page_type = page_type_of(event.page, event.intent)
         if page_type:
             by_type.setdefault(page_type, []).append(event)
     busiest = sorted(by_type.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:10]
@@ -74,14 +75,14 @@ def activity_context(events: list[dict[str, Any]], limit: int = 50, window_days:
             "recent": recent, "events_in_window": len(events), "window_days": window_days}
 
 
-def _page_stats(page_type: str, mine: list[dict[str, Any]]) -> dict[str, Any]:
+def _page_stats(page_type: str, mine: list[ActivityEvent]) -> dict[str, Any]:
     """One page type's visits, distinct days, actions, usual hour (seen at least twice) and last visit."""
-    hours = Counter(e["occurred_at"].hour for e in mine)
+    hours = Counter(e.occurred_at.hour for e in mine)
     usual_hour, at_usual = hours.most_common(1)[0]
-    return {"page": page_type, "visits": len(mine), "days": len({e["occurred_at"].date() for e in mine}),
-            "actions": dict(Counter(e["action"] for e in mine).most_common(10)),
+    return {"page": page_type, "visits": len(mine), "days": len({e.occurred_at.date() for e in mine}),
+            "actions": dict(Counter(e.action for e in mine).most_common(10)),
             "usual_hour": usual_hour if at_usual >= 2 else None,
-            "last_at": max(e["occurred_at"] for e in mine).strftime("%Y-%m-%dT%H:%MZ")}
+            "last_at": max(e.occurred_at for e in mine).strftime("%Y-%m-%dT%H:%MZ")}
 
 
 def build_prompt(page_type: str, pattern: dict[str, Any], context: dict[str, Any]) -> str:
@@ -93,7 +94,7 @@ def build_prompt(page_type: str, pattern: dict[str, Any], context: dict[str, Any
 
 
 def generate_page(llm: LLM, page_type: str, pattern: dict[str, Any], context: dict[str, Any],
-                  max_tokens: int = 2048) -> dict[str, Any]:
+                  max_tokens: int = 2048) -> GeneratedPage:
     """The page's components (schema-valid) and who made them; raises ProviderOutputError or
     ProviderUnavailable, never returns partial data."""
     compose = getattr(llm, "compose_page", None)
@@ -103,5 +104,4 @@ def generate_page(llm: LLM, page_type: str, pattern: dict[str, Any], context: di
     else:
         result = llm.complete_json(SYSTEM_PROMPT, build_prompt(page_type, pattern, context), PAGE_SCHEMA,
                                    tool_name="render_page", max_tokens=max_tokens, cache_system=True)
-    return {"components": result.data, "provider_used": result.provider_used, "model_used": result.model_used,
-            "usage": result.usage}
+    return GeneratedPage(components=result.data, provider_used=result.provider_used, model_used=result.model_used)

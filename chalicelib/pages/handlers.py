@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib import observability, wiring
+from chalicelib.pages.repository import PagesRepository
 from chalicelib.pages.service import PagesService
 from chalicelib.settings import get_settings
 
@@ -15,7 +16,7 @@ def service() -> PagesService:
     settings = get_settings()
     # Stop claiming while a last job can still finish: one provider call (timeout) plus 5 s.
     margin_ms = int((settings.provider_timeout_seconds + 5) * 1000)
-    return PagesService(wiring.pages_engine(), wiring.llm, concurrency=settings.generator_concurrency,
+    return PagesService(PagesRepository(wiring.pages_engine()), wiring.llm, concurrency=settings.generator_concurrency,
                         lease=timedelta(seconds=settings.generator_lease_seconds),
                         miss_lease=timedelta(seconds=settings.page_miss_lease_seconds), deadline_margin_ms=margin_ms,
                         page_types=settings.page_types, misses_per_minute=settings.page_misses_per_minute)

@@ -1,4 +1,5 @@
-"""The pages tables' operations: activity, the generation queue's claims and leases, the cache.
+"""All SQL on the pages tables: activity, the generation queue's claims and leases, the cache,
+the miss counters. Rows leave as the frozen objects of :mod:`chalicelib.pages.model`.
 
 Claims are conditional UPDATEs with a claim token and a lease, portable to PostgreSQL and
 MySQL/MariaDB: a job is processed by one claimant at a time, a crashed claimant's job is taken
@@ -7,7 +8,6 @@ back when its lease expires, and completing or failing a job requires still hold
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from collections import deque
@@ -18,7 +18,17 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from chalicelib import timeutil
+from chalicelib.pages.model import (
+    REQUEST_PATTERN,
+    Activity,
+    ActivityEvent,
+    CachedPage,
+    GeneratedPage,
+    GenerationJob,
+    JobStatus,
+    cache_key,
+    sources_of,
+)
 from chalicelib.pages.tables import (
     activity_log,
     activity_requests,
@@ -30,218 +40,30 @@ from chalicelib.timeutil import utcnow_naive
 
 MAX_ATTEMPTS = 3  # a generation job is claimed at most this often, then marked failed
 CACHE_VALIDITY = timedelta(minutes=30)
-QUEUED, PROCESSING, COMPLETED, FAILED = "queued", "processing", "completed", "failed"
-
-
-def utcnow() -> datetime:
-    """Now as the pages tables store it (naive UTC)."""
-    return utcnow_naive()
-
-
-def iso(value: datetime | None) -> str | None:
-    return None if value is None else timeutil.iso(value)
-
-
-def cache_key(user_id: str, page_type: str) -> str:
-    """The one cache-key algorithm the API and the generator share."""
-    return hashlib.sha256(f"ambient-page\n{user_id}\n{page_type}".encode()).hexdigest()
-
-
-# --- activity ---------------------------------------------------------------------------------
-
-
+RETRY_DELAY = timedelta(seconds=60)
 #: How long an activity batch's Idempotency-Key is remembered.
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
-def record_activity(engine: Engine, user_id: str, events: list[dict[str, Any]],
-                    idempotency_key: str | None = None) -> tuple[int, bool]:
-    """Store a batch; returns (events accepted, replayed). With an ``idempotency_key`` the key
-    and the events are written in one transaction, so a retried batch stores nothing twice and
-    answers the first one's count."""
-    now = utcnow()
-    rows = [{"user_id": user_id, "page": e.get("page"), "intent": e.get("intent"), "action": e["action"],
-             "metadata": e.get("metadata") or {}, "occurred_at": e.get("occurred_at") or now, "created_at": now}
-            for e in events]
-    try:
-        with engine.begin() as connection:
-            if idempotency_key is not None:
-                connection.execute(insert(activity_requests).values(
-                    user_id=user_id, idempotency_key=idempotency_key, accepted=len(rows), created_at=now))
-            connection.execute(insert(activity_log), rows)
-    except IntegrityError:
-        if idempotency_key is None:
-            raise
-        with engine.connect() as connection:
-            accepted = connection.execute(select(activity_requests.c.accepted).where(
-                activity_requests.c.user_id == user_id,
-                activity_requests.c.idempotency_key == idempotency_key)).scalar_one_or_none()
-        if accepted is None:  # the first request's transaction rolled back meanwhile: try once more
-            return record_activity(engine, user_id, events, idempotency_key)
-        return accepted, True
-    return len(rows), False
+def _may_move_to(target: JobStatus) -> Any:
+    """The guard of a move to ``target``: the job's status is one it may be reached from."""
+    return generation_queue.c.status.in_(sources_of(target))
 
 
-def forget_activity_keys(engine: Engine, older_than: timedelta = IDEMPOTENCY_WINDOW) -> int:
-    """Delete the Idempotency-Keys of activity batches older than ``older_than``."""
-    with engine.begin() as connection:
-        return connection.execute(delete(activity_requests).where(
-            activity_requests.c.created_at < utcnow() - older_than)).rowcount
-
-
-def user_activity(engine: Engine, user_id: str, since: datetime, limit: int = 500) -> list[dict[str, Any]]:
-    """One user's most recent ``limit`` events since ``since``, oldest first."""
-    query = (select(activity_log)
-             .where(activity_log.c.user_id == user_id, activity_log.c.occurred_at >= since)
-             .order_by(activity_log.c.occurred_at.desc(), activity_log.c.id.desc()).limit(limit))
-    with engine.connect() as connection:
-        rows = [dict(r._mapping) for r in connection.execute(query)]
-    return rows[::-1]
-
-
-def activity_by_user(engine: Engine, since: datetime, *, page_rows: int = 5000,
-                     per_user: int = 2000) -> Iterator[list[dict[str, Any]]]:
-    """Every user's events since ``since`` (their last ``per_user``, oldest first), one user at
-    a time. Reads in keyset pages of ``page_rows`` ordered by (user_id, occurred_at, id), so
-    memory is bounded and no user is cut off however much activity the window holds."""
-    order = (activity_log.c.user_id, activity_log.c.occurred_at, activity_log.c.id)
-    after: tuple[Any, ...] | None = None
-    current: str | None = None
-    events: deque[dict[str, Any]] = deque(maxlen=per_user)
-    while True:
-        query = select(activity_log).where(activity_log.c.occurred_at >= since)
-        if after is not None:
-            query = query.where(tuple_(*order) > tuple_(*after))
-        with engine.connect() as connection:
-            rows = [dict(r._mapping) for r in connection.execute(query.order_by(*order).limit(page_rows))]
-        for row in rows:
-            if row["user_id"] != current:
-                if events:
-                    yield list(events)
-                    events.clear()
-                current = row["user_id"]
-            events.append(row)
-        if len(rows) < page_rows:
-            break
-        after = (rows[-1]["user_id"], rows[-1]["occurred_at"], rows[-1]["id"])
-    if events:
-        yield list(events)
-
-
-# --- cache ------------------------------------------------------------------------------------
-
-
-def fresh_page(engine: Engine, key: str, now: datetime | None = None) -> dict[str, Any] | None:
-    query = select(page_cache).where(page_cache.c.cache_key == key, page_cache.c.expires_at > (now or utcnow()))
-    with engine.connect() as connection:
-        row = connection.execute(query).first()
-    return dict(row._mapping) if row else None
-
-
-def fresh_pages(engine: Engine, user_id: str) -> list[dict[str, Any]]:
-    query = (select(page_cache).where(page_cache.c.user_id == user_id, page_cache.c.expires_at > utcnow())
-             .order_by(page_cache.c.relevance_score.desc(), page_cache.c.page_type))
-    with engine.connect() as connection:
-        return [dict(r._mapping) for r in connection.execute(query)]
-
-
-# --- queue ------------------------------------------------------------------------------------
-
-
-def enqueue(engine: Engine, user_id: str, page_type: str, confidence: float, pattern: dict[str, Any]) -> bool:
-    """Queue a prediction unless a job for its key is queued/processing or the page is fresh."""
-    key = cache_key(user_id, page_type)
-    if fresh_page(engine, key):
-        return False
-    now = utcnow()
-    try:
-        with engine.begin() as connection:
-            connection.execute(insert(generation_queue).values(
-                id=str(uuid.uuid4()), user_id=user_id, page_type=page_type, cache_key=key, active_key=key,
-                status=QUEUED, confidence=confidence, pattern=pattern, attempts=0, created_at=now, updated_at=now))
-    except IntegrityError:
-        return False  # one is already queued or processing for this key
-    return True
-
-
-RETRY_DELAY = timedelta(seconds=60)
+def _is_deadlock(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "args", [None])[0]
+    return code in (1205, 1213) or getattr(exc.orig, "pgcode", None) in ("40P01", "40001")
 
 
 def _claimable(now: datetime, *, ignore_retry_delay: bool = False) -> Any:
     """Queued (and past its retry delay, if any), or processing with an expired lease. A user
     waiting for the page (``ignore_retry_delay``) may take a queued job before its delay ends."""
     lease = generation_queue.c.lease_expires_at
-    queued = generation_queue.c.status == QUEUED
+    queued = generation_queue.c.status == JobStatus.QUEUED
     if not ignore_retry_delay:
         queued = and_(queued, or_(lease.is_(None), lease < now))
     return and_(generation_queue.c.attempts < MAX_ATTEMPTS,
-                or_(queued, and_(generation_queue.c.status == PROCESSING, lease < now)))
-
-
-def _take(engine: Engine, job_id: str, token: str, lease: timedelta, now: datetime,
-          *, ignore_retry_delay: bool = False) -> dict[str, Any] | None:
-    statement = (update(generation_queue)
-                 .where(generation_queue.c.id == job_id, _claimable(now, ignore_retry_delay=ignore_retry_delay))
-                 .values(status=PROCESSING, claim_token=token, lease_expires_at=now + lease,
-                         attempts=generation_queue.c.attempts + 1, updated_at=now))
-    try:
-        with engine.begin() as connection:
-            if connection.execute(statement).rowcount != 1:
-                return None
-    except OperationalError as exc:
-        if _is_deadlock(exc):
-            return None  # another claimant won this row; try the next one
-        raise
-    with engine.connect() as connection:
-        row = connection.execute(select(generation_queue).where(generation_queue.c.id == job_id)).first()
-    return dict(row._mapping) if row and row.claim_token == token else None
-
-
-def claim_next(engine: Engine, token: str, lease: timedelta) -> dict[str, Any] | None:
-    """Claim the oldest claimable job (queued, or processing with an expired lease)."""
-    for _ in range(10):
-        now = utcnow()
-        query = (select(generation_queue.c.id).where(_claimable(now))
-                 .order_by(generation_queue.c.created_at).limit(10))
-        with engine.connect() as connection:
-            ids = [r[0] for r in connection.execute(query)]
-        if not ids:
-            return None
-        for job_id in ids:
-            job = _take(engine, job_id, token, lease, now)
-            if job:
-                return job
-    return None
-
-
-def claim_for_page(engine: Engine, user_id: str, page_type: str, token: str,
-                   lease: timedelta) -> dict[str, Any] | None:
-    """Claim generation of one page for a request: take its job (queued, even in its retry
-    delay, or processing under an expired lease) or create one. None when someone else holds
-    a live claim (their generation will fill the cache)."""
-    key = cache_key(user_id, page_type)
-    now = utcnow()
-    existing = active_job(engine, key)
-    if existing:
-        return _take(engine, existing["id"], token, lease, now, ignore_retry_delay=True)
-    job_id = str(uuid.uuid4())
-    try:
-        with engine.begin() as connection:
-            connection.execute(insert(generation_queue).values(
-                id=job_id, user_id=user_id, page_type=page_type, cache_key=key, active_key=key,
-                status=PROCESSING, confidence=0.0, pattern={"kind": "request"}, attempts=1, claim_token=token,
-                lease_expires_at=now + lease, created_at=now, updated_at=now))
-    except IntegrityError:
-        return None
-    with engine.connect() as connection:
-        return dict(connection.execute(select(generation_queue).where(generation_queue.c.id == job_id)).first()._mapping)
-
-
-def active_job(engine: Engine, key: str) -> dict[str, Any] | None:
-    """The job queued or processing for cache key ``key`` (at most one: ``active_key`` is unique)."""
-    with engine.connect() as connection:
-        row = connection.execute(select(generation_queue).where(generation_queue.c.active_key == key)).first()
-    return dict(row._mapping) if row else None
+                or_(queued, and_(generation_queue.c.status == JobStatus.PROCESSING, lease < now)))
 
 
 def _upsert_page(connection: Any, key: str, row: dict[str, Any]) -> None:
@@ -261,122 +83,284 @@ def _upsert_page(connection: Any, key: str, row: dict[str, Any]) -> None:
             connection.execute(insert(page_cache).values(cache_key=key, **row))
 
 
-def _is_deadlock(exc: OperationalError) -> bool:
-    code = getattr(exc.orig, "args", [None])[0]
-    return code in (1205, 1213) or getattr(exc.orig, "pgcode", None) in ("40P01", "40001")
+class PagesRepository:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
 
+    # --- activity -----------------------------------------------------------------------------
 
-def complete(engine: Engine, job: dict[str, Any], token: str, page: dict[str, Any]) -> bool:
-    """Mark the job completed and upsert its page, in one transaction, only if ``token`` still
-    holds the claim. Returns False (and writes nothing) for a stale claimant."""
-    for attempt in range(5):
+    def record_activity(self, user_id: str, events: list[Activity],
+                        idempotency_key: str | None = None) -> tuple[int, bool]:
+        """Store a batch; returns (events accepted, replayed). With an ``idempotency_key`` the key
+        and the events are written in one transaction, so a retried batch stores nothing twice and
+        answers the first one's count."""
+        now = utcnow_naive()
+        rows = [{"user_id": user_id, "page": e.page, "intent": e.intent, "action": e.action,
+                 "metadata": e.metadata or {}, "occurred_at": e.occurred_at or now, "created_at": now}
+                for e in events]
         try:
-            return _complete_once(engine, job, token, page)
-        except OperationalError as exc:
-            if not _is_deadlock(exc) or attempt == 4:
-                raise
-            time.sleep(0.01 * (attempt + 1))
-    return False
-
-
-def _complete_once(engine: Engine, job: dict[str, Any], token: str, page: dict[str, Any]) -> bool:
-    now = utcnow()
-    with engine.begin() as connection:
-        done = connection.execute(
-            update(generation_queue)
-            .where(generation_queue.c.id == job["id"], generation_queue.c.claim_token == token,
-                   generation_queue.c.status == PROCESSING)
-            .values(status=COMPLETED, active_key=None, lease_expires_at=None, last_error=None, updated_at=now))
-        if done.rowcount != 1:
-            return False
-        row = {"user_id": job["user_id"], "page_type": job["page_type"], "components": page["components"],
-               "relevance_score": page["relevance_score"], "provider_used": page["provider_used"],
-               "model_used": page["model_used"], "generated_at": now, "expires_at": now + CACHE_VALIDITY}
-        _upsert_page(connection, job["cache_key"], row)
-    return True
-
-
-def fail(engine: Engine, job: dict[str, Any], token: str, error: str) -> str | None:
-    """Count a failed attempt: requeue (retried after RETRY_DELAY, so by a later run), or
-    ``failed`` at MAX_ATTEMPTS. None for a stale claimant."""
-    now = utcnow()
-    exhausted = job["attempts"] >= MAX_ATTEMPTS
-    values: dict[str, Any] = {"status": FAILED if exhausted else QUEUED, "claim_token": None,
-                              "lease_expires_at": None if exhausted else now + RETRY_DELAY,
-                              "last_error": error[:2000], "updated_at": now}
-    if exhausted:
-        values["active_key"] = None
-    with engine.begin() as connection:
-        result = connection.execute(
-            update(generation_queue)
-            .where(generation_queue.c.id == job["id"], generation_queue.c.claim_token == token,
-                   generation_queue.c.status == PROCESSING)
-            .values(**values))
-    return values["status"] if result.rowcount == 1 else None
-
-
-def fail_abandoned(engine: Engine) -> int:
-    """Jobs whose last allowed attempt crashed (lease expired at MAX_ATTEMPTS) become failed."""
-    now = utcnow()
-    with engine.begin() as connection:
-        return connection.execute(
-            update(generation_queue)
-            .where(generation_queue.c.status == PROCESSING, generation_queue.c.lease_expires_at < now,
-                   generation_queue.c.attempts >= MAX_ATTEMPTS)
-            .values(status=FAILED, active_key=None, claim_token=None,
-                    last_error="lease expired on the last attempt", updated_at=now)).rowcount
-
-
-def queue_counts(engine: Engine) -> dict[str, int]:
-    with engine.connect() as connection:
-        rows = connection.execute(select(generation_queue.c.status, func.count()).group_by(generation_queue.c.status))
-        return {status: count for status, count in rows}
-
-
-# --- page misses ----------------------------------------------------------------------------
-
-
-def activity_names(engine: Engine, user_id: str, since: datetime, limit: int = 2000) -> list[tuple[Any, Any]]:
-    """The distinct (page, intent) pairs of one user's activity since ``since``."""
-    query = (select(activity_log.c.page, activity_log.c.intent).distinct()
-             .where(activity_log.c.user_id == user_id, activity_log.c.occurred_at >= since).limit(limit))
-    with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(query)]
-
-
-def has_job_or_page(engine: Engine, user_id: str, page_type: str) -> bool:
-    """Whether ``page_type`` was ever queued or cached for this user (a detector prediction)."""
-    with engine.connect() as connection:
-        if connection.execute(select(generation_queue.c.id).where(
-                generation_queue.c.user_id == user_id, generation_queue.c.page_type == page_type).limit(1)).first():
-            return True
-        return connection.execute(select(page_cache.c.cache_key).where(
-            page_cache.c.cache_key == cache_key(user_id, page_type))).first() is not None
-
-
-def take_miss(engine: Engine, user_id: str, limit: int, now: datetime | None = None) -> int:
-    """Count one page miss in the user's current minute: 0 when within ``limit``, else the
-    seconds until that minute ends (nothing counted). The user's counter row is read and bumped
-    under a row lock, so concurrent requests in any container never pass the limit together."""
-    now = now or utcnow()
-    window = now.replace(second=0, microsecond=0)
-    for _ in range(5):  # a concurrent first miss may insert the row between our read and insert
-        try:
-            with engine.begin() as connection:
-                row = connection.execute(select(page_miss_counts).where(
-                    page_miss_counts.c.user_id == user_id).with_for_update()).first()
-                if row is None:
-                    connection.execute(insert(page_miss_counts).values(user_id=user_id, window_start=window, misses=1))
-                    return 0
-                misses = row.misses if row.window_start == window else 0
-                if misses >= limit:
-                    return max(1, int((window + timedelta(minutes=1) - now).total_seconds() + 0.999))
-                connection.execute(update(page_miss_counts).where(page_miss_counts.c.user_id == user_id)
-                                   .values(window_start=window, misses=misses + 1))
-                return 0
+            with self._engine.begin() as connection:
+                if idempotency_key is not None:
+                    connection.execute(insert(activity_requests).values(
+                        user_id=user_id, idempotency_key=idempotency_key, accepted=len(rows), created_at=now))
+                connection.execute(insert(activity_log), rows)
         except IntegrityError:
-            continue
-        except OperationalError as exc:  # MySQL: two first misses' gap locks deadlock; one is rolled back
-            if not _is_deadlock(exc):
+            if idempotency_key is None:
                 raise
-    raise RuntimeError("page miss counter: concurrent first misses did not settle")
+            with self._engine.connect() as connection:
+                accepted = connection.execute(select(activity_requests.c.accepted).where(
+                    activity_requests.c.user_id == user_id,
+                    activity_requests.c.idempotency_key == idempotency_key)).scalar_one_or_none()
+            if accepted is None:  # the first request's transaction rolled back meanwhile: try once more
+                return self.record_activity(user_id, events, idempotency_key)
+            return accepted, True
+        return len(rows), False
+
+    def forget_activity_keys(self, older_than: timedelta = IDEMPOTENCY_WINDOW) -> int:
+        """Delete the Idempotency-Keys of activity batches older than ``older_than``."""
+        with self._engine.begin() as connection:
+            return connection.execute(delete(activity_requests).where(
+                activity_requests.c.created_at < utcnow_naive() - older_than)).rowcount
+
+    def user_activity(self, user_id: str, since: datetime, limit: int = 500) -> list[ActivityEvent]:
+        """One user's most recent ``limit`` events since ``since``, oldest first."""
+        query = (select(activity_log)
+                 .where(activity_log.c.user_id == user_id, activity_log.c.occurred_at >= since)
+                 .order_by(activity_log.c.occurred_at.desc(), activity_log.c.id.desc()).limit(limit))
+        with self._engine.connect() as connection:
+            events = [ActivityEvent.from_row(r._mapping) for r in connection.execute(query)]
+        return events[::-1]
+
+    def activity_by_user(self, since: datetime, *, page_rows: int = 5000,
+                         per_user: int = 2000) -> Iterator[list[ActivityEvent]]:
+        """Every user's events since ``since`` (their last ``per_user``, oldest first), one user at
+        a time. Reads in keyset pages of ``page_rows`` ordered by (user_id, occurred_at, id), so
+        memory is bounded and no user is cut off however much activity the window holds."""
+        order = (activity_log.c.user_id, activity_log.c.occurred_at, activity_log.c.id)
+        after: tuple[Any, ...] | None = None
+        current: str | None = None
+        events: deque[ActivityEvent] = deque(maxlen=per_user)
+        while True:
+            query = select(activity_log).where(activity_log.c.occurred_at >= since)
+            if after is not None:
+                query = query.where(tuple_(*order) > tuple_(*after))
+            with self._engine.connect() as connection:
+                rows = [ActivityEvent.from_row(r._mapping)
+                        for r in connection.execute(query.order_by(*order).limit(page_rows))]
+            for event in rows:
+                if event.user_id != current:
+                    if events:
+                        yield list(events)
+                        events.clear()
+                    current = event.user_id
+                events.append(event)
+            if len(rows) < page_rows:
+                break
+            after = (rows[-1].user_id, rows[-1].occurred_at, rows[-1].id)
+        if events:
+            yield list(events)
+
+    def activity_names(self, user_id: str, since: datetime, limit: int = 2000) -> list[tuple[str | None, str | None]]:
+        """The distinct (page, intent) pairs of one user's activity since ``since``."""
+        query = (select(activity_log.c.page, activity_log.c.intent).distinct()
+                 .where(activity_log.c.user_id == user_id, activity_log.c.occurred_at >= since).limit(limit))
+        with self._engine.connect() as connection:
+            return [(page, intent) for page, intent in connection.execute(query)]
+
+    # --- cache --------------------------------------------------------------------------------
+
+    def fresh_page(self, key: str) -> CachedPage | None:
+        query = select(page_cache).where(page_cache.c.cache_key == key, page_cache.c.expires_at > utcnow_naive())
+        with self._engine.connect() as connection:
+            row = connection.execute(query).first()
+        return CachedPage.from_row(row._mapping) if row else None
+
+    def fresh_pages(self, user_id: str) -> list[CachedPage]:
+        query = (select(page_cache).where(page_cache.c.user_id == user_id, page_cache.c.expires_at > utcnow_naive())
+                 .order_by(page_cache.c.relevance_score.desc(), page_cache.c.page_type))
+        with self._engine.connect() as connection:
+            return [CachedPage.from_row(r._mapping) for r in connection.execute(query)]
+
+    # --- queue --------------------------------------------------------------------------------
+
+    def enqueue(self, user_id: str, page_type: str, confidence: float, pattern: dict[str, Any]) -> bool:
+        """Queue a prediction unless a job for its key is queued/processing or the page is fresh."""
+        key = cache_key(user_id, page_type)
+        if self.fresh_page(key):
+            return False
+        now = utcnow_naive()
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(insert(generation_queue).values(
+                    id=str(uuid.uuid4()), user_id=user_id, page_type=page_type, cache_key=key, active_key=key,
+                    status=JobStatus.QUEUED, confidence=confidence, pattern=pattern, attempts=0, created_at=now,
+                    updated_at=now))
+        except IntegrityError:
+            return False  # one is already queued or processing for this key
+        return True
+
+    def _job(self, job_id: str) -> GenerationJob | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(select(generation_queue).where(generation_queue.c.id == job_id)).first()
+        return GenerationJob.from_row(row._mapping) if row else None
+
+    def _take(self, job_id: str, token: str, lease: timedelta, now: datetime,
+              *, ignore_retry_delay: bool = False) -> GenerationJob | None:
+        statement = (update(generation_queue)
+                     .where(generation_queue.c.id == job_id, _claimable(now, ignore_retry_delay=ignore_retry_delay))
+                     .values(status=JobStatus.PROCESSING, claim_token=token, lease_expires_at=now + lease,
+                             attempts=generation_queue.c.attempts + 1, updated_at=now))
+        try:
+            with self._engine.begin() as connection:
+                if connection.execute(statement).rowcount != 1:
+                    return None
+        except OperationalError as exc:
+            if _is_deadlock(exc):
+                return None  # another claimant won this row; try the next one
+            raise
+        job = self._job(job_id)
+        return job if job and job.claim_token == token else None
+
+    def claim_next(self, token: str, lease: timedelta) -> GenerationJob | None:
+        """Claim the oldest claimable job (queued, or processing with an expired lease)."""
+        for _ in range(10):
+            now = utcnow_naive()
+            query = (select(generation_queue.c.id).where(_claimable(now))
+                     .order_by(generation_queue.c.created_at).limit(10))
+            with self._engine.connect() as connection:
+                ids = [r[0] for r in connection.execute(query)]
+            if not ids:
+                return None
+            for job_id in ids:
+                job = self._take(job_id, token, lease, now)
+                if job:
+                    return job
+        return None
+
+    def claim_for_page(self, user_id: str, page_type: str, token: str, lease: timedelta) -> GenerationJob | None:
+        """Claim generation of one page for a request: take its job (queued, even in its retry
+        delay, or processing under an expired lease) or create one. None when someone else holds
+        a live claim (their generation will fill the cache)."""
+        key = cache_key(user_id, page_type)
+        now = utcnow_naive()
+        existing = self.active_job(key)
+        if existing:
+            return self._take(existing.id, token, lease, now, ignore_retry_delay=True)
+        job_id = str(uuid.uuid4())
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(insert(generation_queue).values(
+                    id=job_id, user_id=user_id, page_type=page_type, cache_key=key, active_key=key,
+                    status=JobStatus.PROCESSING, confidence=0.0, pattern=dict(REQUEST_PATTERN), attempts=1,
+                    claim_token=token, lease_expires_at=now + lease, created_at=now, updated_at=now))
+        except IntegrityError:
+            return None
+        return self._job(job_id)
+
+    def active_job(self, key: str) -> GenerationJob | None:
+        """The job queued or processing for cache key ``key`` (at most one: ``active_key`` is unique)."""
+        with self._engine.connect() as connection:
+            row = connection.execute(select(generation_queue).where(generation_queue.c.active_key == key)).first()
+        return GenerationJob.from_row(row._mapping) if row else None
+
+    def complete(self, job: GenerationJob, token: str, page: GeneratedPage) -> bool:
+        """Mark the job completed and upsert its page, in one transaction, only if ``token`` still
+        holds the claim. Returns False (and writes nothing) for a stale claimant."""
+        for attempt in range(5):
+            try:
+                return self._complete_once(job, token, page)
+            except OperationalError as exc:
+                if not _is_deadlock(exc) or attempt == 4:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        return False
+
+    def _complete_once(self, job: GenerationJob, token: str, page: GeneratedPage) -> bool:
+        now = utcnow_naive()
+        with self._engine.begin() as connection:
+            done = connection.execute(
+                update(generation_queue)
+                .where(generation_queue.c.id == job.id, generation_queue.c.claim_token == token,
+                       _may_move_to(JobStatus.COMPLETED))
+                .values(status=JobStatus.COMPLETED, active_key=None, lease_expires_at=None, last_error=None, updated_at=now))
+            if done.rowcount != 1:
+                return False
+            row = {"user_id": job.user_id, "page_type": job.page_type, "components": page.components,
+                   "relevance_score": page.relevance_score, "provider_used": page.provider_used,
+                   "model_used": page.model_used, "generated_at": now, "expires_at": now + CACHE_VALIDITY}
+            _upsert_page(connection, job.cache_key, row)
+        return True
+
+    def fail(self, job: GenerationJob, token: str, error: str) -> JobStatus | None:
+        """Count a failed attempt: requeue (retried after RETRY_DELAY, so by a later run), or
+        ``failed`` at MAX_ATTEMPTS. None for a stale claimant."""
+        now = utcnow_naive()
+        exhausted = job.attempts >= MAX_ATTEMPTS
+        status = JobStatus.FAILED if exhausted else JobStatus.QUEUED
+        values: dict[str, Any] = {"status": status, "claim_token": None,
+                                  "lease_expires_at": None if exhausted else now + RETRY_DELAY,
+                                  "last_error": error[:2000], "updated_at": now}
+        if exhausted:
+            values["active_key"] = None
+        with self._engine.begin() as connection:
+            result = connection.execute(
+                update(generation_queue)
+                .where(generation_queue.c.id == job.id, generation_queue.c.claim_token == token, _may_move_to(status))
+                .values(**values))
+        return status if result.rowcount == 1 else None
+
+    def fail_abandoned(self) -> int:
+        """Jobs whose last allowed attempt crashed (lease expired at MAX_ATTEMPTS) become failed."""
+        now = utcnow_naive()
+        with self._engine.begin() as connection:
+            return connection.execute(
+                update(generation_queue)
+                .where(_may_move_to(JobStatus.FAILED), generation_queue.c.lease_expires_at < now,
+                       generation_queue.c.attempts >= MAX_ATTEMPTS)
+                .values(status=JobStatus.FAILED, active_key=None, claim_token=None,
+                        last_error="lease expired on the last attempt", updated_at=now)).rowcount
+
+    def queue_counts(self) -> dict[str, int]:
+        """How many jobs are in each status (statuses with none are absent)."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(generation_queue.c.status, func.count()).group_by(generation_queue.c.status))
+            return {status: count for status, count in rows}
+
+    def has_job_or_page(self, user_id: str, page_type: str) -> bool:
+        """Whether ``page_type`` was ever queued or cached for this user (a detector prediction)."""
+        with self._engine.connect() as connection:
+            if connection.execute(select(generation_queue.c.id).where(
+                    generation_queue.c.user_id == user_id, generation_queue.c.page_type == page_type).limit(1)).first():
+                return True
+            return connection.execute(select(page_cache.c.cache_key).where(
+                page_cache.c.cache_key == cache_key(user_id, page_type))).first() is not None
+
+    # --- page misses --------------------------------------------------------------------------
+
+    def take_miss(self, user_id: str, limit: int, now: datetime | None = None) -> int:
+        """Count one page miss in the user's current minute: 0 when within ``limit``, else the
+        seconds until that minute ends (nothing counted). The user's counter row is read and bumped
+        under a row lock, so concurrent requests in any container never pass the limit together."""
+        now = now or utcnow_naive()
+        window = now.replace(second=0, microsecond=0)
+        for _ in range(5):  # a concurrent first miss may insert the row between our read and insert
+            try:
+                with self._engine.begin() as connection:
+                    row = connection.execute(select(page_miss_counts).where(
+                        page_miss_counts.c.user_id == user_id).with_for_update()).first()
+                    if row is None:
+                        connection.execute(insert(page_miss_counts).values(
+                            user_id=user_id, window_start=window, misses=1))
+                        return 0
+                    misses = row.misses if row.window_start == window else 0
+                    if misses >= limit:
+                        return max(1, int((window + timedelta(minutes=1) - now).total_seconds() + 0.999))
+                    connection.execute(update(page_miss_counts).where(page_miss_counts.c.user_id == user_id)
+                                       .values(window_start=window, misses=misses + 1))
+                    return 0
+            except IntegrityError:
+                continue
+            except OperationalError as exc:  # MySQL: two first misses' gap locks deadlock; one is rolled back
+                if not _is_deadlock(exc):
+                    raise
+        raise RuntimeError("page miss counter: concurrent first misses did not settle")

@@ -7,15 +7,18 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from chalicelib import errors
-from chalicelib.pages import repository as repo
 from chalicelib.pages.activity import validate_activity
 from chalicelib.pages.detector import PAGE_TYPE, page_type_of
 from chalicelib.pages.generation import activity_context, generate_page
+from chalicelib.pages.model import GenerationJob, JobStatus, cache_key
+from chalicelib.pages.repository import PagesRepository
 from chalicelib.settings import DEFAULTS
+from chalicelib.timeutil import utcnow_naive
 
 log = logging.getLogger(__name__)
 
@@ -29,25 +32,18 @@ def validate_page_type(page_type: str) -> str:
     return page_type
 
 
-def page_body(row: dict[str, Any], source: str) -> dict[str, Any]:
-    return {"page_type": row["page_type"], "components": row["components"], "source": source,
-            "relevance_score": row["relevance_score"], "provider_used": row["provider_used"],
-            "model_used": row["model_used"], "generated_at": repo.iso(row["generated_at"]),
-            "expires_at": repo.iso(row["expires_at"])}
-
-
-def relevance(job: dict[str, Any], context: dict[str, Any]) -> float:
+def relevance(job: GenerationJob, context: dict[str, Any]) -> float:
     """The detector's confidence for a predicted page; for a page generated because it was asked
     for (no prediction), the share of the user's recent activity spent on it: 0 with none."""
-    if (job.get("pattern") or {}).get("kind") != "request":
-        return float(job["confidence"])
+    if not job.requested:
+        return float(job.confidence)
     total = context.get("events_in_window") or 0
-    visits = next((p["visits"] for p in context.get("pages") or [] if p["page"] == job["page_type"]), 0)
+    visits = next((p["visits"] for p in context.get("pages") or [] if p["page"] == job.page_type), 0)
     return round(visits / total, 3) if total else 0.0
 
 
 class PagesService:
-    def __init__(self, engine: Any, llm_factory: Any, *, concurrency: int = 8,
+    def __init__(self, repository: PagesRepository, llm_factory: Any, *, concurrency: int = 8,
                  lease: timedelta = timedelta(seconds=DEFAULTS.generator_lease_seconds), miss_lease: timedelta | None = None,
                  miss_wait_seconds: float = 20.0, deadline_margin_ms: int = 30_000,
                  page_types: tuple[str, ...] = (), misses_per_minute: int = DEFAULTS.page_misses_per_minute) -> None:
@@ -56,7 +52,7 @@ class PagesService:
         died, or could not record its outcome, holds the page back no longer than that).
         ``page_types``: the page types a miss may generate (empty: those the detector knows for
         the user); ``misses_per_minute``: each user's limit on misses (0: none)."""
-        self.engine = engine
+        self.repository = repository
         self.llm_factory = llm_factory  # called only when a page must be generated
         self.concurrency = concurrency
         self.lease = lease
@@ -72,11 +68,11 @@ class PagesService:
         """Store a batch of activity; a retried batch (same ``Idempotency-Key``) stores nothing
         twice and answers ``{"accepted": <the first count>, "replayed": true}``."""
         key = errors.idempotency_key(idempotency_key)
-        accepted, replayed = repo.record_activity(self.engine, user_id, validate_activity(body, repo.utcnow()), key)
+        accepted, replayed = self.repository.record_activity(user_id, validate_activity(body, utcnow_naive()), key)
         return {"accepted": accepted, "replayed": replayed}
 
     def list_pages(self, user_id: str) -> list[dict[str, Any]]:
-        return [page_body(row, "cache") for row in repo.fresh_pages(self.engine, user_id)]
+        return [page.to_api("cache") for page in self.repository.fresh_pages(user_id)]
 
     def get_page(self, user_id: str, page_type: str) -> dict[str, Any]:
         """From the cache when fresh; else generated now. Concurrent misses generate once: the
@@ -84,22 +80,22 @@ class PagesService:
         once if that generation fails (taking the job over if its claimant died). A miss for a
         page type nobody knows is a 404; past the user's misses per minute, a 429."""
         validate_page_type(page_type)
-        key = repo.cache_key(user_id, page_type)
-        hit = repo.fresh_page(self.engine, key)
+        key = cache_key(user_id, page_type)
+        hit = self.repository.fresh_page(key)
         if hit:
-            return page_body(hit, "cache")
+            return hit.to_api("cache")
         if not self._known(user_id, page_type):
             raise errors.NotFound(f"no page {page_type!r} for this user: only page types seen in their activity "
                                   "(or configured in PAGE_TYPES) are generated", field="page_type")
         if self.misses_per_minute:
-            wait = repo.take_miss(self.engine, user_id, self.misses_per_minute)
+            wait = self.repository.take_miss(user_id, self.misses_per_minute)
             if wait:
                 raise errors.TooManyRequests(f"more than {self.misses_per_minute} uncached pages a minute; "
                                              f"retry in {wait} s", retry_after=wait)
         deadline = time.monotonic() + self.miss_wait_seconds
         while True:
             token = str(uuid.uuid4())
-            job = repo.claim_for_page(self.engine, user_id, page_type, token, self.miss_lease)
+            job = self.repository.claim_for_page(user_id, page_type, token, self.miss_lease)
             if job is not None:
                 self._process(job, token, raise_errors=True)
                 return self._generated(key)
@@ -112,32 +108,32 @@ class PagesService:
         a page type it queued or cached for them, or one their recent activity names."""
         if self.page_types:
             return page_type in self.page_types
-        if repo.has_job_or_page(self.engine, user_id, page_type):
+        if self.repository.has_job_or_page(user_id, page_type):
             return True
-        names = repo.activity_names(self.engine, user_id, repo.utcnow() - CONTEXT_WINDOW)
-        return any(page_type_of({"page": page, "intent": intent}) == page_type for page, intent in names)
+        names = self.repository.activity_names(user_id, utcnow_naive() - CONTEXT_WINDOW)
+        return any(page_type_of(page, intent) == page_type for page, intent in names)
 
     def _wait_for_holder(self, key: str, deadline: float) -> dict[str, Any] | None:
         """Poll until another claimant's page is cached. None: its lease ran out (the caller
         claims the job); 503 when its generation failed or the wait is over."""
         while time.monotonic() < deadline:
             time.sleep(0.05)
-            holder = repo.active_job(self.engine, key)  # read before the page: completion
-            hit = repo.fresh_page(self.engine, key)      # clears the job and writes the page at once
+            holder = self.repository.active_job(key)  # read before the page: completion
+            hit = self.repository.fresh_page(key)      # clears the job and writes the page at once
             if hit:
-                return page_body(hit, "generated")
-            if holder is None or holder["status"] != repo.PROCESSING:
+                return hit.to_api("generated")
+            if holder is None or holder.status != JobStatus.PROCESSING:
                 raise errors.Unavailable("generating this page failed; retry shortly", retry_after=5)
-            if holder["lease_expires_at"] is not None and holder["lease_expires_at"] < repo.utcnow():
-                repo.fail_abandoned(self.engine)  # a crashed last attempt: fail it, then start anew
+            if holder.lease_expires_at is not None and holder.lease_expires_at < utcnow_naive():
+                self.repository.fail_abandoned()  # a crashed last attempt: fail it, then start anew
                 return None
         raise errors.Unavailable("this page is being generated; retry shortly", retry_after=2)
 
     def _generated(self, key: str) -> dict[str, Any]:
-        page = repo.fresh_page(self.engine, key)
+        page = self.repository.fresh_page(key)
         if page is None:  # our claim was lost (lease expired) and the new claimant is not done
             raise errors.Unavailable("this page is being generated; retry shortly", retry_after=2)
-        return page_body(page, "generated")
+        return page.to_api("generated")
 
     # --- schedules ----------------------------------------------------------------------------
 
@@ -151,11 +147,11 @@ class PagesService:
         ``nothing_queued`` counts the users who got nothing by reason: ``too_little_history``,
         ``below_threshold`` (the detector's ``explain``) or ``already_queued_or_fresh``; a run that
         queued nothing also says why in words (``why_none``)."""
-        now = repo.utcnow()
+        now = utcnow_naive()
         stats: dict[str, Any] = {"users": 0, "events": 0, "predictions": 0, "queued": 0, "errors": 0,
                                  "stopped_early": False}
         why: dict[str, int] = {}
-        for events in repo.activity_by_user(self.engine, now - window):
+        for events in self.repository.activity_by_user(now - window):
             if remaining_ms is not None and remaining_ms() < margin_ms:
                 stats["stopped_early"] = True
                 log.warning("pattern detector: stopping before the deadline after %d user(s)", stats["users"])
@@ -164,7 +160,7 @@ class PagesService:
             stats["events"] += len(events)
             try:
                 predictions = detector.detect(events, now)
-                queued = sum(repo.enqueue(self.engine, p.user_id, p.page_type, p.confidence, p.pattern)
+                queued = sum(self.repository.enqueue(p.user_id, p.page_type, p.confidence, p.pattern)
                              for p in predictions)
                 if not predictions:
                     explain = getattr(detector, "explain", None)
@@ -173,7 +169,7 @@ class PagesService:
                     reason = None if queued else "already_queued_or_fresh"
             except Exception as exc:  # noqa: BLE001 - one user's failure never stops the others
                 stats["errors"] += 1
-                log.warning("pattern detector: user %s skipped: %s: %s", events[0]["user_id"],
+                log.warning("pattern detector: user %s skipped: %s: %s", events[0].user_id,
                             type(exc).__name__, str(exc)[:200])
                 continue
             stats["predictions"] += len(predictions)
@@ -184,7 +180,7 @@ class PagesService:
         if not stats["queued"]:  # the same facts in words, for a person reading the run's result
             stats["why_none"] = (f"no activity in the last {window.days} days" if not stats["users"] else
                                  "; ".join(f"{n} user(s): {reason.replace('_', ' ')}" for reason, n in sorted(why.items())))
-        stats["keys_forgotten"] = repo.forget_activity_keys(self.engine)
+        stats["keys_forgotten"] = self.repository.forget_activity_keys()
         log.info("pattern detector: %s", stats)
         return stats
 
@@ -192,7 +188,7 @@ class PagesService:
         """Claim and process queued jobs with up to ``concurrency`` in flight, claiming the next
         job as soon as one finishes, until none are left or the Lambda deadline nears (minus
         ``deadline_margin_ms``). Returns the seed's summary."""
-        repo.fail_abandoned(self.engine)
+        self.repository.fail_abandoned()
         stats = {"jobs_processed": 0, "pages_generated": 0, "errors": 0}
 
         def time_left() -> bool:
@@ -204,7 +200,7 @@ class PagesService:
             while True:
                 while not drained and len(in_flight) < self.concurrency and time_left():
                     token = str(uuid.uuid4())
-                    job = repo.claim_next(self.engine, token, self.lease)
+                    job = self.repository.claim_next(token, self.lease)
                     if job is None:
                         drained = True
                         break
@@ -228,22 +224,21 @@ class PagesService:
             log.warning("page job could not be recorded: %s", type(exc).__name__)
             return False
 
-    def _process(self, job: dict[str, Any], token: str, raise_errors: bool = False) -> bool:
+    def _process(self, job: GenerationJob, token: str, raise_errors: bool = False) -> bool:
         """Generate one claimed job's page; on failure count the attempt (requeue or fail)."""
         try:
-            events = repo.user_activity(self.engine, job["user_id"], repo.utcnow() - CONTEXT_WINDOW,
-                                        limit=CONTEXT_EVENTS)
+            events = self.repository.user_activity(job.user_id, utcnow_naive() - CONTEXT_WINDOW, limit=CONTEXT_EVENTS)
             context = activity_context(events)
-            page = generate_page(self.llm_factory(), job["page_type"], job["pattern"], context)
-            page["relevance_score"] = relevance(job, context)
+            page = generate_page(self.llm_factory(), job.page_type, job.pattern, context)
+            page = replace(page, relevance_score=relevance(job, context))
         except Exception as exc:  # noqa: BLE001 - counted against the job, other jobs go on
-            status = repo.fail(self.engine, job, token, f"{type(exc).__name__}: {exc}")
-            log.warning("page job %s (%s) attempt %s failed -> %s: %s", job["id"], job["page_type"],
-                        job["attempts"], status, type(exc).__name__)
+            status = self.repository.fail(job, token, f"{type(exc).__name__}: {exc}")
+            log.warning("page job %s (%s) attempt %s failed -> %s: %s", job.id, job.page_type,
+                        job.attempts, status, type(exc).__name__)
             if raise_errors:
                 raise
             return False
-        if not repo.complete(self.engine, job, token, page):
-            log.warning("page job %s: claim lost (lease expired and reclaimed); result dropped", job["id"])
+        if not self.repository.complete(job, token, page):
+            log.warning("page job %s: claim lost (lease expired and reclaimed); result dropped", job.id)
             return False
         return True

@@ -88,11 +88,6 @@ class Vendor:
     phone: str | None
     source: str
 
-    def public(self) -> dict[str, Any]:
-        """What the agent (and the task record) sees of a vendor."""
-        return {"id": self.id, "name": self.name, "trades": self.trades, "areas": self.areas,
-                "email": self.email, "phone": self.phone, "source": self.source}
-
 
 def _row_to_vendor(row: Any) -> Vendor:
     m = row._mapping

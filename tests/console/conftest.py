@@ -122,11 +122,12 @@ def seed_page(user: str, page_type: str, components: dict[str, Any]) -> None:
     from datetime import timedelta
 
     from chalicelib import wiring
-    from chalicelib.pages import repository as repo
+    from chalicelib.pages.model import GeneratedPage
+    from chalicelib.pages.repository import PagesRepository
 
-    engine = wiring.pages_engine()
+    repository = PagesRepository(wiring.pages_engine())
     token = str(uuid.uuid4())
-    job = repo.claim_for_page(engine, user, page_type, token, timedelta(seconds=60))
+    job = repository.claim_for_page(user, page_type, token, timedelta(seconds=60))
     assert job is not None
-    assert repo.complete(engine, job, token, {"components": components, "relevance_score": 0.9,
-                                              "provider_used": "offline", "model_used": "test-seed"})
+    assert repository.complete(job, token, GeneratedPage(components=components, relevance_score=0.9,
+                                                         provider_used="offline", model_used="test-seed"))

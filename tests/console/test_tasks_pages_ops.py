@@ -91,7 +91,8 @@ def test_navigation_is_recorded_as_activity(page, server, app_env) -> None:  # n
     from datetime import timedelta
 
     from chalicelib import wiring
-    from chalicelib.pages import repository as repo
+    from chalicelib.pages.repository import PagesRepository
+    from chalicelib.timeutil import utcnow_naive
 
     user = f"ada-{uuid.uuid4().hex[:6]}"
     keys: list[str | None] = []
@@ -104,14 +105,14 @@ def test_navigation_is_recorded_as_activity(page, server, app_env) -> None:  # n
     page.wait_for_selector("h1:text('Pages')")
 
     def pages_seen() -> list[str]:
-        events = repo.user_activity(wiring.pages_engine(), user, repo.utcnow() - timedelta(hours=1))
-        return [e["page"] for e in events]
+        events = PagesRepository(wiring.pages_engine()).user_activity(user, utcnow_naive() - timedelta(hours=1))
+        return [e.page for e in events]
 
     from tests.live_server import wait_for
 
     seen = wait_for(lambda: (lambda p: p if {"search", "tasks", "pages"} <= set(p) else None)(pages_seen()), timeout=15)
-    assert all(e == "view" for e in [e["action"] for e in repo.user_activity(
-        wiring.pages_engine(), user, repo.utcnow() - timedelta(hours=1))]), seen
+    assert all(e == "view" for e in [e.action for e in PagesRepository(wiring.pages_engine()).user_activity(
+        user, utcnow_naive() - timedelta(hours=1))]), seen
     assert len(keys) >= 3 and all(keys) and len(set(keys)) == len(keys)  # one fresh Idempotency-Key each
 
 

@@ -71,10 +71,11 @@ def clear_pending_jobs(engine) -> None:  # noqa: ANN001
 
 @pytest.fixture()
 def service(engine, llm):  # noqa: ANN001, ANN201
+    from chalicelib.pages.repository import PagesRepository
     from chalicelib.pages.service import PagesService
 
     # A configured list of page types (PAGE_TYPES): misses for these generate without activity.
-    return PagesService(engine, lambda: llm, concurrency=8, lease=timedelta(seconds=60), miss_wait_seconds=10,
+    return PagesService(PagesRepository(engine), lambda: llm, concurrency=8, lease=timedelta(seconds=60), miss_wait_seconds=10,
                         page_types=("inbox", "home"))
 
 

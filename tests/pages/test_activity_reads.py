@@ -9,44 +9,46 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from chalicelib.pages import repository as repo
 from chalicelib.pages.detector import StatisticalDetector
+from chalicelib.pages.model import Activity
+from chalicelib.pages.repository import PagesRepository
 from chalicelib.pages.tables import generation_queue
+from chalicelib.timeutil import utcnow_naive
 
 
 def record(engine, user: str, pages: list[str], at) -> None:  # noqa: ANN001
-    repo.record_activity(engine, user, [{"page": p, "action": "view", "occurred_at": at} for p in pages])
+    PagesRepository(engine).record_activity(user, [Activity(page=p, action="view", occurred_at=at) for p in pages])
 
 
 def test_activity_by_user_pages_through_every_user_in_full(engine) -> None:  # noqa: ANN001
     prefix = f"r-{uuid.uuid4().hex[:6]}"
     users = [f"{prefix}-{i}" for i in range(3)]
-    at = repo.utcnow() - timedelta(hours=1)
+    at = utcnow_naive() - timedelta(hours=1)
     for user in users:  # equal timestamps: the id breaks ties, so no row is skipped or repeated
         record(engine, user, [f"p{i}" for i in range(10)], at)
     since = at - timedelta(seconds=1)
-    seen = {events[0]["user_id"]: [e["page"] for e in events]
-            for events in repo.activity_by_user(engine, since, page_rows=7)}
+    seen = {events[0].user_id: [e.page for e in events]
+            for events in PagesRepository(engine).activity_by_user(since, page_rows=7)}
     for user in users:
         assert seen[user] == [f"p{i}" for i in range(10)]
-    capped = {events[0]["user_id"]: [e["page"] for e in events]
-              for events in repo.activity_by_user(engine, since, page_rows=4, per_user=3)}
+    capped = {events[0].user_id: [e.page for e in events]
+              for events in PagesRepository(engine).activity_by_user(since, page_rows=4, per_user=3)}
     assert all(capped[user] == ["p7", "p8", "p9"] for user in users)
 
 
 def test_user_activity_is_the_most_recent_oldest_first(engine) -> None:  # noqa: ANN001
     user = f"u-{uuid.uuid4().hex[:8]}"
-    now = repo.utcnow()
-    repo.record_activity(engine, user, [{"page": f"p{i}", "action": "view", "occurred_at": now - timedelta(minutes=60 - i)}
-                                        for i in range(60)])
-    events = repo.user_activity(engine, user, now - timedelta(days=14), limit=5)
-    assert [e["page"] for e in events] == ["p55", "p56", "p57", "p58", "p59"]
-    assert all(e["user_id"] == user for e in events)
+    now = utcnow_naive()
+    PagesRepository(engine).record_activity(user, [Activity(page=f"p{i}", action="view", occurred_at=now - timedelta(minutes=60 - i))
+                                                   for i in range(60)])
+    events = PagesRepository(engine).user_activity(user, now - timedelta(days=14), limit=5)
+    assert [e.page for e in events] == ["p55", "p56", "p57", "p58", "p59"]
+    assert all(e.user_id == user for e in events)
 
 
 def test_overlapping_detector_runs_queue_each_prediction_once(service, engine) -> None:  # noqa: ANN001
     user = f"u-{uuid.uuid4().hex[:8]}"
-    now = repo.utcnow()
+    now = utcnow_naive()
     for days in (1, 2, 3):
         record(engine, user, ["reports", "billing"], now - timedelta(days=days))
     barrier, results = threading.Barrier(2), []

@@ -13,7 +13,8 @@ from botocore.exceptions import ClientError
 
 from chalicelib import settings, wiring
 from chalicelib.pages import handlers as entry
-from chalicelib.pages import repository as repo
+from chalicelib.pages.model import cache_key
+from chalicelib.pages.repository import PagesRepository
 from tests.conftest import auth_headers
 
 ANSWER = '{"predictions": [{"page_type": "billing", "confidence": 0.9, "reason": "monthly"}]}'
@@ -80,8 +81,8 @@ def test_one_users_bedrock_error_is_counted_and_the_next_user_is_served(client, 
     assert stats["errors"] >= 1 and stats["users"] >= 2 and not stats["stopped_early"]
     assert "fail-page" in bedrock and "invoices" in bedrock
     engine = wiring.pages_engine()
-    assert repo.active_job(engine, repo.cache_key(served, "billing")) is not None  # the next user got his page queued
-    assert repo.active_job(engine, repo.cache_key(failing, "billing")) is None
+    assert PagesRepository(engine).active_job(cache_key(served, "billing")) is not None  # the next user got his page queued
+    assert PagesRepository(engine).active_job(cache_key(failing, "billing")) is None
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{") and '"_aws"' in x]
     (run,) = [x for x in lines if x["msg"] == "pattern detector run"]
     assert run["DetectorErrors"] == stats["errors"] and run["UsersScanned"] == stats["users"]

@@ -9,16 +9,18 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from chalicelib.pages import repository as repo
+from chalicelib.pages.model import GeneratedPage
+from chalicelib.pages.repository import PagesRepository
 from chalicelib.pages.tables import generation_queue, page_cache
 from chalicelib.providers.base import ProviderOutputError
+from chalicelib.timeutil import utcnow_naive
 from tests.pages.conftest import RecordingLLM
 
 
 def queue_jobs(engine, n: int, user: str | None = None) -> str:  # noqa: ANN001
     user = user or f"u-{uuid.uuid4().hex[:8]}"
     for i in range(n):
-        assert repo.enqueue(engine, user, f"page-{i}", 0.7, {"kind": "test"})
+        assert PagesRepository(engine).enqueue(user, f"page-{i}", 0.7, {"kind": "test"})
     return user
 
 
@@ -40,31 +42,31 @@ def test_two_overlapping_runs_process_every_job_exactly_once(service, engine, ll
     assert all(r["success"] and r["errors"] == 0 for r in results)
     assert set(llm.per_page.values()) == {1} and len(llm.per_page) == 100
     assert {j["status"] for j in jobs_of(engine, user)} == {"completed"}
-    assert len(repo.fresh_pages(engine, user)) == 100
+    assert len(PagesRepository(engine).fresh_pages(user)) == 100
 
 
 def test_duplicate_keys_are_not_queued_twice_nor_when_fresh(service, engine) -> None:  # noqa: ANN001
     user = f"u-{uuid.uuid4().hex[:8]}"
-    assert repo.enqueue(engine, user, "home", 0.5, {})
-    assert not repo.enqueue(engine, user, "home", 0.9, {})
+    assert PagesRepository(engine).enqueue(user, "home", 0.5, {})
+    assert not PagesRepository(engine).enqueue(user, "home", 0.9, {})
     service.generate()
-    assert not repo.enqueue(engine, user, "home", 0.9, {})  # a fresh cache entry exists
+    assert not PagesRepository(engine).enqueue(user, "home", 0.9, {})  # a fresh cache entry exists
 
 
 def test_killed_run_is_reclaimed_after_its_lease_and_the_stale_run_changes_nothing(service, engine, llm) -> None:  # noqa: ANN001
     user = queue_jobs(engine, 1)
     stale_token = "stale-" + uuid.uuid4().hex[:8]
-    job = repo.claim_next(engine, stale_token, timedelta(seconds=60))
-    assert job["user_id"] == user
+    job = PagesRepository(engine).claim_next(stale_token, timedelta(seconds=60))
+    assert job.user_id == user
     assert service.generate()["jobs_processed"] == 0  # leased: nobody else takes it
     with engine.begin() as c:  # the lease runs out (the run was killed)
-        c.execute(update(generation_queue).where(generation_queue.c.id == job["id"])
-                  .values(lease_expires_at=repo.utcnow() - timedelta(seconds=1)))
+        c.execute(update(generation_queue).where(generation_queue.c.id == job.id)
+                  .values(lease_expires_at=utcnow_naive() - timedelta(seconds=1)))
     assert service.generate()["pages_generated"] == 1
-    page = {"components": {"title": "STALE", "components": [{"type": "tip", "title": "x"}]},
-            "relevance_score": 0.1, "provider_used": "stale", "model_used": "stale"}
-    assert repo.complete(engine, job, stale_token, page) is False
-    assert repo.fail(engine, job, stale_token, "late") is None
+    page = GeneratedPage(components={"title": "STALE", "components": [{"type": "tip", "title": "x"}]},
+                         relevance_score=0.1, provider_used="stale", model_used="stale")
+    assert PagesRepository(engine).complete(job, stale_token, page) is False
+    assert PagesRepository(engine).fail(job, stale_token, "late") is None
     with engine.connect() as c:
         row = c.execute(select(page_cache).where(page_cache.c.user_id == user)).one()
     assert row.provider_used == "fake" and row.components["title"] != "STALE"
@@ -81,10 +83,10 @@ def test_failures_requeue_then_fail_at_three_attempts_and_others_go_on(service, 
         assert service.generate()["jobs_processed"] == 0  # a requeued job waits for its retry delay
         with engine.begin() as c:
             c.execute(update(generation_queue).where(generation_queue.c.id == job["id"], generation_queue.c.status == "queued")
-                      .values(lease_expires_at=repo.utcnow() - timedelta(seconds=1)))
+                      .values(lease_expires_at=utcnow_naive() - timedelta(seconds=1)))
     assert jobs_of(engine, user)[0]["attempts"] == 3
     assert service.generate()["jobs_processed"] == 0
-    assert repo.fresh_pages(engine, user) == []  # no partial cache row
+    assert PagesRepository(engine).fresh_pages(user) == []  # no partial cache row
 
 
 def test_generator_stops_claiming_before_the_deadline(service, engine) -> None:  # noqa: ANN001
@@ -124,10 +126,10 @@ def test_a_run_keeps_concurrency_jobs_in_flight_and_never_more(engine) -> None: 
 
     user = queue_jobs(engine, 40)
     llm = GatedLLM(gate_at_active=8)  # nobody returns until 8 generations run at once
-    result = PagesService(engine, lambda: llm, concurrency=8).generate()
+    result = PagesService(PagesRepository(engine), lambda: llm, concurrency=8).generate()
     assert result["pages_generated"] == 40 and not llm.gate_timed_out
     assert llm.max_active == 8
-    assert len(repo.fresh_pages(engine, user)) == 40
+    assert len(PagesRepository(engine).fresh_pages(user)) == 40
 
 
 def test_a_slow_job_does_not_hold_up_the_others(engine) -> None:  # noqa: ANN001
@@ -153,6 +155,6 @@ def test_a_slow_job_does_not_hold_up_the_others(engine) -> None:  # noqa: ANN001
                 done.release()
             return result
 
-    result = PagesService(engine, lambda: OneSlowLLM(), concurrency=4).generate()
+    result = PagesService(PagesRepository(engine), lambda: OneSlowLLM(), concurrency=4).generate()
     assert result["pages_generated"] == 20
     assert first_released.is_set()

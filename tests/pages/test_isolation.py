@@ -9,8 +9,9 @@ import uuid
 import pytest
 
 from chalicelib import wiring
-from chalicelib.pages import repository as repo
 from chalicelib.pages.generation import PAGE_SCHEMA
+from chalicelib.pages.model import Activity
+from chalicelib.pages.repository import PagesRepository
 from chalicelib.providers.base import validate
 from tests.conftest import auth_headers
 from tests.fakes import anthropic_server as fake
@@ -37,10 +38,10 @@ def test_generator_prompts_carry_only_their_own_users_activity(claude: FakeServe
 
     engine = wiring.pages_engine()
     a, b = f"a-{uuid.uuid4().hex[:6]}", f"b-{uuid.uuid4().hex[:6]}"
-    repo.record_activity(engine, a, [{"page": "alpha-secret", "action": "view", "metadata": {"note": "ONLY-A"}}])
-    repo.record_activity(engine, b, [{"page": "beta-plans", "action": "view", "metadata": {"note": "ONLY-B"}}])
+    PagesRepository(engine).record_activity(a, [Activity(page="alpha-secret", action="view", metadata={"note": "ONLY-A"})])
+    PagesRepository(engine).record_activity(b, [Activity(page="beta-plans", action="view", metadata={"note": "ONLY-B"})])
     for user in (a, b):
-        repo.enqueue(engine, user, "home", 0.7, {"kind": "test"})
+        PagesRepository(engine).enqueue(user, "home", 0.7, {"kind": "test"})
     assert service().generate()["pages_generated"] >= 2
     sent = [user_message(r.body) for r in claude.requests]
     to_a = [m for m in sent if "ONLY-A" in m]
@@ -49,8 +50,8 @@ def test_generator_prompts_carry_only_their_own_users_activity(claude: FakeServe
     assert "ONLY-B" not in to_a[0] and "beta-plans" not in to_a[0] and b not in to_a[0]
     assert "ONLY-A" not in to_b[0] and "alpha-secret" not in to_b[0] and a not in to_b[0]
     for user in (a, b):
-        (page,) = repo.fresh_pages(engine, user)
-        validate(page["components"], PAGE_SCHEMA)
+        (page,) = PagesRepository(engine).fresh_pages(user)
+        validate(page.components, PAGE_SCHEMA)
 
 
 def test_a_users_cached_page_is_never_served_to_another(client, claude: FakeServer) -> None:  # noqa: ANN001

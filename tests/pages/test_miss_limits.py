@@ -11,7 +11,8 @@ import uuid
 from datetime import timedelta
 
 from chalicelib import settings
-from chalicelib.pages import repository as repo
+from chalicelib.pages.repository import PagesRepository
+from chalicelib.timeutil import utcnow_naive
 from tests.conftest import auth_headers
 
 
@@ -33,7 +34,7 @@ def test_only_page_types_the_detector_knows_are_generated(client, user) -> None:
 def test_a_detector_prediction_is_known_without_a_visit(client, user) -> None:  # noqa: ANN001
     from chalicelib import wiring
 
-    repo.enqueue(wiring.pages_engine(), user, "weekly-report", 0.7, {"kind": "bedrock"})
+    PagesRepository(wiring.pages_engine()).enqueue(user, "weekly-report", 0.7, {"kind": "bedrock"})
     assert client.http.get("/pages/weekly-report", headers=auth_headers(user)).status_code == 200
 
 
@@ -51,7 +52,7 @@ def test_misses_past_the_limit_are_429_with_retry_after(client, user, monkeypatc
     settings.reset()
     pages = ["p1", "p2", "p3", "p4"]
     visit(client, user, *pages)
-    second = repo.utcnow().second
+    second = utcnow_naive().second
     if second >= 50:  # keep the four misses inside one counting minute
         time.sleep(60.5 - second)
     assert [client.http.get(f"/pages/{p}", headers=auth_headers(user)).status_code for p in pages[:3]] == [200] * 3
@@ -69,11 +70,11 @@ def test_the_limit_holds_across_concurrent_containers(engine) -> None:  # noqa: 
     """Eight requests at once (as if in eight containers, each with its own connection): exactly
     the limit pass, whatever the interleaving; the next minute starts afresh."""
     user, allowed, barrier = f"u-{uuid.uuid4().hex[:8]}", [], threading.Barrier(8)
-    now = repo.utcnow().replace(second=10)
+    now = utcnow_naive().replace(second=10)
 
     def miss() -> None:
         barrier.wait()
-        allowed.append(repo.take_miss(engine, user, 5, now=now))
+        allowed.append(PagesRepository(engine).take_miss(user, 5, now=now))
 
     threads = [threading.Thread(target=miss) for _ in range(8)]
     for t in threads:
@@ -81,4 +82,4 @@ def test_the_limit_holds_across_concurrent_containers(engine) -> None:  # noqa: 
     for t in threads:
         t.join()
     assert sorted(allowed) == [0] * 5 + [50] * 3  # 50 s until the minute ends
-    assert repo.take_miss(engine, user, 5, now=now + timedelta(minutes=1)) == 0
+    assert PagesRepository(engine).take_miss(user, 5, now=now + timedelta(minutes=1)) == 0

@@ -10,10 +10,12 @@ from datetime import timedelta
 from sqlalchemy import delete
 
 from chalicelib import settings, wiring
-from chalicelib.pages import repository as repo
 from chalicelib.pages.detector import StatisticalDetector
 from chalicelib.pages.generation import PAGE_SCHEMA
+from chalicelib.pages.model import Activity
+from chalicelib.pages.repository import PagesRepository
 from chalicelib.providers.base import validate
+from chalicelib.timeutil import utcnow_naive
 from tests.conftest import auth_headers
 
 
@@ -26,15 +28,15 @@ def test_a_predicted_page_is_built_from_the_users_own_activity(client, runtime, 
     for name in ("ANTHROPIC_API_KEY", "CLAUDE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     engine = wiring.pages_engine()
-    now = repo.utcnow()
-    events = [{"page": "reports", "action": "view", "occurred_at": now - timedelta(days=d)} for d in (1, 2, 3, 5)]
-    events += [{"page": "reports", "action": "export-csv", "occurred_at": now - timedelta(days=2, minutes=-3)},
-               {"page": "billing", "action": "pay", "occurred_at": now - timedelta(days=4, hours=6)}]
-    repo.record_activity(engine, user, events)
+    now = utcnow_naive()
+    events = [Activity(page="reports", action="view", occurred_at=now - timedelta(days=d)) for d in (1, 2, 3, 5)]
+    events += [Activity(page="reports", action="export-csv", occurred_at=now - timedelta(days=2, minutes=-3)),
+               Activity(page="billing", action="pay", occurred_at=now - timedelta(days=4, hours=6))]
+    PagesRepository(engine).record_activity(user, events)
     runtime.fire("pattern_detector")
     runtime.drain()
     expected = {p.page_type: p.confidence
-                for p in StatisticalDetector().detect([{**e, "user_id": user, "metadata": {}} for e in events], now)}
+                for p in StatisticalDetector().detect(PagesRepository(engine).user_activity(user, now - timedelta(days=14)), now)}
     runtime.fire("page_generator")
     runtime.drain()
 
@@ -68,10 +70,10 @@ def test_a_user_with_no_activity_gets_no_invented_page_and_no_relevance(client, 
 def test_a_requested_page_scores_its_share_of_the_users_activity(client, user, monkeypatch) -> None:  # noqa: ANN001
     for name in ("ANTHROPIC_API_KEY", "CLAUDE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    now = repo.utcnow()
-    repo.record_activity(wiring.pages_engine(), user, [
-        {"page": "inbox", "action": "view", "occurred_at": now - timedelta(hours=h)} for h in (1, 2, 3)
-    ] + [{"page": "settings", "action": "view", "occurred_at": now - timedelta(hours=4)}])
+    now = utcnow_naive()
+    PagesRepository(wiring.pages_engine()).record_activity(user, [
+        Activity(page="inbox", action="view", occurred_at=now - timedelta(hours=h)) for h in (1, 2, 3)
+    ] + [Activity(page="settings", action="view", occurred_at=now - timedelta(hours=4))])
     page = client.http.get("/pages/inbox", headers=auth_headers(user)).json_body
     assert page["relevance_score"] == 0.75
     assert "You visited Inbox 3 times" in page_text(page)
@@ -83,12 +85,12 @@ def test_the_detector_says_why_it_queued_nothing(service, engine) -> None:  # no
 
         connection.execute(delete(activity_log))
     assert service.detect(StatisticalDetector())["why_none"] == "no activity in the last 14 days"
-    now = repo.utcnow()
+    now = utcnow_naive()
     newcomer, wanderer = f"n-{uuid.uuid4().hex[:6]}", f"w-{uuid.uuid4().hex[:6]}"
-    repo.record_activity(engine, newcomer, [{"page": "home", "action": "view", "occurred_at": now}])
+    PagesRepository(engine).record_activity(newcomer, [Activity(page="home", action="view", occurred_at=now)])
     # ten days, a different page and hour each day: plenty of history, no pattern strong enough
-    repo.record_activity(engine, wanderer, [
-        {"page": f"page-{d}", "action": "view", "occurred_at": now - timedelta(days=d, hours=(d * 5) % 11 + 2)}
+    PagesRepository(engine).record_activity(wanderer, [
+        Activity(page=f"page-{d}", action="view", occurred_at=now - timedelta(days=d, hours=(d * 5) % 11 + 2))
         for d in range(1, 11)])
     stats = service.detect(StatisticalDetector())
     assert stats["queued"] == 0 and stats["users"] == 2
@@ -101,8 +103,8 @@ def test_the_run_counts_users_whose_pages_are_already_queued(service, engine) ->
         from chalicelib.pages.tables import activity_log
 
         connection.execute(delete(activity_log))
-    user, now = f"r-{uuid.uuid4().hex[:6]}", repo.utcnow()
-    repo.record_activity(engine, user, [{"page": "reports", "action": "view", "occurred_at": now - timedelta(days=d)}
+    user, now = f"r-{uuid.uuid4().hex[:6]}", utcnow_naive()
+    PagesRepository(engine).record_activity(user, [Activity(page="reports", action="view", occurred_at=now - timedelta(days=d))
                                         for d in (1, 2, 3)])
     assert service.detect(StatisticalDetector())["queued"] == 1
     again = service.detect(StatisticalDetector())

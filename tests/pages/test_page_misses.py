@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import update
 
 from chalicelib import errors, wiring
-from chalicelib.pages import repository as repo
+from chalicelib.pages.model import GeneratedPage, cache_key
+from chalicelib.pages.repository import PagesRepository
 from chalicelib.pages.tables import generation_queue
 from chalicelib.providers.base import ProviderUnavailable
+from chalicelib.timeutil import utcnow_naive
 from tests.conftest import auth_headers
 from tests.fakes import anthropic_server as fake
 from tests.fakes.server import FakeServer
@@ -46,23 +48,23 @@ def test_waiters_get_503_as_soon_as_the_generation_they_wait_for_fails(service, 
 
 def test_a_request_takes_over_a_job_whose_claimant_died(service, engine, llm) -> None:  # noqa: ANN001
     user = f"u-{uuid.uuid4().hex[:8]}"
-    assert repo.enqueue(engine, user, "inbox", 0.6, {"kind": "test"})
-    dead = repo.claim_next(engine, "dead-run", timedelta(seconds=60))
+    assert PagesRepository(engine).enqueue(user, "inbox", 0.6, {"kind": "test"})
+    dead = PagesRepository(engine).claim_next("dead-run", timedelta(seconds=60))
     with engine.begin() as c:
-        c.execute(update(generation_queue).where(generation_queue.c.id == dead["id"])
-                  .values(lease_expires_at=repo.utcnow() - timedelta(seconds=1)))
+        c.execute(update(generation_queue).where(generation_queue.c.id == dead.id)
+                  .values(lease_expires_at=utcnow_naive() - timedelta(seconds=1)))
     page = service.get_page(user, "inbox")
     assert page["source"] == "generated" and llm.per_page["inbox"] == 1
-    assert repo.complete(engine, dead, "dead-run", {"components": {}, "relevance_score": 0,
-                                                    "provider_used": "x", "model_used": "x"}) is False
+    assert PagesRepository(engine).complete(dead, "dead-run", GeneratedPage(components={}, provider_used="x",
+                                                                            model_used="x")) is False
 
 
 def test_a_request_does_not_wait_out_a_queued_jobs_retry_delay(service, engine, llm) -> None:  # noqa: ANN001
     user = f"u-{uuid.uuid4().hex[:8]}"
-    assert repo.enqueue(engine, user, "inbox", 0.6, {"kind": "test"})
+    assert PagesRepository(engine).enqueue(user, "inbox", 0.6, {"kind": "test"})
     with engine.begin() as c:  # failed once in the background: requeued for 60 s from now
         c.execute(update(generation_queue).where(generation_queue.c.user_id == user)
-                  .values(attempts=1, lease_expires_at=repo.utcnow() + timedelta(seconds=60)))
+                  .values(attempts=1, lease_expires_at=utcnow_naive() + timedelta(seconds=60)))
     started = time.monotonic()
     assert service.get_page(user, "inbox")["source"] == "generated"
     assert time.monotonic() - started < service.miss_wait_seconds
@@ -81,4 +83,4 @@ def test_llm_outage_on_a_miss_is_503_and_nothing_is_cached(client, user, monkeyp
     assert response.status_code == 503, response.body
     assert response.json_body["error"]["code"] == "service_unavailable" and "Retry-After" in response.headers
     assert server.requests  # the SDK really called the fake
-    assert repo.fresh_page(wiring.pages_engine(), repo.cache_key(user, "home")) is None
+    assert PagesRepository(wiring.pages_engine()).fresh_page(cache_key(user, "home")) is None

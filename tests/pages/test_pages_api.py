@@ -12,10 +12,12 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from chalicelib import wiring
-from chalicelib.pages import repository as repo
 from chalicelib.pages.detector import BedrockDetector, StatisticalDetector
 from chalicelib.pages.generation import PAGE_SCHEMA
+from chalicelib.pages.model import Activity, ActivityEvent, cache_key
+from chalicelib.pages.repository import PagesRepository
 from chalicelib.providers.base import validate
+from chalicelib.timeutil import utcnow_naive
 from tests.conftest import auth_headers
 from tests.fakes import anthropic_server as fake
 from tests.fakes.server import FakeServer
@@ -79,13 +81,12 @@ def test_concurrent_retries_of_one_batch_store_it_once(engine) -> None:  # noqa:
 
     from sqlalchemy import func, select
 
-    from chalicelib.pages import repository as repo
     from chalicelib.pages.tables import activity_log, activity_requests
 
     user = f"u-{uuid.uuid4().hex[:8]}"
-    events = [{"page": "reports", "action": "view"}, {"page": "home", "action": "view"}]
+    events = [Activity(page="reports", action="view"), Activity(page="home", action="view")]
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda _: repo.record_activity(engine, user, events, "same-key"), range(16)))
+        results = list(pool.map(lambda _: PagesRepository(engine).record_activity(user, events, "same-key"), range(16)))
     assert sorted(replayed for _, replayed in results) == [False] + [True] * 15
     assert all(accepted == 2 for accepted, _ in results)
 
@@ -96,9 +97,9 @@ def test_concurrent_retries_of_one_batch_store_it_once(engine) -> None:  # noqa:
 
     assert count(activity_log) == 2 and count(activity_requests) == 1
     # Keys are remembered for a day, then forgotten (the pattern detector's run does this).
-    repo.forget_activity_keys(engine, older_than=timedelta(hours=1))
+    PagesRepository(engine).forget_activity_keys(older_than=timedelta(hours=1))
     assert count(activity_requests) == 1  # a fresh key is kept
-    assert repo.forget_activity_keys(engine, older_than=timedelta(seconds=-1)) >= 1
+    assert PagesRepository(engine).forget_activity_keys(older_than=timedelta(seconds=-1)) >= 1
     assert count(activity_requests) == 0 and count(activity_log) == 2
 
 
@@ -192,7 +193,7 @@ def test_prompt_injection_in_activity_stays_data(client, user, monkeypatch, loca
     assert "IGNORE ALL PREVIOUS INSTRUCTIONS" in block
     assert "IGNORE" not in sent["system"][0]["text"]
     assert sent["tool_choice"] == {"type": "tool", "name": "render_page"}
-    assert repo.fresh_page(wiring.pages_engine(), repo.cache_key(user, "home")) is None
+    assert PagesRepository(wiring.pages_engine()).fresh_page(cache_key(user, "home")) is None
 
 
 @pytest.mark.parametrize(
@@ -213,7 +214,7 @@ def test_unusable_claude_output_counts_an_attempt_and_writes_no_row(local_env, m
         settings.reset()
         engine = wiring.pages_engine()
         user = f"u-{uuid.uuid4().hex[:8]}"
-        repo.enqueue(engine, user, "home", 0.8, {"kind": "test"})
+        PagesRepository(engine).enqueue(user, "home", 0.8, {"kind": "test"})
         result = service().generate()
     assert result == {"success": True, "jobs_processed": 1, "pages_generated": 0, "errors": 1}
     from sqlalchemy import select
@@ -222,36 +223,39 @@ def test_unusable_claude_output_counts_an_attempt_and_writes_no_row(local_env, m
     with engine.connect() as c:
         job = c.execute(select(generation_queue).where(generation_queue.c.user_id == user)).one()
     assert job.attempts == 1 and job.status == "queued"
-    assert repo.fresh_page(engine, repo.cache_key(user, "home")) is None
+    assert PagesRepository(engine).fresh_page(cache_key(user, "home")) is None
 
 
 def test_schedules_through_the_local_runtime(client, runtime, user, recording) -> None:  # noqa: ANN001
     """Activity at this hour on 3 days -> the detector (fired now) queues the page -> the
     generator (fired now) fills the cache -> GET serves it from the cache."""
     engine = wiring.pages_engine()
-    now = repo.utcnow()
-    repo.record_activity(engine, user, [{"page": "reports", "action": "view", "occurred_at": now - timedelta(days=d)}
-                                        for d in (1, 2, 3)])
+    now = utcnow_naive()
+    PagesRepository(engine).record_activity(user, [Activity(page="reports", action="view", occurred_at=now - timedelta(days=d))
+                                                   for d in (1, 2, 3)])
     runtime.fire("pattern_detector")
     runtime.drain()
-    assert repo.queue_counts(engine).get("queued", 0) >= 1
+    assert PagesRepository(engine).queue_counts().get("queued", 0) >= 1
     runtime.fire("page_generator")
     runtime.drain()
     page = client.http.get("/pages/reports", headers=auth_headers(user)).json_body
     assert page["source"] == "cache" and page["relevance_score"] == 1.0
 
 
+def visit(page: str, at: datetime) -> ActivityEvent:
+    """User ``u``'s view of ``page`` at ``at``, as stored."""
+    return ActivityEvent(id=0, user_id="u", page=page, intent=None, action="view", metadata={}, occurred_at=at,
+                         created_at=at)
+
+
 def test_statistical_detector_patterns() -> None:
     now = datetime(2026, 11, 20, 9, 30)
-    events = [{"user_id": "u", "page": "standup-notes", "action": "view", "metadata": {},
-               "occurred_at": now - timedelta(days=d)} for d in (1, 2, 3, 4)]
+    events = [visit("standup-notes", now - timedelta(days=d)) for d in (1, 2, 3, 4)]
     for d in range(4):  # inbox is usually followed by calendar
         t = now - timedelta(days=d, hours=5)
-        events += [{"user_id": "u", "page": "inbox", "action": "view", "metadata": {}, "occurred_at": t},
-                   {"user_id": "u", "page": "calendar", "action": "view", "metadata": {},
-                    "occurred_at": t + timedelta(minutes=2)}]
-    events.append({"user_id": "u", "page": "inbox", "action": "view", "metadata": {}, "occurred_at": now})
-    events.sort(key=lambda e: e["occurred_at"])
+        events += [visit("inbox", t), visit("calendar", t + timedelta(minutes=2))]
+    events.append(visit("inbox", now))
+    events.sort(key=lambda e: e.occurred_at)
     found = {p.page_type: p for p in StatisticalDetector().detect(events, now)}
     assert found["standup-notes"].pattern["kind"] == "time_of_day"
     assert found["calendar"].pattern["kind"] == "sequence" and found["calendar"].confidence == 1.0
@@ -270,7 +274,7 @@ def test_bedrock_detector_call_shape() -> None:
         {"modelId": "meta.llama3-1-8b-instruct-v1:0", "system": ANY, "messages": ANY, "inferenceConfig": ANY})
     stubber.activate()
     now = datetime(2026, 11, 20, 9, 0)
-    events = [{"user_id": "u", "page": "billing", "action": "view", "metadata": {}, "occurred_at": now}]
+    events = [visit("billing", now)]
     predictions = BedrockDetector("meta.llama3-1-8b-instruct-v1:0", client).detect(events, now)
     stubber.assert_no_pending_responses()
     assert [(p.page_type, p.confidence) for p in predictions] == [("billing", 0.8)]
@@ -296,7 +300,7 @@ def test_generator_handler_stops_claiming_within_one_provider_call_of_the_deadli
 
     clear_pending_jobs(engine)
     user = f"u-{uuid.uuid4().hex[:8]}"
-    repo.enqueue(engine, user, "home", 0.9, {"kind": "test"})
+    PagesRepository(engine).enqueue(user, "home", 0.9, {"kind": "test"})
     event = {"version": "0", "id": "e-1", "detail-type": "Scheduled Event", "source": "aws.events",
              "account": "123456789012", "time": "2026-11-20T09:00:00Z", "region": "us-east-1",
              "resources": ["arn:aws:events:us-east-1:123456789012:rule/page_generator"], "detail": {}}
