@@ -147,7 +147,7 @@ def item_sweeper(event) -> dict:  # noqa: ANN001 - chalice CloudWatchEvent
     return run_item_sweeper(getattr(event.context, "get_remaining_time_in_millis", None))
 
 
-def _collections():  # noqa: ANN202 - chalicelib.collections.api.Collections
+def _collections():  # noqa: ANN202 - chalicelib.collections.service.CollectionsService
     from chalicelib.collections.handlers import services
 
     return services()
@@ -157,34 +157,26 @@ def _collections():  # noqa: ANN202 - chalicelib.collections.api.Collections
 @web.endpoint
 def collections_create_item() -> Response:
     """Create an item; the response says where to PUT the image bytes."""
-    from chalicelib.collections import api
-
     body = web.json_body(app, get_settings().max_body_bytes)
-    return Response(body=api.create_item(_collections(), web.current_user(app), body), status_code=201)
+    return Response(body=_collections().create_item(web.current_user(app), body), status_code=201)
 
 
 @app.route("/items", methods=["GET"], authorizer=jwt_auth)
 @web.endpoint
 def collections_list_items() -> dict:
-    from chalicelib.collections import api
-
-    return api.list_items(_collections(), web.current_user(app), web.query_params(app))
+    return _collections().list_items(web.current_user(app), web.query_params(app))
 
 
 @app.route("/items/{item_id}", methods=["GET"], authorizer=jwt_auth)
 @web.endpoint
 def collections_get_item(item_id: str) -> dict:
-    from chalicelib.collections import api
-
-    return api.get_item(_collections(), web.current_user(app), item_id)
+    return _collections().get_item(web.current_user(app), item_id)
 
 
 @app.route("/items/{item_id}", methods=["DELETE"], authorizer=jwt_auth)
 @web.endpoint
 def collections_delete_item(item_id: str) -> Response:
-    from chalicelib.collections import api
-
-    api.delete_item(_collections(), web.current_user(app), item_id)
+    _collections().delete_item(web.current_user(app), item_id)
     return Response(body="", status_code=204)
 
 
@@ -192,28 +184,22 @@ def collections_delete_item(item_id: str) -> Response:
 @web.endpoint
 def collections_reanalyze(item_id: str) -> Response:
     """Re-analyse the item (a new version); ``Idempotency-Key`` makes retries safe."""
-    from chalicelib.collections import api
-
     key = app.current_request.headers.get("idempotency-key")
-    return Response(body=api.reanalyze(_collections(), web.current_user(app), item_id, key), status_code=202)
+    return Response(body=_collections().reanalyze(web.current_user(app), item_id, key), status_code=202)
 
 
 @app.route("/items/{item_id}/analyses", methods=["GET"], authorizer=jwt_auth)
 @web.endpoint
 def collections_list_analyses(item_id: str) -> dict:
-    from chalicelib.collections import api
-
-    return api.list_analyses(_collections(), web.current_user(app), item_id)
+    return _collections().list_analyses(web.current_user(app), item_id)
 
 
 @app.route("/search", methods=["POST"], authorizer=jwt_auth)
 @web.endpoint
 def collections_search() -> dict:
     """Keyword, vector or hybrid search over the caller's analysed items."""
-    from chalicelib.collections import api
-
     body = web.json_body(app, get_settings().max_body_bytes)
-    return api.search_items(_collections(), web.current_user(app), body)
+    return _collections().search(web.current_user(app), body)
 
 
 # --- tasks ------------------------------------------------------------------------------------

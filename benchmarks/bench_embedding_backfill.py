@@ -79,6 +79,7 @@ def seed_analyses(engine, user_id: str, count: int) -> list[str]:  # noqa: ANN00
 
 def main() -> None:
     from chalicelib.collections.embedding import backfill_embeddings, embed_analysis
+    from chalicelib.collections.repository import CollectionsRepository
     from chalicelib.db.embedded import embedded_postgres_url
     from chalicelib.db.migrate import upgrade
 
@@ -87,10 +88,11 @@ def main() -> None:
         url = embedded_postgres_url(Path(data_dir), database="bench_backfill")
         engine = upgrade(url)
 
+        repository = CollectionsRepository(engine)
         ours = CountingEmbedder()
         seed_analyses(engine, "bench-batched", count)
         started = time.perf_counter()
-        report = backfill_embeddings(engine, ours)
+        report = backfill_embeddings(repository, ours)
         ours_seconds = time.perf_counter() - started
         assert report.embedded == count and report.calls == ours.calls == math.ceil(count / 128)
 
@@ -98,7 +100,7 @@ def main() -> None:
         ids = seed_analyses(engine, "bench-one-by-one", count)
         started = time.perf_counter()
         for analysis_id in ids:
-            embed_analysis(engine=engine, embedder=baseline, analysis_id=analysis_id, user_id="bench-one-by-one")
+            embed_analysis(repository=repository, embedder=baseline, analysis_id=analysis_id, user_id="bench-one-by-one")
         baseline_seconds = time.perf_counter() - started
         assert baseline.documents == count
         engine.dispose()

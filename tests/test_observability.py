@@ -70,12 +70,12 @@ def test_no_secret_or_token_reaches_the_log(client, user, capsys, monkeypatch) -
 def test_a_route_s_500_is_an_error_of_the_api_as_a_whole(client, user, capsys, monkeypatch) -> None:  # noqa: ANN001
     """Chalice answers a failing route with a 500 and the Lambda invocation succeeds, so only
     this line can tell the API's error-rate alarm: its Errors are also recorded per kind=http."""
-    from chalicelib.collections import api
+    from chalicelib.collections.service import CollectionsService
 
     def broken(*_args: object) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(api, "list_items", broken)
+    monkeypatch.setattr(CollectionsService, "list_items", broken)
     capsys.readouterr()
     response = client.http.get("/items", headers=auth_headers(user))
     assert response.status_code == 500

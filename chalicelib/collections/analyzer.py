@@ -22,14 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
-
 from chalicelib import tracing
-from chalicelib.collections import repository
 from chalicelib.collections.analysis_repair import repair
 from chalicelib.collections.analysis_schema import ANALYSIS_SCHEMA, INSTRUCTION, MAX_TOKENS, SYSTEM_PROMPT
 from chalicelib.collections.events import AnalysisComplete, ImageProcessed, Outcome, publish
 from chalicelib.collections.model import Item, ItemStatus
+from chalicelib.collections.repository import CollectionsRepository
 from chalicelib.collections.thumbnails import DEFAULT_MAX_PIXELS
 from chalicelib.collections.vision_input import VisionImage, image_for_analysis
 from chalicelib.ports import BlobNotFound, BlobStore, BlobStoreUnavailable, EventBus
@@ -41,7 +39,7 @@ log = logging.getLogger(__name__)
 
 def analyze_item(
     *,
-    engine: Engine,
+    repository: CollectionsRepository,
     blobs: BlobStore,
     llm: Any,
     bus: EventBus,
@@ -53,9 +51,8 @@ def analyze_item(
     """Handle one ``ImageProcessed`` event (``event_id`` is the EventBridge event id)."""
     processed = ImageProcessed.parse(detail, event_id)
     item_id, user_id, request_id = processed.item_id, processed.user_id, processed.request_id
-    with engine.connect() as conn:
-        item = repository.find(conn, user_id, item_id)
-        existing = repository.analysis_for_request(conn, request_id)
+    item = repository.find(user_id, item_id)
+    existing = repository.analysis_for_request(request_id)
     if item is None:
         return Outcome("skipped", item_id or None, reason="item no longer exists")
     started_at = processed.started_at
@@ -69,26 +66,26 @@ def analyze_item(
         if image is None:
             image = image_for_analysis(blobs, bucket, item, max_pixels=max_pixels)
     except BlobStoreUnavailable as exc:
-        repository.note_retry(engine, item_id, f"analysis: {exc}")
+        repository.note_retry(item_id, f"analysis: {exc}")
         raise  # EventBridge retries the delivery
     if image is None:
         return Outcome("skipped", item_id, reason="image no longer exists")
     try:
         result, output = _ask_with_one_retry(llm, image, item_id)
     except ProviderUnavailable as exc:
-        repository.note_retry(engine, item_id, f"analysis: {exc}")
+        repository.note_retry(item_id, f"analysis: {exc}")
         raise  # EventBridge retries the delivery
     except (ProviderOutputError, ProviderError) as exc:  # asking the same again cannot help
         what = "the model's output was unusable" if isinstance(exc, ProviderOutputError) else "the request was refused"
         reason = f"analysis failed: {what} ({exc})"
         log.warning("item %s: %s", item_id, reason)
-        with engine.begin() as conn:
-            if repository.get_for_update(conn, item_id) is not None:
-                repository.set_status(conn, item_id, ItemStatus.FAILED, error=reason)
+        repository.set_status(item_id, ItemStatus.FAILED, error=reason)
         output = "unusable" if isinstance(exc, ProviderOutputError) else ""
         return Outcome("failed", item_id, reason=reason, output=output)
     trace_id = tracing.parse(detail.get("trace_id")) or tracing.current()
-    analysis_id = _store(engine, item_id, user_id, request_id, result, trace_id=trace_id)
+    analysis_id = repository.add_analysis(item_id=item_id, user_id=user_id, request_id=request_id,
+                                          data=result.data, provider_used=result.provider_used,
+                                          model_used=result.model_used, trace_id=trace_id)
     if analysis_id is None:
         return Outcome("skipped", item_id, reason="item deleted during analysis", output=output)
     _publish(bus, item_id, analysis_id, user_id, started_at)
@@ -161,20 +158,6 @@ def _original(blobs: BlobStore, bucket: str, item: Item) -> VisionImage | None:
     except BlobNotFound:
         return None
     return VisionImage(data, item.mime_type, 0, 0, "original")
-
-
-def _store(engine: Engine, item_id: str, user_id: str, request_id: str, result: Any,
-           trace_id: str) -> str | None:
-    """Insert the next version under the item's row lock; the item points at it."""
-    with engine.begin() as conn:
-        if repository.get_for_update(conn, item_id) is None:
-            return None
-        existing = repository.analysis_for_request(conn, request_id)
-        if existing is not None:
-            return existing
-        return repository.add_analysis(conn, item_id=item_id, user_id=user_id, request_id=request_id,
-                                       data=dict(result.data), provider_used=result.provider_used,
-                                       model_used=result.model_used, trace_id=trace_id)
 
 
 def _publish(bus: EventBus, item_id: str, analysis_id: str, user_id: str, started_at: str | None = None) -> None:

@@ -24,10 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
-
 from chalicelib import observability
-from chalicelib.collections.tables import analyses, items
+from chalicelib.collections.repository import CollectionsRepository
 from chalicelib.errors import BadRequest
 from chalicelib.providers import ProviderError, ProviderOutputError, ProviderUnavailable, SchemaMismatch
 
@@ -76,31 +74,23 @@ class Source:
     text: str
 
 
-def load_sources(engine: Engine, user_id: str, item_ids: Sequence[str]) -> list[Source]:
+def load_sources(repository: CollectionsRepository, user_id: str, item_ids: Sequence[str]) -> list[Source]:
     """The current analyses of ``item_ids`` (the caller's only), in the given order."""
-    if not item_ids:
-        return []
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(items.c.id, analyses.c.category, analyses.c.headline, analyses.c.summary,
-                   analyses.c.raw_response)
-            .join(analyses, analyses.c.id == items.c.current_analysis_id)
-            .where(items.c.user_id == user_id, items.c.id.in_(list(item_ids)))
-        ).mappings().all()
-    by_id = {row["id"]: row for row in rows}
+    by_id = {analysis.item_id: analysis for analysis in repository.current_analyses(user_id, item_ids)}
     sources = []
     for item_id in item_ids:
-        row = by_id.get(item_id)
-        if row is None:
+        analysis = by_id.get(item_id)
+        if analysis is None:
             continue
-        details = (row["raw_response"] or {}).get("image_details") if isinstance(row["raw_response"], dict) else None
+        raw = analysis.raw_response
+        details = raw.get("image_details") if isinstance(raw, dict) else None
         text = details.get("extracted_text") if isinstance(details, dict) else None
-        sources.append(Source(item_id, row["category"], row["headline"], row["summary"],
+        sources.append(Source(item_id, analysis.category, analysis.headline, analysis.summary,
                               text[:MAX_SOURCE_TEXT_CHARS] if isinstance(text, str) else ""))
     return sources
 
 
-def answer(*, engine: Engine, llm: Callable[[], Any], user_id: str, query: str,
+def answer(*, repository: CollectionsRepository, llm: Callable[[], Any], user_id: str, query: str,
            results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """``{"answer": {...} | None, "answer_error": {...} | None}`` for the search's ``results``.
     ``llm`` builds the LLM to ask; when it returns None the answer is extractive (offline)."""
@@ -111,7 +101,7 @@ def answer(*, engine: Engine, llm: Callable[[], Any], user_id: str, query: str,
     try:
         if not results:
             raise _NoAnswer("no_results", "nothing matched the search, so there is nothing to answer from")
-        sources = load_sources(engine, user_id, [str(r["item_id"]) for r in results[:ANSWER_SOURCES]])
+        sources = load_sources(repository, user_id, [str(r["item_id"]) for r in results[:ANSWER_SOURCES]])
         if not sources:
             raise _NoAnswer("no_results", "the matching items are gone")
         model = llm()

@@ -9,20 +9,26 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from chalicelib import observability, wiring
-from chalicelib.collections.api import Collections
 from chalicelib.collections.events import AnalysisComplete, ImageProcessed, Outcome
+from chalicelib.collections.repository import CollectionsRepository
+from chalicelib.collections.search import SearchIndex
+from chalicelib.collections.service import CollectionsService
 from chalicelib.settings import get_settings
 from chalicelib.timeutil import parse_iso, utcnow
 
 log = logging.getLogger(__name__)
 
 
-def services() -> Collections:
+def repository() -> CollectionsRepository:
+    return CollectionsRepository(wiring.engine())
+
+
+def services() -> CollectionsService:
     settings = get_settings()
-    return Collections(
-        engine=wiring.engine(), blobs=wiring.blob_store(), bucket=settings.bucket_name,
-        event_bus=lambda: wiring.event_bus(), embedder=lambda: wiring.embedder(),
-        exact_max_rows=settings.vector_exact_search_max_rows, answer_llm=lambda: wiring.answer_llm(),
+    return CollectionsService(
+        repository(), SearchIndex(wiring.engine(), settings.vector_exact_search_max_rows), wiring.blob_store(),
+        settings.bucket_name, event_bus=lambda: wiring.event_bus(), embedder=lambda: wiring.embedder(),
+        answer_llm=lambda: wiring.answer_llm(),
     )
 
 
@@ -80,7 +86,7 @@ def on_object_created(event: Mapping[str, Any]) -> list[Outcome]:
     outcomes = []
     for bucket, key, size, event_time in s3_records(event):
         outcome = process_upload(
-            engine=wiring.engine(), blobs=wiring.blob_store(), bus=wiring.event_bus(), bucket=bucket, key=key,
+            repository=repository(), blobs=wiring.blob_store(), bus=wiring.event_bus(), bucket=bucket, key=key,
             size=size, max_bytes=settings.image_max_bytes, max_pixels=settings.image_max_pixels,
             started_at=event_time,
         )
@@ -97,7 +103,7 @@ def on_image_processed(event: Mapping[str, Any]) -> Outcome:
 
     settings = get_settings()
     outcome = analyze_item(
-        engine=wiring.engine(), blobs=wiring.blob_store(), llm=wiring.llm(), bus=wiring.event_bus(),
+        repository=repository(), blobs=wiring.blob_store(), llm=wiring.llm(), bus=wiring.event_bus(),
         bucket=settings.bucket_name, detail=event.get("detail") or {}, event_id=str(event.get("id") or ""),
         max_pixels=settings.image_max_pixels,
     )
@@ -125,7 +131,7 @@ def on_analysis_complete(event: Mapping[str, Any]) -> Outcome:
     from chalicelib.collections.embedding import embed_analysis
 
     complete = AnalysisComplete.parse(event.get("detail") or {})
-    outcome = embed_analysis(engine=wiring.engine(), embedder=wiring.embedder(),
+    outcome = embed_analysis(repository=repository(), embedder=wiring.embedder(),
                              analysis_id=complete.analysis_id, user_id=complete.user_id)
     log.log(_level(outcome), "embedder %s: %s %s", outcome.analysis_id, outcome.status, outcome.reason)
     record_stage("ready", outcome, complete.started_at)
@@ -141,14 +147,14 @@ def run_item_sweeper(remaining_millis: Any = None) -> dict[str, Any]:
     settings = get_settings()
 
     def reprocess(key: str) -> Outcome:
-        outcome = process_upload(engine=wiring.engine(), blobs=wiring.blob_store(), bus=wiring.event_bus(),
+        outcome = process_upload(repository=repository(), blobs=wiring.blob_store(), bus=wiring.event_bus(),
                                  bucket=settings.bucket_name, key=key, max_bytes=settings.image_max_bytes,
                                  max_pixels=settings.image_max_pixels)
         log.info("item sweeper: image processor %s: %s %s", key, outcome.status, outcome.reason)
         return outcome
 
     report = ItemSweeper(
-        engine=wiring.engine(), blobs=wiring.blob_store(), bus=wiring.event_bus(), bucket=settings.bucket_name,
+        repository=repository(), blobs=wiring.blob_store(), bus=wiring.event_bus(), bucket=settings.bucket_name,
         process_upload=reprocess, resend_after_seconds=settings.item_resend_after_seconds,
         resend_max=settings.item_resend_max,
     ).sweep(None if settings.is_local else remaining_millis)  # chalice's local context says 3 s, always

@@ -1,5 +1,6 @@
 """An item's statuses and the moves allowed between them, and the rows that cross module seams
-(items, analyses, analyses awaiting an embedding) as frozen domain objects."""
+(items and pages of them, search result cards, analyses, analyses awaiting an embedding) as
+frozen domain objects."""
 
 from __future__ import annotations
 
@@ -84,6 +85,25 @@ class ListedItem:
     """An item as ``GET /items`` lists it: the row and its current analysis's labels."""
 
     item: Item
+    category: str | None
+    headline: str | None
+    summary: str | None
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    """One page of ``GET /items``: its items and the cursor of the next page (None on the last)."""
+
+    items: list[ListedItem]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class ItemCard:
+    """What a search result shows of an item: its thumbnail and its current analysis's labels."""
+
+    item_id: str
+    thumbnail_path: str | None
     category: str | None
     headline: str | None
     summary: str | None

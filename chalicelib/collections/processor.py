@@ -11,12 +11,10 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from sqlalchemy import Engine
-
-from chalicelib.collections import repository
 from chalicelib.collections.events import ImageProcessed, Outcome, publish
 from chalicelib.collections.keys import parse_image_key
 from chalicelib.collections.model import ItemStatus
+from chalicelib.collections.repository import CollectionsRepository
 from chalicelib.collections.thumbnail_store import write_thumbnail
 from chalicelib.collections.thumbnails import DEFAULT_MAX_PIXELS, ImageRejected, make_thumbnail
 from chalicelib.ports import BlobNotFound, BlobStore, BlobStoreUnavailable, EventBus
@@ -29,7 +27,7 @@ DEFAULT_MAX_BYTES = DEFAULTS.image_max_bytes
 
 def process_upload(
     *,
-    engine: Engine,
+    repository: CollectionsRepository,
     blobs: BlobStore,
     bus: EventBus,
     bucket: str,
@@ -44,47 +42,43 @@ def process_upload(
     parsed = parse_image_key(key)
     if parsed is None:
         return Outcome("skipped", reason="not an original image key")
-    with engine.begin() as conn:
-        item = repository.ensure_for_upload(conn, item_id=parsed.derived_item_id, user_id=parsed.user_id,
-                                            filename=parsed.filename, file_path=key, mime_type=parsed.mime_type)
+    item = repository.ensure_for_upload(item_id=parsed.derived_item_id, user_id=parsed.user_id,
+                                        filename=parsed.filename, file_path=key, mime_type=parsed.mime_type)
     item_id = item.id
     if size is not None and size > max_bytes:
-        return _fail(engine, item_id, f"image is {size:,} bytes; the limit is {max_bytes:,} bytes")
+        return _fail(repository, item_id, f"image is {size:,} bytes; the limit is {max_bytes:,} bytes")
     try:
         data = blobs.get(bucket, key)
     except BlobNotFound:
         return Outcome("skipped", item_id, reason="object no longer exists")
     except BlobStoreUnavailable as exc:
-        repository.note_retry(engine, item_id, f"thumbnail: {exc}")
+        repository.note_retry(item_id, f"thumbnail: {exc}")
         raise  # the S3 notification's invocation is retried
     if len(data) > max_bytes:
-        return _fail(engine, item_id, f"image is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
+        return _fail(repository, item_id, f"image is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
     if item.status == ItemStatus.AWAITING_UPLOAD:
-        with engine.begin() as conn:
-            repository.mark_bytes_arrived(conn, item_id)
+        repository.mark_bytes_arrived(item_id)
     digest = hashlib.sha256(data).hexdigest()
     already_done = item.status == ItemStatus.READY and item.content_sha256 == digest
     try:
         thumbnail = make_thumbnail(data, parsed.extension, max_pixels=max_pixels)
     except ImageRejected as exc:
-        return _fail(engine, item_id, str(exc))
+        return _fail(repository, item_id, str(exc))
     try:
         write_thumbnail(blobs, bucket, parsed.thumbnail_key, thumbnail.data, thumbnail.mime_type)
     except BlobStoreUnavailable as exc:
-        repository.note_retry(engine, item_id, f"thumbnail: {exc}")
+        repository.note_retry(item_id, f"thumbnail: {exc}")
         raise
-    with engine.begin() as conn:
-        repository.set_status(conn, item_id, ItemStatus.READY if already_done else ItemStatus.PROCESSING,
-                              thumbnail_path=parsed.thumbnail_key, thumbnail_mime_type=thumbnail.mime_type,
-                              content_sha256=digest)
+    repository.set_status(item_id, ItemStatus.READY if already_done else ItemStatus.PROCESSING,
+                          thumbnail_path=parsed.thumbnail_key, thumbnail_mime_type=thumbnail.mime_type,
+                          content_sha256=digest)
     publish(bus, ImageProcessed(item_id=item_id, user_id=item.user_id, bucket=bucket, original_key=key,
                                 thumbnail_key=parsed.thumbnail_key, request_id=f"upload:{item_id}:{digest}",
                                 started_at=started_at))
     return Outcome("duplicate" if already_done else "done", item_id)
 
 
-def _fail(engine: Engine, item_id: str, reason: str) -> Outcome:
+def _fail(repository: CollectionsRepository, item_id: str, reason: str) -> Outcome:
     log.warning("item %s rejected: %s", item_id, reason)
-    with engine.begin() as conn:
-        repository.set_status(conn, item_id, ItemStatus.FAILED, error=reason)
+    repository.set_status(item_id, ItemStatus.FAILED, error=reason)
     return Outcome("failed", item_id, reason=reason)

@@ -16,6 +16,7 @@ from chalicelib.collections.embedding import BATCH_SIZE, reembed
 
 def main(argv: list[str] | None = None) -> int:
     from chalicelib import wiring
+    from chalicelib.collections.handlers import repository
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     def progress(done: int, total: int) -> None:
         print(f"re-embedded {done}/{total} ({100 * done // max(total, 1)}%)", flush=True)
 
-    report = reembed(wiring.engine(), wiring.embedder(), batch_size=args.batch_size, limit=args.limit,
+    report = reembed(repository(), wiring.embedder(), batch_size=args.batch_size, limit=args.limit,
                      progress=progress)
     print(f"{report.reembedded} analyses now embedded with {report.model} ({report.dimensions} dims) in "
           f"{report.calls} calls; {report.remaining} still stale", flush=True)

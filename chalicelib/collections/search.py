@@ -1,6 +1,9 @@
-"""Search the caller's items: keyword (BM25F over a term index in PostgreSQL), vector (pgvector
-cosine, only against vectors of the query embedder's model) or hybrid (normalised score fusion
-of both). Always on current analyses only, always filtered to one user.
+"""The search index's SQL module: ``search_terms``, ``search_vocabulary``, ``search_stats`` and the
+ranking statements (the vocabulary's neighbours: :mod:`term_neighbours`); plain reads of items
+and analyses are the repository's. It ranks the caller's items: keyword (BM25F over a term index
+in PostgreSQL), vector (pgvector cosine, only against vectors of the query embedder's model) or
+hybrid (normalised score fusion of both). Always on current analyses only, always filtered to
+one user.
 
 Keyword: the query is stripped of question words ("where did I see ..."), folded, stemmed and
 stop-worded by PostgreSQL (``to_tsvector('english', search_fold(q))``, exactly like the index
@@ -39,11 +42,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.types import Float, String
+from sqlalchemy.types import Float, Integer, String
 
+from chalicelib.collections.model import ItemCard
+from chalicelib.collections.repository import read_cards
 from chalicelib.collections.term_neighbours import nearest_terms
 from chalicelib.errors import BadRequest
-from chalicelib.ports import BlobStore
 
 MODES = ("keyword", "vector", "hybrid")
 MAX_TOP_K = 50
@@ -70,8 +74,9 @@ photos image images shot shots please one ones kind sort place places spot trip 
 holidays vacation visit time day
 """.split())
 
-# Relevance floors, calibrated on benchmarks/data/retrieval_eval.json (docs/collections.md): the
-# lowest floor at which at least 75% of the set's no-answer queries come back empty. Keyword
+# Relevance floors, calibrated on benchmarks/data/retrieval_eval.json (the tuning set; never on the
+# held-out retrieval_heldout.json; docs/collections.md): the lowest floor at which at least 75% of
+# the set's no-answer queries come back empty. Keyword
 # and hybrid scores lie in [0, 1]; vector scores are cosine similarities, so their floor and
 # scale depend on the embedding model.
 KEYWORD_FLOOR = 0.39
@@ -183,19 +188,26 @@ _DF = text("""
     SELECT term, df FROM search_vocabulary WHERE user_id = :user_id AND term = ANY(:terms) AND df > 0
 """).bindparams(bindparam("terms", type_=ARRAY(String)))
 
+# Each query word scores an item once: by the best of the terms standing for it (the word itself or
+# its expansions), so an item holding several completions of one word ("ski" -> "skin", "skincare")
+# does not outscore one holding the word.
 _BM25 = """
-    SELECT t.item_id, sum(q.weight * t.tf * :k1_plus_1 / (t.tf + :k1 * (1 - :b + :b * t.length / :avglen))) AS score
-    FROM search_terms t
-    JOIN unnest(CAST(:terms AS text[]), CAST(:weights AS float8[])) AS q(term, weight) ON t.term = q.term
-    WHERE t.user_id = :user_id {category}
-    GROUP BY t.item_id
-    ORDER BY score DESC, t.item_id
+    SELECT item_id, sum(score) AS score FROM (
+        SELECT t.item_id, q.word,
+               max(q.weight * t.tf * :k1_plus_1 / (t.tf + :k1 * (1 - :b + :b * t.length / :avglen))) AS score
+        FROM search_terms t
+        JOIN unnest(CAST(:terms AS text[]), CAST(:weights AS float8[]), CAST(:words AS int[])) AS q(term, weight, word)
+          ON t.term = q.term
+        WHERE t.user_id = :user_id {category}
+        GROUP BY t.item_id, q.word) AS per_word
+    GROUP BY item_id
+    ORDER BY score DESC, item_id
     LIMIT :limit
 """
-_BM25_ALL = text(_BM25.format(category="")).bindparams(
-    bindparam("terms", type_=ARRAY(String)), bindparam("weights", type_=ARRAY(Float)))
-_BM25_CATEGORY = text(_BM25.format(category="AND t.category = :category")).bindparams(
-    bindparam("terms", type_=ARRAY(String)), bindparam("weights", type_=ARRAY(Float)))
+_BM25_PARAMS = (bindparam("terms", type_=ARRAY(String)), bindparam("weights", type_=ARRAY(Float)),
+                bindparam("words", type_=ARRAY(Integer)))
+_BM25_ALL = text(_BM25.format(category="")).bindparams(*_BM25_PARAMS)
+_BM25_CATEGORY = text(_BM25.format(category="AND t.category = :category")).bindparams(*_BM25_PARAMS)
 
 
 def _escape_like(value: str) -> str:
@@ -284,7 +296,8 @@ def keyword_ranked(conn: Connection, user_id: str, query: str, limit: int, categ
                    display: dict[str, Any] | None = None, vector: Mapping[str, Any] | None = None,
                    cosines: dict[str, float] | None = None) -> list[tuple[str, float]]:
     """(item_id, normalised BM25F score in [0, 1]) of the user's items matching any query term;
-    ``display``, if given, receives the ranked items' result columns (see :func:`_hydrate`);
+    ``display``, if given, receives the ranked items' rows (``key``, ``thumbnail_path``,
+    ``category``, ``headline``, ``summary``: what a :class:`Hit`'s card holds);
     with ``vector`` (``{"vector": literal, "model", "dimensions"}``), ``cosines`` receives the
     cosine similarity of the ranked items that have such a vector (not after an expansion)."""
     params = {"query": strip_question_words(query), "user_id": user_id, "k1": K1, "k1_plus_1": K1 + 1, "b": B,
@@ -312,12 +325,12 @@ def _expanded_ranking(conn: Connection, user_id: str, terms: Sequence[Any], limi
     """The ranking with query terms found nowhere replaced by the indexed words they may mean."""
     n, avglen = int(terms[0].n), float(terms[0].avglen) or 1.0
     unseen_idf = idf(0, n)  # a word the collection lacks counts fully against the query's best score
-    weights: dict[str, float] = {}
+    weighted: list[tuple[str, float, int]] = []  # (term, weight, index of the query word it stands for)
     best_possible = 0.0
-    for row in terms:
+    for index, row in enumerate(terms):
         if row.df:
             weight = idf(int(row.df), n)
-            weights[row.key] = max(weights.get(row.key, 0.0), weight)
+            weighted.append((row.key, weight, index))
             best_possible += weight
             continue
         expansions = _expansions(conn, user_id, row.key, words)
@@ -326,12 +339,12 @@ def _expanded_ranking(conn: Connection, user_id: str, terms: Sequence[Any], limi
             continue
         dfs = dict(conn.execute(_DF, {"user_id": user_id, "terms": [t for t, _ in expansions]}).all())
         expanded = [(term, factor * idf(int(dfs[term]), n)) for term, factor in expansions if dfs.get(term)]
-        for term, weight in expanded:
-            weights[term] = max(weights.get(term, 0.0), weight)
+        weighted += [(term, weight, index) for term, weight in expanded]
         best_possible += max((w for _, w in expanded), default=unseen_idf)
-    if not weights:
+    if not weighted:
         return []
-    params = {"terms": list(weights), "weights": list(weights.values()), "user_id": user_id, "k1": K1,
+    params = {"terms": [t for t, _, _ in weighted], "weights": [w for _, w, _ in weighted],
+              "words": [i for _, _, i in weighted], "user_id": user_id, "k1": K1,
               "k1_plus_1": K1 + 1, "b": B, "avglen": avglen, "limit": limit}
     statement = _BM25_ALL
     if category:
@@ -482,49 +495,37 @@ def rank(conn: Connection, user_id: str, request: SearchRequest, query_embedding
     return Ranked(fuse(keyword, vector, vector_of, model), HYBRID_FLOOR)
 
 
-def search(*, engine: Engine, embedder: Any, blobs: BlobStore, bucket: str, user_id: str,
-           request: SearchRequest, exact_max_rows: int = DEFAULT_EXACT_MAX_ROWS) -> list[dict[str, Any]]:
-    """Run ``request`` for ``user_id``: results at or above the mode's floor (or ``min_score``),
-    with item id, score, category, headline, summary and a thumbnail URL."""
-    query_embedding = None
-    if request.mode in ("vector", "hybrid"):
-        query_embedding = embedder.embed([request.query], input_type="query")
-    display: dict[str, Any] = {}
-    with engine.begin() as conn:
-        ranked = rank(conn, user_id, request, query_embedding, exact_max_rows, display)
-        floor = ranked.floor if request.min_score is None else request.min_score
-        kept = [(item_id, score) for item_id, score in ranked.results if score >= floor][: request.top_k]
-        return _hydrate(conn, blobs, bucket, user_id, kept, display)
+@dataclass(frozen=True)
+class Hit:
+    """One result of a search: its score and what it shows of the item."""
+
+    score: float
+    card: ItemCard
 
 
-_DISPLAY = text("""
-    SELECT i.id, i.thumbnail_path, a.category, a.headline, a.summary
-    FROM items i JOIN analyses a ON a.id = i.current_analysis_id
-    WHERE i.user_id = :user_id AND i.id = ANY(:ids)
-""").bindparams(bindparam("ids", type_=ARRAY(String)))
+class SearchIndex:
+    """The ranking over one engine; ``exact_max_rows``: see the module's notes on HNSW."""
+
+    def __init__(self, engine: Engine, exact_max_rows: int = DEFAULT_EXACT_MAX_ROWS) -> None:
+        self._engine = engine
+        self._exact_max_rows = exact_max_rows
+
+    def search(self, embedder: Any, user_id: str, request: SearchRequest) -> list[Hit]:
+        """Run ``request`` for ``user_id``: the hits at or above the mode's floor (or
+        ``min_score``), best first, at most ``top_k``."""
+        query_embedding = None
+        if request.mode in ("vector", "hybrid"):
+            query_embedding = embedder.embed([request.query], input_type="query")
+        display: dict[str, Any] = {}
+        with self._engine.begin() as conn:
+            ranked = rank(conn, user_id, request, query_embedding, self._exact_max_rows, display)
+            floor = ranked.floor if request.min_score is None else request.min_score
+            kept = [(item_id, score) for item_id, score in ranked.results if score >= floor][: request.top_k]
+            # The keyword ranking read the cards of its items already; the others are read here.
+            cards = {item_id: _card(display[item_id]) for item_id, _ in kept if item_id in display}
+            cards.update(read_cards(conn, user_id, [item_id for item_id, _ in kept if item_id not in cards]))
+        return [Hit(score, cards[item_id]) for item_id, score in kept if item_id in cards]
 
 
-def _hydrate(conn: Connection, blobs: BlobStore, bucket: str, user_id: str,
-             ranked: Sequence[tuple[str, float]], known: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """The results of ``ranked``: ``known`` rows (thumbnail_path, category, headline, summary) as
-    they are, the others read from the user's items."""
-    if not ranked:
-        return []
-    by_id: dict[str, Any] = {item_id: (known or {})[item_id] for item_id, _ in ranked if item_id in (known or {})}
-    missing = [item_id for item_id, _ in ranked if item_id not in by_id]
-    if missing:
-        by_id.update((row.id, row) for row in conn.execute(_DISPLAY, {"user_id": user_id, "ids": missing}))
-    results = []
-    for item_id, score in ranked:
-        row = by_id.get(item_id)
-        if row is None:
-            continue
-        results.append({
-            "item_id": item_id,
-            "score": round(score, 6),
-            "category": row.category,
-            "headline": row.headline,
-            "summary": row.summary,
-            "thumbnail_url": blobs.presigned_get(bucket, row.thumbnail_path) if row.thumbnail_path else None,
-        })
-    return results
+def _card(row: Any) -> ItemCard:
+    return ItemCard(row.key, row.thumbnail_path, row.category, row.headline, row.summary)

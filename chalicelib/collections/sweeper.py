@@ -31,12 +31,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func
-
-from chalicelib.collections import repository
 from chalicelib.collections.events import AnalysisComplete, ImageProcessed, publish
-from chalicelib.collections.model import Item, ItemStatus, QuietItem
-from chalicelib.collections.repository import MAX_ERROR_LENGTH
+from chalicelib.collections.model import Item, QuietItem
+from chalicelib.collections.repository import CollectionsRepository
 from chalicelib.ports import BlobStore, BlobStoreUnavailable, EventBus
 from chalicelib.settings import DEFAULTS
 
@@ -78,12 +75,12 @@ def last_error(item: Item) -> str:
 
 
 class ItemSweeper:
-    def __init__(self, *, engine: Engine, blobs: BlobStore, bus: EventBus, bucket: str,
+    def __init__(self, *, repository: CollectionsRepository, blobs: BlobStore, bus: EventBus, bucket: str,
                  process_upload: Callable[[str], Any], resend_after_seconds: int = DEFAULTS.item_resend_after_seconds,
                  resend_max: int = DEFAULTS.item_resend_max,
                  page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> None:
         """``process_upload(key)`` runs the image processor's work for one original."""
-        self.engine, self.blobs, self.bus, self.bucket = engine, blobs, bus, bucket
+        self.repository, self.blobs, self.bus, self.bucket = repository, blobs, bus, bucket
         self.process_upload = process_upload
         self.after = max(0, resend_after_seconds)
         self.resend_max = max(0, resend_max)
@@ -96,8 +93,7 @@ class ItemSweeper:
         report = SweepReport()
         last: tuple[datetime, str] | None = None
         for _ in range(self.max_pages):
-            with self.engine.connect() as conn:
-                page = repository.quiet_page(conn, self.after, self.page_size, last)
+            page = self.repository.quiet_page(self.after, self.page_size, last)
             for row in page:
                 if remaining_millis is not None and remaining_millis() < RESERVE_MILLIS:
                     log.warning("item sweeper: near the timeout after %d item(s); the next run goes on",
@@ -132,11 +128,11 @@ class ItemSweeper:
         if done >= self.resend_max:
             reason = (f"{step} did not complete after {done} re-send(s) {self.after} s apart; "
                       f"last error: {last_error(item)}")
-            if self._claim(item, status=ItemStatus.FAILED, error=reason[:MAX_ERROR_LENGTH], updated_at=func.now()):
+            if self.repository.claim_failure(item, self.after, reason):
                 log.warning("item %s (user %s): marked failed: %s", item.id, item.user_id, reason)
                 report.failed += 1
             return
-        if not self._claim(item, resend_step=step, resend_count=done + 1, resent_at=func.now()):
+        if not self.repository.claim_resend(item, self.after, step, done + 1):
             return  # another sweep claimed it, or it progressed meanwhile
         log.warning("item %s (user %s): %s quiet for %d s, re-sending (%d of %d)",
                     item.id, item.user_id, step, self.after, done + 1, self.resend_max)
@@ -145,10 +141,6 @@ class ItemSweeper:
             self._resend(step, item)
         except Exception as exc:  # noqa: BLE001 - counted as a re-send; the next sweep tries again
             log.warning("item %s: re-sending %s failed: %s: %s", item.id, step, type(exc).__name__, exc)
-
-    def _claim(self, item: Item, **values: Any) -> bool:
-        """Apply ``values`` only if the item is still quiet and unchanged since it was read."""
-        return repository.claim_quiet(self.engine, item, self.after, **values)
 
     def _resend(self, step: str, item: Item) -> None:
         if step == THUMBNAIL:

@@ -1,5 +1,6 @@
-"""Keyword search's meaning-based expansion: a query word the user's collection never uses
-("workouts", "streetcar") is matched to the collection's nearest indexed terms ("exercis",
+"""Part of the search index's SQL module (it reads ``search_vocabulary``): keyword search's
+meaning-based expansion. A query word the user's collection never uses ("workouts",
+"streetcar") is matched to the collection's nearest indexed terms ("exercis",
 "tram") by WordLlama's static token embeddings, the offline embedder's weights shipped in the
 ``wordllama`` wheel (nothing downloaded, no provider call, no query embedding).
 

@@ -38,14 +38,13 @@ def test_moves(current: str, target: str, allowed: bool) -> None:
 def test_a_status_update_only_makes_an_allowed_move(client, user) -> None:  # noqa: ANN001
     """An item created by POST /items (bytes not arrived) cannot be marked ready; it can fail."""
     from chalicelib import wiring
-    from chalicelib.collections import repository
+    from chalicelib.collections.repository import MAX_ERROR_LENGTH, CollectionsRepository
     from tests.collections.conftest import create_item, get_item
 
     item_id = create_item(client, user)["item_id"]
-    with wiring.engine().begin() as conn:
-        assert repository.set_status(conn, item_id, ItemStatus.READY) is False
+    items = CollectionsRepository(wiring.engine())
+    assert items.set_status(item_id, ItemStatus.READY) is False
     assert get_item(client, user, item_id).json_body["status"] == "awaiting_upload"
-    with wiring.engine().begin() as conn:
-        assert repository.set_status(conn, item_id, ItemStatus.FAILED, error="x" * 2000) is True
+    assert items.set_status(item_id, ItemStatus.FAILED, error="x" * 2000) is True
     body = get_item(client, user, item_id).json_body
-    assert (body["status"], len(body["error"])) == ("failed", repository.MAX_ERROR_LENGTH)
+    assert (body["status"], len(body["error"])) == ("failed", MAX_ERROR_LENGTH)

@@ -121,6 +121,14 @@ def test_misspelt_and_partial_words_still_find_their_item(client, user, scripted
     assert _first(client, user, "900yen") == scripted["okonomi"]  # a number with its unit: "¥900"
 
 
+def test_a_partial_word_scores_an_item_once_however_many_of_its_completions_it_holds(
+        client, user, scripted) -> None:  # noqa: ANN001
+    # "past" completes to two words of the pasteis item ("Pastéis", "pastries"): the best of them
+    # counts, so the normalised score stays at most 1 and under a word found as typed.
+    results = search(client, user, query="past", mode="keyword", min_score=0).json_body["results"]
+    assert [r["item_id"] for r in results] == [scripted["pasteis"]] and 0 < results[0]["score"] < 1
+
+
 def test_a_word_the_collection_lacks_finds_terms_of_similar_meaning(client, user, scripted) -> None:  # noqa: ANN001
     pytest.importorskip("wordllama")
     # No analysis says "puppy" (nor a word spelt like it); the dog item's "dog" is nearest in meaning.
@@ -275,6 +283,7 @@ def test_changing_the_embedding_model_is_a_resumable_reembedding(client, user, c
                                                                   override_adapters) -> None:  # noqa: ANN001
     from chalicelib import wiring
     from chalicelib.collections.embedding import reembed
+    from chalicelib.collections.handlers import repository
     from tests.collections.fakes import FakeEmbedder
 
     class NewModel(FakeEmbedder):
@@ -291,13 +300,13 @@ def test_changing_the_embedding_model_is_a_resumable_reembedding(client, user, c
     assert _ids(search(client, user, query=query, mode="vector", min_score=-1)) == []  # nothing of the new model yet
     assert _first(client, user, "ocean beach", mode="hybrid") == collection["blue"]  # keyword covers the rest
     seen: list[tuple[int, int]] = []
-    first = reembed(wiring.engine(), new, batch_size=1, limit=1, user_id=user, progress=lambda *p: seen.append(p))
+    first = reembed(repository(), new, batch_size=1, limit=1, user_id=user, progress=lambda *p: seen.append(p))
     assert (first.reembedded, first.remaining, seen) == (1, 2, [(1, 1)])  # "interrupted" after one batch
     assert len(_ids(search(client, user, query=query, mode="vector", min_score=-1))) == 1
-    second = reembed(wiring.engine(), new, batch_size=2, user_id=user)
+    second = reembed(repository(), new, batch_size=2, user_id=user)
     assert (second.reembedded, second.calls, second.remaining) == (2, 1, 0)
     assert _ids(search(client, user, query=query, mode="vector", min_score=-1))[0] == collection["blue"]
-    assert reembed(wiring.engine(), new, user_id=user).calls == 0  # nothing left: a re-run is a no-op
+    assert reembed(repository(), new, user_id=user).calls == 0  # nothing left: a re-run is a no-op
 
 
 def test_hybrid_fuses_both_and_category_filters(client, user, collection) -> None:  # noqa: ANN001

@@ -129,16 +129,16 @@ def test_a_thousand_items_page_smoothly(page, server, app_env) -> None:  # noqa:
     import time
 
     from chalicelib import wiring
-    from chalicelib.collections import repository
     from chalicelib.collections.model import ItemStatus
+    from chalicelib.collections.repository import CollectionsRepository
 
     user = f"kit-{uuid.uuid4().hex[:6]}"
-    with wiring.engine().begin() as conn:
-        for n in range(1000):
-            item_id = str(uuid.uuid4())
-            repository.create_awaiting_upload(conn, item_id=item_id, user_id=user, filename=f"photo-{n:04d}.jpg",
-                                              file_path=f"uploads/{user}/{item_id}.jpg", mime_type="image/jpeg")
-            repository.set_status(conn, item_id, ItemStatus.FAILED, error="seeded without bytes")
+    repository = CollectionsRepository(wiring.engine())
+    for n in range(1000):
+        item_id = str(uuid.uuid4())
+        repository.create_awaiting_upload(item_id=item_id, user_id=user, filename=f"photo-{n:04d}.jpg",
+                                          file_path=f"uploads/{user}/{item_id}.jpg", mime_type="image/jpeg")
+        repository.set_status(item_id, ItemStatus.FAILED, error="seeded without bytes")
     listings: list[str] = []
     page.on("request", lambda r: listings.append(r.url) if "/items?" in r.url else None)
     sign_in(page, user)

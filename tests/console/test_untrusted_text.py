@@ -55,6 +55,7 @@ class _Model:
 def test_analysis_text(page, server, app_env) -> None:  # noqa: ANN001
     from chalicelib import wiring
     from chalicelib.collections.analyzer import analyze_item
+    from chalicelib.collections.handlers import repository
     from chalicelib.settings import get_settings
 
     base, _ = server
@@ -65,7 +66,7 @@ def test_analysis_text(page, server, app_env) -> None:  # noqa: ANN001
                                                   headers=upload["headers"]), timeout=10).close()
     item_id = created["item_id"]
     wait_for(lambda: _call(base, user, "GET", f"/items/{item_id}")["status"] == "ready", timeout=60)
-    outcome = analyze_item(engine=wiring.engine(), blobs=wiring.blob_store(), llm=_Model(), bus=wiring.event_bus(),
+    outcome = analyze_item(repository=repository(), blobs=wiring.blob_store(), llm=_Model(), bus=wiring.event_bus(),
                            bucket=get_settings().bucket_name, event_id="xss",
                            detail={"item_id": item_id, "user_id": user, "request_id": f"xss-{item_id}"})
     assert outcome.status == "done"
