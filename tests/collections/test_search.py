@@ -281,7 +281,6 @@ def test_vectors_of_another_model_are_never_compared(client, user, collection, f
 
 def test_changing_the_embedding_model_is_a_resumable_reembedding(client, user, collection,  # noqa: ANN001
                                                                   override_adapters) -> None:  # noqa: ANN001
-    from chalicelib import wiring
     from chalicelib.collections.embedding import reembed
     from chalicelib.collections.handlers import repository
     from tests.collections.fakes import FakeEmbedder
