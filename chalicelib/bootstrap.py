@@ -156,6 +156,18 @@ class Adapters:
 
         return self._once(f"aws_resource:{service}", build)
 
+    def bedrock_runtime(self) -> Any:
+        """``bedrock-runtime`` with a per-call bound: 2 attempts, 5 s connect, 20 s read."""
+
+        def build() -> Any:
+            import boto3
+            from botocore.config import Config
+
+            config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "total_max_attempts": 2})
+            return boto3.client("bedrock-runtime", region_name=self.settings.aws_region, config=config)
+
+        return self._once("bedrock_runtime", build)
+
     # --- ports ---------------------------------------------------------------------------------
 
     def local_stage(self) -> LocalStage:

@@ -98,6 +98,11 @@ def aws_resource(service: str) -> Any:
     return adapters().aws_resource(service)
 
 
+def bedrock_runtime() -> Any:
+    """The pattern detector's ``bedrock-runtime`` client (each Converse call bounded)."""
+    return adapters().bedrock_runtime()
+
+
 # --- ports ------------------------------------------------------------------------------------
 
 

@@ -1,7 +1,9 @@
 """The local stage: the emulator's adapters and the routes only the local stage has.
 
 ``app.py`` calls :func:`install` when STAGE is local; no other stage imports this package, so the
-Lambda package never needs it and deployed APIs have no ``/local/*`` routes.
+Lambda package never needs it and deployed APIs have no ``/local/*`` routes. The emulator's
+modules (runtime, queue, schedules) are imported when the stage is first built, not by ``import
+app``: importing the app costs the same in the local stage as in AWS (benchmarks/bench_cold_start.py).
 """
 
 from __future__ import annotations
@@ -11,11 +13,6 @@ from chalice import Chalice, Response
 from chalicelib import bootstrap, web
 from chalicelib.ports import BlobStore, EventBus, Mailer
 from chalicelib.settings import Settings
-from localdev.blobs import LocalBlobStore
-from localdev.bus import LocalEventBus
-from localdev.cli import queue_path
-from localdev.queue import DeliveryQueue
-from localdev.runtime import LocalRuntime
 
 #: Any Content-Type reaches the handler, as any reaches S3: the signature decides (403 on a mismatch).
 UPLOAD_CONTENT_TYPES = ["*/*"]
@@ -25,6 +22,10 @@ class LocalStage:
     """The runtime over the durable queue under ``.local/``, and the adapters built on it."""
 
     def __init__(self, settings: Settings, app: Chalice) -> None:
+        from localdev.cli import queue_path
+        from localdev.queue import DeliveryQueue
+        from localdev.runtime import LocalRuntime
+
         self.settings = settings
         queue = DeliveryQueue(queue_path(settings.local_data_dir))
         self.runtime = LocalRuntime(app, queue, event_bus_names=(settings.event_bus_name,),
@@ -32,6 +33,7 @@ class LocalStage:
 
     def blob_store(self) -> BlobStore:
         from chalicelib.auth import signing_secret
+        from localdev.blobs import LocalBlobStore
 
         return LocalBlobStore(
             self.settings.local_data_dir / "blobs",
@@ -41,6 +43,8 @@ class LocalStage:
         )
 
     def event_bus(self, bus_name: str) -> EventBus:
+        from localdev.bus import LocalEventBus
+
         return LocalEventBus(self.runtime, bus_name)
 
     def mailer(self) -> Mailer:

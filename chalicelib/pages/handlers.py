@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -24,18 +23,8 @@ def service() -> PagesService:
 
 
 #: The detector stops when less than this is left of its Lambda's time: one user's Converse call
-#: (bedrock_client: two attempts of at most 5 s connect + 20 s read) fits in it.
+#: (wiring.bedrock_runtime: two attempts of at most 5 s connect + 20 s read) fits in it.
 DETECTOR_MARGIN_MS = 60_000
-
-
-@functools.lru_cache(maxsize=1)
-def bedrock_client() -> Any:
-    """``bedrock-runtime`` with a per-call bound: 2 attempts, 5 s connect, 20 s read."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "total_max_attempts": 2})
-    return boto3.client("bedrock-runtime", region_name=get_settings().aws_region, config=config)
 
 
 def detector() -> Any:
@@ -43,7 +32,7 @@ def detector() -> Any:
     if settings.pattern_detector == "bedrock":
         from chalicelib.pages.detector import BedrockDetector
 
-        return BedrockDetector(settings.bedrock_model_id, bedrock_client())
+        return BedrockDetector(settings.bedrock_model_id, wiring.bedrock_runtime())
     if settings.pattern_detector != "statistical":
         raise ValueError(f"PATTERN_DETECTOR must be 'statistical' or 'bedrock', got {settings.pattern_detector!r}")
     from chalicelib.pages.detector import StatisticalDetector

@@ -75,11 +75,9 @@ class ScriptedLLM(FakeLLM):
 
 
 @pytest.fixture()
-def scripted(client, runtime, monkeypatch, fake_embedder, user) -> dict[str, str]:  # noqa: ANN001
-    from chalicelib import wiring
-
+def scripted(client, runtime, override_adapters, fake_embedder, user) -> dict[str, str]:  # noqa: ANN001
     llm = ScriptedLLM()
-    monkeypatch.setattr(wiring, "llm", lambda: llm)
+    override_adapters(llm=llm)
     ids = {name: upload(client, user, images.jpeg((width, 200), "red")) for name, width in WIDTHS.items()}
     runtime.drain()
     return ids
@@ -296,8 +294,8 @@ def test_vectors_of_another_model_are_never_compared(client, user, collection, f
     assert _first(client, user, "tomato soup basil", mode="hybrid") == collection["red"]
 
 
-def test_changing_the_embedding_model_is_a_resumable_reembedding(client, user, collection, monkeypatch) -> None:  # noqa: ANN001
-    from chalicelib import wiring
+def test_changing_the_embedding_model_is_a_resumable_reembedding(client, user, collection,  # noqa: ANN001
+                                                                  override_adapters) -> None:  # noqa: ANN001
     from chalicelib.collections.embedding import reembed
     from chalicelib.collections.handlers import repository
     from tests.collections.fakes import FakeEmbedder
@@ -311,7 +309,7 @@ def test_changing_the_embedding_model_is_a_resumable_reembedding(client, user, c
             return result
 
     new = NewModel()
-    monkeypatch.setattr(wiring, "embedder", lambda: new)
+    override_adapters(embedder=new)
     query = "sandy ocean beach waves"
     assert _ids(search(client, user, query=query, mode="vector", min_score=-1)) == []  # nothing of the new model yet
     assert _first(client, user, "ocean beach", mode="hybrid") == collection["blue"]  # keyword covers the rest

@@ -192,7 +192,8 @@ def test_database_cut_while_the_agent_runs_keeps_its_answer(client, proxy: TcpPr
     assert runs == [created.json_body["id"]]
 
 
-def test_database_cut_while_the_tools_run_retries_the_task(client, proxy: TcpProxy, user, monkeypatch) -> None:  # noqa: ANN001
+def test_database_cut_while_the_tools_run_retries_the_task(client, proxy: TcpProxy, user, monkeypatch,  # noqa: ANN001
+                                                           override_adapters) -> None:  # noqa: ANN001
     """The vendor directory is unreachable when the agent calls find_vendors: the run is a
     dependency outage (task back to pending, invocation retried), not a failed task; the retry
     e-mails each vendor once."""
@@ -214,7 +215,7 @@ def test_database_cut_while_the_tools_run_retries_the_task(client, proxy: TcpPro
     monkeypatch.setenv("TASK_RECORD_RETRY_SECONDS", "20")
     settings.reset()
     wiring.vendor_directory()  # the sample is loaded before the cut
-    monkeypatch.setattr(wiring, "agent", CutsBeforeTheTools)
+    override_adapters(agent=CutsBeforeTheTools())
     headers = auth_headers(user)
     created = client.http.post("/tasks", headers=headers,
                                body=json.dumps({"description": "Find a landscaper in Charlotte"}))

@@ -140,9 +140,13 @@ def test_a_lost_event_is_resent_and_completes(client, user, stack, lost: str) ->
     assert_ready_once(client, user, item_id)
 
 
-def test_a_lost_s3_notification_is_resent_and_completes(client, user, stack, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr(wiring.local_runtime(), "on_object_created", lambda *args, **kwargs: [])
-    wiring.adapters().forget("blob_store")  # built again with the notification that goes nowhere
+def test_a_lost_s3_notification_is_resent_and_completes(client, user, stack, override_adapters) -> None:  # noqa: ANN001
+    from chalicelib.auth import signing_secret
+    from localdev.blobs import LocalBlobStore
+
+    local = settings.get_settings()  # the stage's blob store, but S3's ObjectCreated notification never comes
+    override_adapters(blob_store=LocalBlobStore(local.local_data_dir / "blobs", notify=None,
+                                                secret=signing_secret(local), public_base_url=local.public_base_url))
     item_id = upload(client, user, images.jpeg((640, 480), "green"))
     drain()
     assert get_item(client, user, item_id).json_body["status"] == "awaiting_upload"

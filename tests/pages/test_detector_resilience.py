@@ -60,11 +60,11 @@ def scheduled() -> dict:
 
 
 @pytest.fixture()
-def bedrock(client, monkeypatch):  # noqa: ANN001, ANN201
+def bedrock(client, monkeypatch, override_adapters):  # noqa: ANN001, ANN201
     monkeypatch.setenv("PATTERN_DETECTOR", "bedrock")
     settings.reset()
     fake, calls = bedrock_with_a_failing_user()
-    monkeypatch.setattr(entry, "bedrock_client", lambda: fake)
+    override_adapters(bedrock_runtime=fake)
     return calls
 
 

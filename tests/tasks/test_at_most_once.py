@@ -35,8 +35,8 @@ def scheduled(client) -> dict:  # noqa: ANN001
                                            resources=[])
 
 
-def test_agent_that_works_then_times_out_runs_once_and_the_task_completes(client, runtime, user,
-                                                                          monkeypatch) -> None:  # noqa: ANN001
+def test_agent_that_works_then_times_out_runs_once_and_the_task_completes(client, runtime, user, monkeypatch,  # noqa: ANN001
+                                                                          override_adapters) -> None:  # noqa: ANN001
     """The runtime does the work, then the answer is late (read timeout). botocore does not
     re-send the call; the worker puts the task back to pending and fails the delivery; the
     retried delivery calls the same session, which answers with the first run's outcome."""
@@ -44,7 +44,7 @@ def test_agent_that_works_then_times_out_runs_once_and_the_task_completes(client
     with agentcore_server(ANSWER, stall_first=2.5) as fake:
         agent = AgentCoreAgent(ARN, "us-east-1", client=build_client("us-east-1", read_timeout=1,
                                                                      endpoint_url=fake.server.url))
-        monkeypatch.setattr(wiring, "agent", lambda: agent)
+        override_adapters(agent=agent)
         task_id = create(client, user)
         runtime.drain(timeout=20)
         task = get(client, user, task_id)
@@ -90,9 +90,9 @@ class InterruptedOnce:
         raise AgentInterrupted("connection dropped mid-answer")
 
 
-def test_an_agent_that_cannot_resume_is_never_run_twice(client, runtime, user, monkeypatch) -> None:  # noqa: ANN001
+def test_an_agent_that_cannot_resume_is_never_run_twice(client, runtime, user, override_adapters) -> None:  # noqa: ANN001
     agent = InterruptedOnce()
-    monkeypatch.setattr(wiring, "agent", lambda: agent)
+    override_adapters(agent=agent)
     task_id = create(client, user)
     runtime.drain()
     task = get(client, user, task_id)
@@ -100,7 +100,7 @@ def test_an_agent_that_cannot_resume_is_never_run_twice(client, runtime, user, m
     assert task["status"] == "error" and "not run again" in task["error_message"]
 
 
-def test_a_completion_after_the_deadline_is_recorded_with_a_warning(client, user, monkeypatch) -> None:  # noqa: ANN001
+def test_a_completion_after_the_deadline_is_recorded_with_a_warning(client, user, override_adapters) -> None:  # noqa: ANN001
     """The deadline sweep marks the task error while the agent is still running; the agent's
     answer, when it comes, is recorded anyway (completed) and the timeline says it was late."""
     from tests.tasks.test_tasks_api import age_task
@@ -114,7 +114,7 @@ def test_a_completion_after_the_deadline_is_recorded_with_a_warning(client, user
             return AgentResult(response_text="Booked a painter", vendors=[{"name": "P"}], quotes=[],
                                emails_sent=1, provider_used="offline")
 
-    monkeypatch.setattr(wiring, "agent", SlowPastTheDeadline)
+    override_adapters(agent=SlowPastTheDeadline())
     task_id = create(client, user)
     result = client.lambda_.invoke("task_worker", {"task_id": task_id}).payload
     assert result["status"] == "completed"

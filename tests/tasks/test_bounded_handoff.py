@@ -33,12 +33,12 @@ def sweep(client) -> dict:  # noqa: ANN001
     return client.lambda_.invoke("task_sweeper", event).payload
 
 
-def test_a_hanging_invoke_still_answers_202_and_the_sweeper_hands_off_later(client, runtime, user,
-                                                                           monkeypatch) -> None:  # noqa: ANN001
+def test_a_hanging_invoke_still_answers_202_and_the_sweeper_hands_off_later(client, runtime, user, monkeypatch,  # noqa: ANN001
+                                                                           override_adapters) -> None:  # noqa: ANN001
     hanging = HangingInvoker()
     real = wiring.invoker()
     client.http.get("/tasks", headers=auth_headers(user))  # warm: what is timed is the hand-off
-    monkeypatch.setattr(wiring, "invoker", lambda: hanging)
+    override_adapters(invoker=hanging)
     try:
         started = time.perf_counter()
         response = client.http.post("/tasks", headers=auth_headers(user),
@@ -54,7 +54,7 @@ def test_a_hanging_invoke_still_answers_202_and_the_sweeper_hands_off_later(clie
     assert task["status"] == "pending"
     assert f"did not answer within {handoff:g} s" in task["events"][-1]["message"] and task["events"][-1]["type"] == "warning"
 
-    monkeypatch.setattr(wiring, "invoker", lambda: real)
+    override_adapters(invoker=real)
     monkeypatch.setenv("TASK_REINVOKE_AFTER_SECONDS", "0")
     settings.get_settings.cache_clear()
     time.sleep(0.01)
@@ -78,7 +78,8 @@ def aws_stage(monkeypatch: pytest.MonkeyPatch, aws: None, tmp_path: Path):  # no
     settings.reset()
 
 
-def test_a_lambda_endpoint_that_never_answers_is_cut_at_the_budget(aws_stage, user, monkeypatch) -> None:  # noqa: ANN001
+def test_a_lambda_endpoint_that_never_answers_is_cut_at_the_budget(aws_stage, user,  # noqa: ANN001
+                                                                    override_adapters) -> None:  # noqa: ANN001
     """The real adapter (as wired for AWS) against a loopback Lambda endpoint that holds every
     Invoke for 20 s: 202 within the budget, the task stored pending with the reason."""
     from chalice.test import Client
@@ -91,7 +92,7 @@ def test_a_lambda_endpoint_that_never_answers_is_cut_at_the_budget(aws_stage, us
     with FakeServer(lambda path, headers, body: (202, {}, 20.0)) as lam:
         # As wiring builds it for AWS (its timeouts and retries), pointed at the loopback endpoint.
         invoker = TracingInvoker(AdapterInvoker("us-east-1", endpoint_url=lam.url, **bootstrap.INVOKE_OPTIONS))
-        monkeypatch.setattr(wiring, "invoker", lambda: invoker)
+        override_adapters(invoker=invoker)
         with Client(app, stage_name="dev", project_dir=str(ROOT)) as client:
             client.http.get("/tasks", headers=auth_headers(user))  # warm: table, token, store
             started = time.perf_counter()

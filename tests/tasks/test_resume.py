@@ -109,7 +109,7 @@ def test_a_stopped_worker_is_resumed_in_the_same_agentcore_session(client, user,
     with agentcore_server(ANSWER) as fake:
         agent = StopsOnce(AgentCoreAgent(ARN, "us-east-1", client=build_client("us-east-1",
                                                                                endpoint_url=fake.server.url)))
-        monkeypatch.setattr(wiring, "agent", lambda: agent)
+        override_adapters(agent=agent)
         task_id = create(client, user)
         with pytest.raises(WorkerStopped):
             client.lambda_.invoke("task_worker", {"task_id": task_id})
@@ -138,7 +138,7 @@ def test_a_stopped_worker_is_resumed_in_the_same_agentcore_session(client, user,
 
 
 def test_the_sweeper_resumes_a_stale_claim_and_no_vendor_is_emailed_twice(client, user, local_env,  # noqa: ANN001
-                                                                          override_adapters, monkeypatch) -> None:  # noqa: ANN001
+                                                                          override_adapters) -> None:  # noqa: ANN001
     """The offline agent e-mails the sample vendors; its worker stops before recording. The
     sweeper re-invokes once the claim is stale; the resumed run asks the same vendors again,
     which sends nothing: the outbox and ``emails_sent`` count each vendor once."""
@@ -148,7 +148,7 @@ def test_the_sweeper_resumes_a_stale_claim_and_no_vendor_is_emailed_twice(client
     task_id = create(client, user, "Find me a landscaper in Charlotte for my back yard")
     lossy.lose = False
     agent = StopsOnce(wiring.agent(), task_id)
-    monkeypatch.setattr(wiring, "agent", lambda: agent)
+    override_adapters(agent=agent)
     with pytest.raises(WorkerStopped):
         client.lambda_.invoke("task_worker", {"task_id": task_id})
     sent = len(outbox(local_env))
@@ -188,7 +188,7 @@ def test_a_worker_that_keeps_stopping_is_given_up_after_the_resume_limit(client,
             AlwaysStops.calls += 1
             raise WorkerStopped
 
-    monkeypatch.setattr(wiring, "agent", AlwaysStops)
+    override_adapters(agent=AlwaysStops())
     task_id = create(client, user)
     for _ in range(2):
         with pytest.raises(WorkerStopped):
@@ -200,7 +200,7 @@ def test_a_worker_that_keeps_stopping_is_given_up_after_the_resume_limit(client,
     assert task["status"] == "error" and "resumed at most 1 time(s), giving up" in task["error_message"]
 
 
-def test_an_agent_that_cannot_resume_is_not_run_again_after_its_worker_stopped(client, user, monkeypatch,  # noqa: ANN001
+def test_an_agent_that_cannot_resume_is_not_run_again_after_its_worker_stopped(client, user,  # noqa: ANN001
                                                                               override_adapters) -> None:  # noqa: ANN001
     dropped(override_adapters)
 
@@ -211,7 +211,7 @@ def test_an_agent_that_cannot_resume_is_not_run_again_after_its_worker_stopped(c
             NoResume.calls += 1
             raise WorkerStopped
 
-    monkeypatch.setattr(wiring, "agent", NoResume)
+    override_adapters(agent=NoResume())
     task_id = create(client, user)
     with pytest.raises(WorkerStopped):
         client.lambda_.invoke("task_worker", {"task_id": task_id})
@@ -221,7 +221,7 @@ def test_an_agent_that_cannot_resume_is_not_run_again_after_its_worker_stopped(c
     assert "cannot resume, so it is not run again" in get(client, user, task_id)["error_message"]
 
 
-def test_resume_on_dynamodb_sends_no_second_email(aws_stage, user, monkeypatch) -> None:  # noqa: ANN001, F811
+def test_resume_on_dynamodb_sends_no_second_email(aws_stage, user, override_adapters) -> None:  # noqa: ANN001, F811
     """The AWS stage (moto): tasks in DynamoDB, e-mail through SES; the stopped worker's stale
     claim is taken over by Lambda's retry, the fresh one is skipped, and SES sent each e-mail once."""
     from chalice.test import Client
@@ -238,7 +238,7 @@ def test_resume_on_dynamodb_sends_no_second_email(aws_stage, user, monkeypatch) 
     with Client(app, stage_name="dev", project_dir=str(ROOT)) as client:
         task_id = create(client, user, f"A leaking pipe, plumber needed in {town}")
         agent = StopsOnce(wiring.agent(), task_id)
-        monkeypatch.setattr(wiring, "agent", lambda: agent)
+        override_adapters(agent=agent)
         with pytest.raises(WorkerStopped):
             client.lambda_.invoke("task_worker", {"task_id": task_id})
         assert len(ses_messages()) == 2

@@ -25,8 +25,8 @@ def test_seed_payload_runs_the_stored_task(client, user) -> None:  # noqa: ANN00
     assert task["status"] == "completed" and task["description"] == "Find me a painter in Charlotte"
 
 
-def test_a_payload_description_never_replaces_the_stored_one(client, user, caplog, monkeypatch) -> None:  # noqa: ANN001
-    from chalicelib import wiring
+def test_a_payload_description_never_replaces_the_stored_one(client, user, caplog,  # noqa: ANN001
+                                                              override_adapters) -> None:  # noqa: ANN001
     from chalicelib.providers.base import AgentResult
 
     given: list[str] = []
@@ -36,7 +36,7 @@ def test_a_payload_description_never_replaces_the_stored_one(client, user, caplo
             given.append(description)
             return AgentResult(response_text="ok", vendors=[], quotes=[], emails_sent=0, provider_used="offline")
 
-    monkeypatch.setattr(wiring, "agent", Recording)
+    override_adapters(agent=Recording())
     task_id = created(client, user, "Find me a plumber")
     result = client.lambda_.invoke("task_worker", {"task_id": task_id, "description": "Wire money abroad"}).payload
     assert result["status"] == "completed" and given == ["Find me a plumber"]

@@ -44,7 +44,8 @@ def test_ses_mailer_sends_from_the_verified_identity_only(aws) -> None:  # noqa:
 
 
 @pytest.fixture()
-def aws_stage(monkeypatch: pytest.MonkeyPatch, aws, pg_url: str) -> Iterator[Stubber]:  # noqa: ANN001
+def aws_stage(monkeypatch: pytest.MonkeyPatch, aws, pg_url: str,  # noqa: ANN001
+              override_adapters) -> Iterator[Stubber]:  # noqa: ANN001
     for name, value in {"STAGE": "dev", "SSM_PREFIX": "", "TASK_STORE": "dynamodb", "DYNAMODB_TABLE_NAME": "valro-tasks-dev",
                         "WORKER_LAMBDA_ARN": WORKER, "JWT_SECRET": TEST_JWT_SECRET, "DATABASE_URL": pg_url,
                         "QUOTE_EMAIL_SENDER": SENDER, "QUOTE_LINK_SECRET": "q" * 48, "PUBLIC_BASE_URL": BASE,
@@ -56,7 +57,7 @@ def aws_stage(monkeypatch: pytest.MonkeyPatch, aws, pg_url: str) -> Iterator[Stu
     lam = boto3.client("lambda", region_name="us-east-1")
     stubber = Stubber(lam)
     stubber.activate()
-    monkeypatch.setattr(wiring, "invoker", lambda: AdapterInvoker("us-east-1", client=lam, max_retries=0))
+    override_adapters(invoker=AdapterInvoker("us-east-1", client=lam, max_retries=0))
     yield stubber
     settings.reset()
 
