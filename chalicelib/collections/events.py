@@ -96,11 +96,6 @@ def publish(bus: EventBus, event: PipelineEvent) -> str:
     return bus.put_event(event.SOURCE, event.DETAIL_TYPE, event.to_detail())
 
 
-#: (source, detail-type) pairs, as app.py's EventBridge rules match them.
-IMAGE_PROCESSED = (ImageProcessed.SOURCE, ImageProcessed.DETAIL_TYPE)
-ANALYSIS_COMPLETE = (AnalysisComplete.SOURCE, AnalysisComplete.DETAIL_TYPE)
-
-
 @dataclass(frozen=True)
 class Outcome:
     """What one delivery did: ``done``, ``duplicate`` (already done; events re-published),

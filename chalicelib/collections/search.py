@@ -31,7 +31,8 @@ Hybrid: ``HYBRID_KEYWORD_WEIGHT * keyword + (1 - HYBRID_KEYWORD_WEIGHT) * vector
 ``vector_norm`` rescales the cosine between the model's "unrelated" and "strong match" levels
 (:data:`VECTOR_SCALES`) to [0, 1]. An item without a vector of the query's model (during a
 re-embedding) keeps its keyword score alone. Every mode drops results under its floor
-(:data:`FLOORS`, or the request's ``min_score``): a query with no answer gets an empty list.
+(:data:`KEYWORD_FLOOR`, :data:`HYBRID_FLOOR`, :func:`vector_floor`, or the request's
+``min_score``): a query with no answer gets an empty list.
 """
 
 from __future__ import annotations
@@ -112,9 +113,6 @@ def vector_floor(model: str | None) -> float:
     return VECTOR_FLOORS.get(model or "", DEFAULT_VECTOR_FLOOR)
 
 
-FLOORS = {"keyword": KEYWORD_FLOOR, "hybrid": HYBRID_FLOOR}  # vector: vector_floor(model)
-
-
 @dataclass(frozen=True)
 class SearchRequest:
     query: str
@@ -182,7 +180,6 @@ def edit_distance(a: str, b: str, limit: int) -> int:
             return limit + 1
         previous2, previous = previous, current
     return previous[-1]
-
 
 
 _CANDIDATES = text("""
