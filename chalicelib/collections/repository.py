@@ -228,14 +228,25 @@ class CollectionsRepository:
 
     # --- analyses -----------------------------------------------------------------------------
 
-    def analysis(self, analysis_id: str) -> Analysis | None:
+    def find_with_analysis(self, user_id: str, item_id: str) -> tuple[Item, Analysis | None] | None:
+        """The user's item and its current analysis (None before the first), read on one
+        connection; None when the user has no such item."""
         with self._engine.connect() as conn:
-            row = conn.execute(select(*_ANALYSIS_COLUMNS).where(analyses.c.id == analysis_id)).mappings().first()
-        return Analysis.from_row(row) if row else None
+            item = self._find(conn, user_id, item_id)
+            if item is None:
+                return None
+            if not item.current_analysis_id:
+                return item, None
+            row = conn.execute(select(*_ANALYSIS_COLUMNS).where(analyses.c.id == item.current_analysis_id)
+                               ).mappings().first()
+        return item, Analysis.from_row(row) if row else None
 
-    def analyses_of(self, user_id: str, item_id: str) -> list[Analysis]:
-        """Every version of the user's item's analysis, newest first."""
+    def analyses_of(self, user_id: str, item_id: str) -> list[Analysis] | None:
+        """Every version of the user's item's analysis, newest first, read on one connection with
+        the item; None when the user has no such item."""
         with self._engine.connect() as conn:
+            if self._find(conn, user_id, item_id) is None:
+                return None
             rows = conn.execute(
                 select(*_ANALYSIS_COLUMNS).where(analyses.c.item_id == item_id, analyses.c.user_id == user_id)
                 .order_by(analyses.c.version.desc())

@@ -29,6 +29,11 @@ _ANALYSIS_FIELDS = ("id", "version", "category", "headline", "summary", "provide
                     "created_at")
 
 
+def _not_found(item_id: str) -> NotFound:
+    """The 404 for an item the caller does not have (also another user's: never reveal it exists)."""
+    return NotFound(f"item {item_id} not found")
+
+
 class CollectionsService:
     """The API over the collections repository and search index. The event bus, embedder and
     answer LLM are factories: a request that does not need them never builds them (``answer_llm``
@@ -70,8 +75,10 @@ class CollectionsService:
         """``GET /items/{id}``: the item, its status (and error), thumbnail URL, latest analysis.
         ``thumbnail`` says whether the thumbnail object is ``present``, was ``rebuilt`` from the
         original (it had expired), is ``missing`` (original gone too: no URL) or ``none`` yet."""
-        item = self._owned(user_id, item_id)
-        latest = self.repository.analysis(item.current_analysis_id) if item.current_analysis_id else None
+        found = self.repository.find_with_analysis(user_id, item_id)
+        if found is None:
+            raise _not_found(item_id)
+        item, latest = found
         thumbnail = ensure_thumbnail(self.blobs, self.bucket, item)  # rebuilt if the lifecycle rule expired it
         body = self._summary(item, latest.category if latest else None, latest.headline if latest else None)
         if thumbnail == "missing":
@@ -85,8 +92,9 @@ class CollectionsService:
 
     def list_analyses(self, user_id: str, item_id: str) -> dict[str, Any]:
         """``GET /items/{id}/analyses``: every version, newest first."""
-        self._owned(user_id, item_id)
         versions = self.repository.analyses_of(user_id, item_id)
+        if versions is None:
+            raise _not_found(item_id)
         return {"item_id": item_id, "analyses": [_analysis(analysis) for analysis in versions]}
 
     def delete_item(self, user_id: str, item_id: str) -> None:
@@ -105,7 +113,7 @@ class CollectionsService:
         request_id = f"reanalyze:{item_id}:{idempotency_key or uuid.uuid4()}"
         item = self.repository.start_reanalysis(user_id, item_id)
         if item is None:
-            raise NotFound(f"item {item_id} not found")
+            raise _not_found(item_id)
         if not item.thumbnail_path:
             raise Conflict("the image has not been uploaded and processed yet; upload it first")
         publish(self.event_bus(), ImageProcessed(
@@ -129,10 +137,10 @@ class CollectionsService:
     # --- shapes ----------------------------------------------------------------------------------
 
     def _owned(self, user_id: str, item_id: str) -> Item:
-        """The caller's item, or 404 (also for another user's item: never reveal it exists)."""
+        """The caller's item, or 404."""
         item = self.repository.find(user_id, item_id)
         if item is None:
-            raise NotFound(f"item {item_id} not found")
+            raise _not_found(item_id)
         return item
 
     def _thumbnail_url(self, key: str | None) -> str | None:
