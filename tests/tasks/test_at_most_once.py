@@ -4,30 +4,18 @@ deadline is still recorded, and the deadline is never shorter than the worker ca
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from chalicelib import settings, wiring
 from chalicelib.providers import AgentInterrupted, ProviderUnavailable
 from chalicelib.providers.agentcore import AgentCoreAgent, build_client, session_id_for
 from chalicelib.providers.base import AgentResult
-from tests.conftest import auth_headers
 from tests.fakes.agentcore_server import SESSION_HEADER, agentcore_server
+from tests.tasks.api_calls import create, get
 
 ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/valro-agent-abc123"
 ANSWER = {"response": "Asked two painters for quotes", "vendors": [{"name": "Brush & Co"}],
           "quotes": [{"vendor": "Brush & Co", "amount": 280}], "emails_sent": 2}
-
-
-def create(client, user: str, description: str = "Paint my fence") -> str:  # noqa: ANN001
-    response = client.http.post("/tasks", headers=auth_headers(user), body=json.dumps({"description": description}))
-    assert response.status_code == 202, response.body
-    return response.json_body["id"]
-
-
-def get(client, user: str, task_id: str) -> dict:  # noqa: ANN001
-    return client.http.get(f"/tasks/{task_id}", headers=auth_headers(user)).json_body
 
 
 def scheduled(client) -> dict:  # noqa: ANN001

@@ -6,7 +6,6 @@ tools that do nothing twice. A claim that is not stale is skipped, and of two ta
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -22,9 +21,10 @@ from chalicelib.settings import TASK_CLAIM_MARGIN_SECONDS
 from chalicelib.tasks.dynamo_store import DynamoTaskStore
 from chalicelib.tasks.model import PENDING, PROCESSING, RESUMED, Change, Task, event
 from chalicelib.tasks.service import TaskService
-from tests.conftest import ROOT, auth_headers
+from tests.conftest import ROOT
 from tests.fakes.agentcore_server import SESSION_HEADER, agentcore_server
 from tests.faults.test_lost_invocation import LossyInvoker
+from tests.tasks.api_calls import create, get
 from tests.vendors.helpers import outbox
 from tests.vendors.test_aws_stage import WORKER, aws_stage, ses_messages  # noqa: F401 - the fixture
 
@@ -61,16 +61,6 @@ def dropped(override_adapters: Any) -> None:
     lossy = LossyInvoker(None)
     lossy.lose = True
     override_adapters(invoker=lossy)
-
-
-def create(client, user: str, description: str = "Paint my fence") -> str:  # noqa: ANN001
-    response = client.http.post("/tasks", headers=auth_headers(user), body=json.dumps({"description": description}))
-    assert response.status_code == 202, response.body
-    return response.json_body["id"]
-
-
-def get(client, user: str, task_id: str) -> dict:  # noqa: ANN001
-    return client.http.get(f"/tasks/{task_id}", headers=auth_headers(user)).json_body
 
 
 def stale_age() -> float:
